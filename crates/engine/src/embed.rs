@@ -1,0 +1,376 @@
+//! Sentence embeddings with a BERT-family model on candle.
+//!
+//! Any folder holding `config.json`, `model.safetensors` and `tokenizer.json` of a BERT-family
+//! encoder works. Vectors are the attention-masked mean of the last hidden states, L2-normalised,
+//! which is what sentence-transformers computes for all-MiniLM-L6-v2. The model runs on a thread
+//! of its own ([`EmbedderThread`]); callers talk to it through a channel.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use sha2::{Digest, Sha256};
+use tokenizers::{Tokenizer, TruncationParams};
+
+use crate::chunk::TokenCounter;
+use crate::error::{Error, Result};
+
+/// Which compute device to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    /// CUDA or Metal when this build and this machine have one, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+    Metal,
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<DeviceChoice> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" | "gpu" => Ok(DeviceChoice::Cuda),
+            "metal" => Ok(DeviceChoice::Metal),
+            other => Err(Error::Usage(format!("unknown device {other:?}; use auto, cpu, cuda or metal"))),
+        }
+    }
+}
+
+/// The device in use, with a human description ("CPU", "CUDA GPU 0").
+#[derive(Debug, Clone)]
+pub struct SelectedDevice {
+    pub device: Device,
+    pub name: String,
+    /// Set when the wanted device could not be used and the CPU was taken instead.
+    pub warning: Option<String>,
+}
+
+/// Picks the device for `choice`; an explicit GPU that this build lacks is an error, a GPU that
+/// fails under `Auto` falls back to the CPU with a warning.
+pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
+    let cpu = |warning| SelectedDevice { device: Device::Cpu, name: "CPU".into(), warning };
+    match choice {
+        DeviceChoice::Cpu => Ok(cpu(None)),
+        DeviceChoice::Cuda => {
+            if !cfg!(feature = "cuda") {
+                return Err(Error::Usage(
+                    "this build has no CUDA support; rebuild with `--features cuda` or use --device cpu".into(),
+                ));
+            }
+            let device = Device::new_cuda(0)
+                .map_err(|e| Error::Device(format!("cannot start CUDA GPU 0: {e}")))?;
+            Ok(SelectedDevice { device, name: "CUDA GPU 0".into(), warning: None })
+        }
+        DeviceChoice::Metal => {
+            if !cfg!(feature = "metal") {
+                return Err(Error::Usage(
+                    "this build has no Metal support; rebuild with `--features metal` or use --device cpu".into(),
+                ));
+            }
+            let device = Device::new_metal(0)
+                .map_err(|e| Error::Device(format!("cannot start the Metal GPU: {e}")))?;
+            Ok(SelectedDevice { device, name: "Metal GPU".into(), warning: None })
+        }
+        DeviceChoice::Auto => {
+            if cfg!(feature = "cuda") {
+                return Ok(match Device::new_cuda(0) {
+                    Ok(device) => SelectedDevice { device, name: "CUDA GPU 0".into(), warning: None },
+                    Err(e) => cpu(Some(format!("CUDA GPU unavailable ({e}); using the CPU"))),
+                });
+            }
+            if cfg!(feature = "metal") {
+                return Ok(match Device::new_metal(0) {
+                    Ok(device) => SelectedDevice { device, name: "Metal GPU".into(), warning: None },
+                    Err(e) => cpu(Some(format!("Metal GPU unavailable ({e}); using the CPU"))),
+                });
+            }
+            Ok(cpu(None))
+        }
+    }
+}
+
+/// What identifies an embedding model: vectors from different models must never be mixed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelInfo {
+    /// The folder name, e.g. "all-MiniLM-L6-v2".
+    pub name: String,
+    /// Hash over the config, tokenizer and weights' size: changes when the model does.
+    pub fingerprint: String,
+    pub dimensions: usize,
+    /// Maximum input length in tokens, special tokens included.
+    pub max_tokens: usize,
+}
+
+impl ModelInfo {
+    /// One string that identifies the model, stored with the vectors.
+    pub fn id(&self) -> String {
+        format!("{}@{}:{}", self.name, &self.fingerprint[..16], self.dimensions)
+    }
+}
+
+/// The model's files, checked to exist.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub weights: PathBuf,
+    pub tokenizer: PathBuf,
+}
+
+impl ModelFiles {
+    pub fn locate(dir: &Path) -> Result<ModelFiles> {
+        let file = |name: &str| {
+            let p = dir.join(name);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(Error::ModelMissing(format!(
+                    "the embedding model folder {} has no {name}",
+                    dir.display()
+                )))
+            }
+        };
+        Ok(ModelFiles {
+            dir: dir.to_path_buf(),
+            config: file("config.json")?,
+            weights: file("model.safetensors")?,
+            tokenizer: file("tokenizer.json")?,
+        })
+    }
+
+    /// Reads the model's identity and limits without loading the weights.
+    pub fn info(&self) -> Result<ModelInfo> {
+        let config_text = std::fs::read_to_string(&self.config)?;
+        let config: Config = serde_json::from_str(&config_text).map_err(|e| {
+            Error::ModelInvalid(format!("{} is not a BERT config: {e}", self.config.display()))
+        })?;
+        // sentence-transformers stores the length the model was trained for; the position
+        // table may allow more, but quality drops beyond it.
+        let st_max = std::fs::read_to_string(self.dir.join("sentence_bert_config.json"))
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .and_then(|v| v.get("max_seq_length").and_then(|m| m.as_u64()))
+            .map(|m| m as usize);
+        let max_tokens = st_max.unwrap_or(config.max_position_embeddings).min(config.max_position_embeddings);
+        let mut hash = Sha256::new();
+        hash.update(config_text.as_bytes());
+        hash.update(std::fs::read(&self.tokenizer)?);
+        hash.update(std::fs::metadata(&self.weights)?.len().to_le_bytes());
+        let fingerprint: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let name = self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(ModelInfo { name, fingerprint, dimensions: config.hidden_size, max_tokens })
+    }
+
+    /// The tokenizer as the model sees it: truncating at the model's real maximum, no padding
+    /// (the tokenizer.json of all-MiniLM-L6-v2 pads and truncates at 128, which would silently
+    /// cut every chunk).
+    pub fn tokenizer(&self, max_tokens: usize) -> Result<Tokenizer> {
+        let mut tokenizer = Tokenizer::from_file(&self.tokenizer).map_err(|e| {
+            Error::ModelInvalid(format!("cannot read {}: {e}", self.tokenizer.display()))
+        })?;
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
+            .map_err(|e| Error::ModelInvalid(format!("tokenizer: {e}")))?;
+        Ok(tokenizer)
+    }
+}
+
+/// Counts and splits text with the model's tokenizer, without truncation.
+pub struct ModelTokens {
+    tokenizer: Tokenizer,
+}
+
+impl ModelTokens {
+    pub fn new(files: &ModelFiles) -> Result<ModelTokens> {
+        let mut tokenizer = files.tokenizer(usize::MAX / 2)?;
+        tokenizer.with_truncation(None).map_err(|e| Error::ModelInvalid(format!("tokenizer: {e}")))?;
+        Ok(ModelTokens { tokenizer })
+    }
+}
+
+impl TokenCounter for ModelTokens {
+    fn count(&self, texts: &[&str]) -> Vec<usize> {
+        match self.tokenizer.encode_batch(texts.to_vec(), false) {
+            Ok(encodings) => encodings.iter().map(|e| e.get_ids().len()).collect(),
+            // Tokenizers fail only on pathological input; an estimate keeps chunking going.
+            Err(_) => texts.iter().map(|t| t.split_whitespace().count() * 2).collect(),
+        }
+    }
+
+    fn split(&self, text: &str, max_tokens: usize) -> Vec<(usize, usize)> {
+        let Ok(encoding) = self.tokenizer.encode(text, false) else {
+            return vec![(0, text.len())];
+        };
+        let offsets = encoding.get_offsets();
+        let mut pieces: Vec<(usize, usize)> = offsets
+            .chunks(max_tokens.max(1))
+            .map(|group| (group[0].0, group[group.len() - 1].1))
+            .collect();
+        // Offsets must fall on char boundaries of `text` and cover it without gaps.
+        for i in 0..pieces.len() {
+            let start = if i == 0 { 0 } else { pieces[i - 1].1 };
+            pieces[i].0 = start;
+        }
+        if let Some(last) = pieces.last_mut() {
+            last.1 = text.len();
+        }
+        pieces.retain(|&(s, e)| s < e && text.is_char_boundary(s) && text.is_char_boundary(e));
+        pieces
+    }
+}
+
+/// A loaded embedding model. Not shared across threads: see [`EmbedderThread`].
+pub struct Embedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+    info: ModelInfo,
+    batch_size: usize,
+}
+
+impl Embedder {
+    pub fn load(dir: &Path, device: &Device) -> Result<Embedder> {
+        let files = ModelFiles::locate(dir)?;
+        let info = files.info()?;
+        let config: Config = serde_json::from_str(&std::fs::read_to_string(&files.config)?)
+            .map_err(|e| Error::ModelInvalid(format!("{}: {e}", files.config.display())))?;
+        // SAFETY: the weights file is memory-mapped read-only; Quire never writes to it while
+        // the model is loaded.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, device) }
+            .map_err(|e| Error::ModelInvalid(format!("{}: {e}", files.weights.display())))?;
+        let model = BertModel::load(vb, &config).map_err(|e| {
+            Error::ModelInvalid(format!("{} is not a BERT-family model: {e}", dir.display()))
+        })?;
+        let tokenizer = files.tokenizer(info.max_tokens)?;
+        let batch_size = if device.is_cpu() { 16 } else { 256 };
+        Ok(Embedder { model, tokenizer, device: device.clone(), info, batch_size })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Embeds `texts`, returning one unit-length vector per text, in order.
+    pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inputs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+        let encodings = self
+            .tokenizer
+            .encode_batch(inputs, true)
+            .map_err(|e| Error::Embedding(format!("tokenizer: {e}")))?;
+        // Similar lengths together keep padding, and so wasted work, small.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| encodings[i].get_ids().len());
+        let mut out = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(self.batch_size) {
+            let rows: Vec<&[u32]> = batch.iter().map(|&i| encodings[i].get_ids()).collect();
+            let vectors = self.embed_ids(&rows).map_err(|e| Error::Embedding(e.to_string()))?;
+            for (&i, v) in batch.iter().zip(vectors) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    fn embed_ids(&self, rows: &[&[u32]]) -> candle_core::Result<Vec<Vec<f32>>> {
+        let width = rows.iter().map(|r| r.len()).max().unwrap_or(0).max(1);
+        let mut ids = Vec::with_capacity(rows.len() * width);
+        let mut mask = Vec::with_capacity(rows.len() * width);
+        for row in rows {
+            ids.extend_from_slice(row);
+            ids.extend(std::iter::repeat_n(0u32, width - row.len()));
+            mask.extend(std::iter::repeat_n(1u32, row.len()));
+            mask.extend(std::iter::repeat_n(0u32, width - row.len()));
+        }
+        let shape = (rows.len(), width);
+        let ids = Tensor::from_vec(ids, shape, &self.device)?;
+        let mask = Tensor::from_vec(mask, shape, &self.device)?;
+        let types = ids.zeros_like()?;
+        let hidden = self.model.forward(&ids, &types, Some(&mask))?;
+        // Mean over real tokens only: padding must not move a vector.
+        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let summed = hidden.to_dtype(DType::F32)?.broadcast_mul(&mask)?.sum(1)?;
+        let mean = summed.broadcast_div(&mask.sum(1)?)?;
+        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+        mean.broadcast_div(&norm)?.to_vec2::<f32>()
+    }
+}
+
+type Reply = mpsc::Sender<Result<Vec<Vec<f32>>>>;
+
+/// An [`Embedder`] running on its own OS thread. Cheap to share by reference.
+pub struct EmbedderThread {
+    requests: Option<mpsc::Sender<(Vec<String>, Reply)>>,
+    info: ModelInfo,
+    device_name: String,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EmbedderThread {
+    /// Loads the model on a new thread; returns when it is ready or failed to load.
+    pub fn start(dir: &Path, device: &SelectedDevice) -> Result<EmbedderThread> {
+        let (requests, inbox) = mpsc::channel::<(Vec<String>, Reply)>();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let dir = dir.to_path_buf();
+        let candle_device = device.device.clone();
+        let worker = std::thread::Builder::new()
+            .name("quire-embedder".into())
+            .spawn(move || {
+                let embedder = match Embedder::load(&dir, &candle_device) {
+                    Ok(e) => {
+                        let _ = ready_tx.send(Ok(e.info().clone()));
+                        e
+                    }
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err));
+                        return;
+                    }
+                };
+                for (texts, reply) in inbox {
+                    let _ = reply.send(embedder.embed(&texts));
+                }
+            })?;
+        let info = ready_rx
+            .recv()
+            .map_err(|_| Error::Embedding("the embedding thread stopped while loading".into()))??;
+        Ok(EmbedderThread {
+            requests: Some(requests),
+            info,
+            device_name: device.name.clone(),
+            worker: Some(worker),
+        })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    pub fn device_name(&self) -> &str {
+        &self.device_name
+    }
+
+    /// Embeds `texts` on the model's thread, blocking until done.
+    pub fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
+        let (tx, rx) = mpsc::channel();
+        let stopped = || Error::Embedding("the embedding thread has stopped".into());
+        self.requests.as_ref().ok_or_else(stopped)?.send((texts, tx)).map_err(|_| stopped())?;
+        rx.recv().map_err(|_| stopped())?
+    }
+}
+
+impl Drop for EmbedderThread {
+    fn drop(&mut self) {
+        self.requests.take();
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}

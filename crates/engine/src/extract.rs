@@ -1,0 +1,579 @@
+//! PDF → pages of clean text, isolated from the caller.
+//!
+//! `pdf-extract` panics on some malformed files and can loop forever on others, so by default the
+//! work happens in a child process (the running executable, re-entered through
+//! [`run_worker_if_requested`]) with a memory limit and a watchdog. The child streams one line of
+//! JSON per page, so the caller sees progress and a hang is noticed within one page's time.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::clean_page;
+
+/// One page of a PDF, numbered from 1, with cleaned text (possibly empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub number: u32,
+    pub text: String,
+}
+
+/// What a successful extraction yields.
+#[derive(Debug, Clone)]
+pub struct ExtractedPdf {
+    /// The title from the PDF's metadata, when it has a usable one.
+    pub title: Option<String>,
+    pub pages: Vec<Page>,
+}
+
+/// Why a file could not be read; each has one clear sentence for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The file does not start with a PDF header.
+    NotPdf,
+    /// The file needs a password.
+    Encrypted,
+    /// The structure is broken (truncated, corrupt) or the reader crashed on it.
+    Damaged,
+    /// The PDF has pages but no extractable text: scanned or image-only.
+    NoText,
+    /// Reading took longer than the time limit.
+    TimedOut,
+    /// The file is bigger than the size limit or needs more memory than allowed.
+    TooLarge,
+    /// The file could not be opened or read at all.
+    Unreadable,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::NotPdf => "not_pdf",
+            FailureKind::Encrypted => "encrypted",
+            FailureKind::Damaged => "damaged",
+            FailureKind::NoText => "no_text",
+            FailureKind::TimedOut => "timed_out",
+            FailureKind::TooLarge => "too_large",
+            FailureKind::Unreadable => "unreadable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FailureKind> {
+        [
+            FailureKind::NotPdf,
+            FailureKind::Encrypted,
+            FailureKind::Damaged,
+            FailureKind::NoText,
+            FailureKind::TimedOut,
+            FailureKind::TooLarge,
+            FailureKind::Unreadable,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// A classified extraction failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ExtractError {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl ExtractError {
+    fn new(kind: FailureKind, message: impl Into<String>) -> ExtractError {
+        ExtractError { kind, message: message.into() }
+    }
+
+    fn damaged(detail: &str) -> ExtractError {
+        let detail = detail.trim();
+        let detail: String = detail.chars().take(200).collect();
+        ExtractError::new(
+            FailureKind::Damaged,
+            format!("the PDF is damaged and could not be read ({detail})"),
+        )
+    }
+
+    fn no_text(pages: usize) -> ExtractError {
+        ExtractError::new(
+            FailureKind::NoText,
+            format!(
+                "none of its {pages} page(s) has a text layer (a scanned or image-only PDF); \
+                 run OCR on it first"
+            ),
+        )
+    }
+}
+
+/// Limits that keep one bad file from hurting the rest.
+#[derive(Debug, Clone)]
+pub struct ExtractLimits {
+    /// Files larger than this are refused before they are read.
+    pub max_file_bytes: u64,
+    /// A page that takes longer than this stops the file (`TimedOut`).
+    pub page_timeout: Duration,
+    /// Address-space limit of the reader process (subprocess mode only).
+    pub max_memory_bytes: u64,
+}
+
+impl Default for ExtractLimits {
+    fn default() -> Self {
+        ExtractLimits {
+            max_file_bytes: 1 << 30,
+            page_timeout: Duration::from_secs(60),
+            max_memory_bytes: 3 << 30,
+        }
+    }
+}
+
+/// How extraction is isolated.
+#[derive(Debug, Clone)]
+pub enum Isolation {
+    /// Re-run `program` (normally the current executable, which must call
+    /// [`run_worker_if_requested`] first thing in `main`) as a child process per file.
+    Process { program: PathBuf },
+    /// A thread with a panic guard. A hang leaks the thread: for tests and embedders only.
+    Thread,
+}
+
+impl Isolation {
+    /// A child process of the running executable.
+    pub fn current_exe() -> std::io::Result<Isolation> {
+        Ok(Isolation::Process { program: std::env::current_exe()? })
+    }
+}
+
+/// Reads PDFs under an [`Isolation`] and [`ExtractLimits`].
+#[derive(Debug, Clone)]
+pub struct Extractor {
+    pub isolation: Isolation,
+    pub limits: ExtractLimits,
+}
+
+/// Environment variable that turns an executable into an extraction worker for one file.
+pub const WORKER_ENV: &str = "QUIRE_EXTRACT_WORKER";
+
+/// Call first thing in `main` of every executable that uses [`Isolation::Process`]: when the
+/// process was started as a worker it extracts the file, writes the result to stdout and exits.
+pub fn run_worker_if_requested() {
+    let Some(path) = std::env::var_os(WORKER_ENV) else { return };
+    // The parent classifies panics from our exit status and stderr; the default hook's
+    // backtrace hint is noise there.
+    std::panic::set_hook(Box::new(|info| {
+        let _ = writeln!(std::io::stderr(), "panic: {info}");
+    }));
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut emit = |msg: &WorkerMessage| {
+        let line = serde_json::to_string(msg).expect("worker messages serialise");
+        // A closed pipe means the parent gave up on us: nothing left to do.
+        if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+            std::process::exit(0);
+        }
+    };
+    match extract_streaming(Path::new(&path), &mut |msg| emit(&msg)) {
+        Ok(()) => emit(&WorkerMessage::Done),
+        Err(e) => emit(&WorkerMessage::Error { kind: e.kind, message: e.message }),
+    }
+    std::process::exit(0);
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+enum WorkerMessage {
+    Start { pages: u32, title: Option<String> },
+    Page { number: u32, text: String },
+    Error { kind: FailureKind, message: String },
+    Done,
+}
+
+impl Extractor {
+    pub fn new(isolation: Isolation) -> Extractor {
+        Extractor { isolation, limits: ExtractLimits::default() }
+    }
+
+    /// Extracts `path`, calling `on_page(done, total)` as pages are read.
+    pub fn extract(
+        &self,
+        path: &Path,
+        on_page: &mut dyn FnMut(u32, u32),
+    ) -> Result<ExtractedPdf, ExtractError> {
+        let meta = std::fs::metadata(path).map_err(|e| {
+            ExtractError::new(FailureKind::Unreadable, format!("cannot read the file: {e}"))
+        })?;
+        if meta.len() > self.limits.max_file_bytes {
+            return Err(ExtractError::new(
+                FailureKind::TooLarge,
+                format!(
+                    "the file is {} MiB, over the {} MiB limit",
+                    meta.len() >> 20,
+                    self.limits.max_file_bytes >> 20
+                ),
+            ));
+        }
+        check_header(path)?;
+        let (tx, rx) = mpsc::channel::<WorkerMessage>();
+        let finish = match &self.isolation {
+            Isolation::Process { program } => self.spawn_worker(program, path, tx)?,
+            Isolation::Thread => {
+                let path = path.to_path_buf();
+                std::thread::spawn(move || {
+                    let tx2 = tx.clone();
+                    let result = catch_unwind(AssertUnwindSafe(|| {
+                        extract_streaming(&path, &mut |m| {
+                            let _ = tx2.send(m);
+                        })
+                    }));
+                    let last = match result {
+                        Ok(Ok(())) => WorkerMessage::Done,
+                        Ok(Err(e)) => WorkerMessage::Error { kind: e.kind, message: e.message },
+                        Err(panic) => {
+                            let msg = panic_message(&panic);
+                            WorkerMessage::Error {
+                                kind: FailureKind::Damaged,
+                                message: ExtractError::damaged(&msg).message,
+                            }
+                        }
+                    };
+                    let _ = tx.send(last);
+                });
+                Finish::Thread
+            }
+        };
+        let result = self.collect(&rx, on_page);
+        finish.end(result.is_ok())?;
+        result
+    }
+
+    fn collect(
+        &self,
+        rx: &mpsc::Receiver<WorkerMessage>,
+        on_page: &mut dyn FnMut(u32, u32),
+    ) -> Result<ExtractedPdf, ExtractError> {
+        let timeout = self.limits.page_timeout;
+        let timed_out = || {
+            ExtractError::new(
+                FailureKind::TimedOut,
+                format!(
+                    "reading a page took longer than {} s, so the file was skipped",
+                    timeout.as_secs()
+                ),
+            )
+        };
+        let mut total = 0;
+        let mut title = None;
+        let mut pages = Vec::new();
+        loop {
+            match rx.recv_timeout(timeout) {
+                Ok(WorkerMessage::Start { pages: n, title: t }) => {
+                    total = n;
+                    title = t;
+                    pages.reserve(n as usize);
+                    on_page(0, total);
+                }
+                Ok(WorkerMessage::Page { number, text }) => {
+                    pages.push(Page { number, text });
+                    on_page(pages.len() as u32, total);
+                }
+                Ok(WorkerMessage::Error { kind, message }) => {
+                    return Err(ExtractError { kind, message })
+                }
+                Ok(WorkerMessage::Done) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => return Err(timed_out()),
+                // The worker died without a last word: the caller turns its exit status into
+                // an error.
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(ExtractError::damaged("the reader stopped unexpectedly"))
+                }
+            }
+        }
+        if pages.is_empty() {
+            return Err(ExtractError::damaged("it has no pages"));
+        }
+        if pages.iter().all(|p| p.text.trim().is_empty()) {
+            return Err(ExtractError::no_text(pages.len()));
+        }
+        Ok(ExtractedPdf { title, pages })
+    }
+
+    fn spawn_worker(
+        &self,
+        program: &Path,
+        path: &Path,
+        tx: mpsc::Sender<WorkerMessage>,
+    ) -> Result<Finish, ExtractError> {
+        let mut command = Command::new(program);
+        command
+            .env(WORKER_ENV, path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            let limit = self.limits.max_memory_bytes;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    let rl = libc::rlimit { rlim_cur: limit as _, rlim_max: limit as _ };
+                    if libc::setrlimit(libc::RLIMIT_AS, &rl) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command.spawn().map_err(|e| {
+            ExtractError::new(
+                FailureKind::Unreadable,
+                format!("cannot start the PDF reader {}: {e}", program.display()),
+            )
+        })?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                match serde_json::from_str::<WorkerMessage>(&line) {
+                    Ok(msg) => {
+                        if tx.send(msg).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut buf = String::new();
+            let _ = stderr.read_to_string(&mut buf);
+            buf
+        });
+        Ok(Finish::Process { child, err_reader })
+    }
+}
+
+enum Finish {
+    Thread,
+    Process { child: std::process::Child, err_reader: std::thread::JoinHandle<String> },
+}
+
+impl Finish {
+    /// Reaps the worker. When extraction failed because the worker died, its exit status and
+    /// last words replace the generic error.
+    fn end(self, succeeded: bool) -> Result<(), ExtractError> {
+        let Finish::Process { mut child, err_reader } = self else { return Ok(()) };
+        if succeeded {
+            let _ = child.wait();
+            return Ok(());
+        }
+        // Either it reported an error and exits by itself, or it hangs: don't wait for it.
+        let status = match child.try_wait() {
+            Ok(Some(status)) => Some(status),
+            _ => {
+                std::thread::sleep(Duration::from_millis(50));
+                match child.try_wait() {
+                    Ok(Some(status)) => Some(status),
+                    _ => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        None
+                    }
+                }
+            }
+        };
+        let Some(status) = status else { return Ok(()) };
+        if status.success() {
+            return Ok(());
+        }
+        let stderr = err_reader.join().unwrap_or_default();
+        if stderr.contains("memory allocation") || stderr.contains("capacity overflow") {
+            return Err(ExtractError::new(
+                FailureKind::TooLarge,
+                "reading it needs more memory than the reader is allowed",
+            ));
+        }
+        let detail = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("panic: "))
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| format!("the reader crashed: {status}"));
+        Err(ExtractError::damaged(&detail))
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "the reader crashed".to_string()
+    }
+}
+
+/// PDF files start with "%PDF-" within their first KiB (some have junk before it).
+fn check_header(path: &Path) -> Result<(), ExtractError> {
+    let mut head = [0u8; 1024];
+    let mut file = std::fs::File::open(path).map_err(|e| {
+        ExtractError::new(FailureKind::Unreadable, format!("cannot open the file: {e}"))
+    })?;
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => {
+                return Err(ExtractError::new(
+                    FailureKind::Unreadable,
+                    format!("cannot read the file: {e}"),
+                ))
+            }
+        }
+    }
+    if n == 0 {
+        return Err(ExtractError::new(FailureKind::NotPdf, "the file is empty"));
+    }
+    if !head[..n].windows(5).any(|w| w == b"%PDF-") {
+        return Err(ExtractError::new(
+            FailureKind::NotPdf,
+            "not a PDF file (it has no %PDF header)",
+        ));
+    }
+    Ok(())
+}
+
+/// The extraction itself, in whatever process or thread runs it. Pages that fail on their own
+/// yield empty text rather than losing the whole document.
+fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result<(), ExtractError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        ExtractError::new(FailureKind::Unreadable, format!("cannot read the file: {e}"))
+    })?;
+    let mut doc = match lopdf::Document::load_mem(&bytes) {
+        Ok(doc) => doc,
+        Err(lopdf::Error::Decryption(_)) | Err(lopdf::Error::InvalidPassword) => {
+            return Err(encrypted())
+        }
+        Err(e) => return Err(ExtractError::damaged(&e.to_string())),
+    };
+    drop(bytes);
+    if doc.is_encrypted() && doc.decrypt("").is_err() {
+        return Err(encrypted());
+    }
+    let pages = doc.get_pages();
+    emit(WorkerMessage::Start { pages: pages.len() as u32, title: pdf_title(&doc) });
+    for &number in pages.keys() {
+        let raw = catch_unwind(AssertUnwindSafe(|| {
+            let mut s = String::new();
+            let mut output = pdf_extract::PlainTextOutput::new(&mut s);
+            pdf_extract::output_doc_page(&doc, &mut output, number).map(|_| s)
+        }));
+        let text = match raw {
+            Ok(Ok(s)) => clean_page(&s),
+            _ => String::new(),
+        };
+        emit(WorkerMessage::Page { number, text });
+    }
+    Ok(())
+}
+
+fn encrypted() -> ExtractError {
+    ExtractError::new(
+        FailureKind::Encrypted,
+        "the PDF is encrypted with a password; save an unprotected copy and add that",
+    )
+}
+
+fn pdf_title(doc: &lopdf::Document) -> Option<String> {
+    let info = doc.trailer.get(b"Info").ok()?;
+    let info = match info {
+        lopdf::Object::Reference(id) => doc.get_dictionary(*id).ok()?,
+        lopdf::Object::Dictionary(d) => d,
+        _ => return None,
+    };
+    let raw = info.get(b"Title").ok()?.as_str().ok()?;
+    let title = decode_pdf_string(raw);
+    let title = clean_page(&title).replace('\n', " ");
+    let useful = title.chars().filter(|c| c.is_alphanumeric()).count() >= 3
+        && !title.to_ascii_lowercase().starts_with("microsoft word")
+        && !title.to_ascii_lowercase().ends_with(".dvi");
+    useful.then_some(title)
+}
+
+/// PDF text strings are UTF-16BE with a BOM, or PDFDocEncoding (close enough to Latin-1 here).
+fn decode_pdf_string(raw: &[u8]) -> String {
+    if raw.len() >= 2 && raw[0] == 0xFE && raw[1] == 0xFF {
+        let units: Vec<u16> =
+            raw[2..].chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+        String::from_utf16_lossy(&units)
+    } else if raw.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        String::from_utf8_lossy(&raw[3..]).into_owned()
+    } else {
+        raw.iter().map(|&b| b as char).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_strings_decode() {
+        assert_eq!(decode_pdf_string(b"Plain"), "Plain");
+        assert_eq!(decode_pdf_string(&[0xFE, 0xFF, 0x6C, 0x49, 0x00, 0x41]), "汉A");
+    }
+
+    #[test]
+    fn failure_kinds_round_trip() {
+        for kind in [FailureKind::NotPdf, FailureKind::TimedOut, FailureKind::NoText] {
+            assert_eq!(FailureKind::parse(kind.as_str()), Some(kind));
+        }
+    }
+
+    #[test]
+    fn random_bytes_are_not_a_pdf() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.pdf");
+        std::fs::write(&path, b"\x00\x01garbage that is not a pdf").unwrap();
+        let err = Extractor::new(Isolation::Thread).extract(&path, &mut |_, _| {}).unwrap_err();
+        assert_eq!(err.kind, FailureKind::NotPdf);
+        std::fs::write(&path, b"").unwrap();
+        let err = Extractor::new(Isolation::Thread).extract(&path, &mut |_, _| {}).unwrap_err();
+        assert_eq!(err.kind, FailureKind::NotPdf);
+    }
+
+    #[test]
+    fn truncated_pdf_is_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.pdf");
+        std::fs::write(&path, b"%PDF-1.5\n1 0 obj << /Type /Catalog").unwrap();
+        let err = Extractor::new(Isolation::Thread).extract(&path, &mut |_, _| {}).unwrap_err();
+        assert_eq!(err.kind, FailureKind::Damaged, "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_hanging_reader_times_out() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = dir.path().join("slow.pdf");
+        std::fs::write(&pdf, b"%PDF-1.5\n").unwrap();
+        // A stand-in worker that never answers, like pdf-extract stuck in a loop.
+        let program = dir.path().join("hang.sh");
+        std::fs::write(&program, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut extractor = Extractor::new(Isolation::Process { program });
+        extractor.limits.page_timeout = Duration::from_millis(300);
+        let started = std::time::Instant::now();
+        let err = extractor.extract(&pdf, &mut |_, _| {}).unwrap_err();
+        assert_eq!(err.kind, FailureKind::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+}

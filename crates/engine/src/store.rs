@@ -1,0 +1,552 @@
+//! SQLite storage: documents, their pages and chunks, and a keyword index over the chunks.
+//!
+//! The database is the source of truth; the vector index is rebuilt from it where they disagree.
+//! Chunk ids come from AUTOINCREMENT and are never reused, so a stale vector can never be
+//! mistaken for a newer chunk's.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::chunk::Chunk;
+use crate::error::Result;
+use crate::extract::{FailureKind, Page};
+use crate::text::keyword_form;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE documents (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    path       TEXT NOT NULL UNIQUE,
+    title      TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    pages      INTEGER NOT NULL DEFAULT 0,
+    size       INTEGER NOT NULL,
+    mtime_ns   INTEGER NOT NULL DEFAULT 0,
+    status     TEXT NOT NULL CHECK (status IN ('indexing', 'ready', 'failed', 'interrupted')),
+    error_kind TEXT,
+    error      TEXT,
+    added_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE TABLE pages (
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    number      INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    PRIMARY KEY (document_id, number)
+) WITHOUT ROWID;
+CREATE TABLE chunks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal     INTEGER NOT NULL,
+    page_start  INTEGER NOT NULL,
+    page_end    INTEGER NOT NULL,
+    char_start  INTEGER NOT NULL,
+    char_end    INTEGER NOT NULL,
+    tokens      INTEGER NOT NULL,
+    text        TEXT NOT NULL
+);
+CREATE INDEX chunks_by_document ON chunks(document_id, ordinal);
+-- Contentless: the text lives in `chunks`; this holds only the keyword index of its
+-- keyword_form (lower case, CJK as bigrams), with Porter stemming for English.
+CREATE VIRTUAL TABLE chunks_fts USING fts5(
+    body, content = '', contentless_delete = 1,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunks_fts WHERE rowid = old.id;
+END;
+"#];
+
+/// Where a document stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocStatus {
+    /// Chunks stored; vectors not yet saved.
+    Indexing,
+    Ready,
+    Failed,
+    /// A previous run stopped before it was indexed; the next `add` redoes it.
+    Interrupted,
+}
+
+impl DocStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocStatus::Indexing => "indexing",
+            DocStatus::Ready => "ready",
+            DocStatus::Failed => "failed",
+            DocStatus::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(s: &str) -> DocStatus {
+        match s {
+            "ready" => DocStatus::Ready,
+            "failed" => DocStatus::Failed,
+            "interrupted" => DocStatus::Interrupted,
+            _ => DocStatus::Indexing,
+        }
+    }
+}
+
+/// A document as listed to the user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub id: i64,
+    pub path: String,
+    pub title: String,
+    pub sha256: String,
+    pub pages: u32,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub status: DocStatus,
+    pub error_kind: Option<FailureKind>,
+    pub error: Option<String>,
+    pub added_at: String,
+    pub chunks: u64,
+}
+
+/// What identifies a file's content on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStamp {
+    pub sha256: String,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+/// A stored chunk with its document, as returned by searches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredChunk {
+    pub id: i64,
+    pub document_id: i64,
+    pub title: String,
+    pub path: String,
+    pub page_start: u32,
+    pub page_end: u32,
+    pub char_start: usize,
+    pub char_end: usize,
+    pub text: String,
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+const DOCUMENT_COLUMNS: &str = "d.id, d.path, d.title, d.sha256, d.pages, d.size, d.mtime_ns, \
+     d.status, d.error_kind, d.error, d.added_at, \
+     (SELECT count(*) FROM chunks c WHERE c.document_id = d.id)";
+
+fn document_from_row(row: &rusqlite::Row) -> rusqlite::Result<Document> {
+    Ok(Document {
+        id: row.get(0)?,
+        path: row.get(1)?,
+        title: row.get(2)?,
+        sha256: row.get(3)?,
+        pages: row.get(4)?,
+        size: row.get::<_, i64>(5)? as u64,
+        mtime_ns: row.get(6)?,
+        status: DocStatus::parse(&row.get::<_, String>(7)?),
+        error_kind: row.get::<_, Option<String>>(8)?.and_then(|k| FailureKind::parse(&k)),
+        error: row.get(9)?,
+        added_at: row.get(10)?,
+        chunks: row.get::<_, i64>(11)? as u64,
+    })
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // WAL + NORMAL survives a killed process (not a power cut) and keeps commits cheap.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: usize = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    pub fn documents(&self) -> Result<Vec<Document>> {
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents d ORDER BY d.id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], document_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn document(&self, id: i64) -> Result<Option<Document>> {
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.id = ?1");
+        Ok(self.conn.query_row(&sql, [id], document_from_row).optional()?)
+    }
+
+    pub fn document_by_path(&self, path: &str) -> Result<Option<Document>> {
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.path = ?1");
+        Ok(self.conn.query_row(&sql, [path], document_from_row).optional()?)
+    }
+
+    /// Stores a freshly extracted document with its pages and chunks, in status `indexing`,
+    /// replacing whatever was stored for the same path (the document keeps its id). Returns the
+    /// document id, the new chunks' ids in order, and the ids of the chunks it replaced.
+    pub fn put_document(
+        &mut self,
+        path: &str,
+        title: &str,
+        stamp: &FileStamp,
+        pages: &[Page],
+        chunks: &[Chunk],
+    ) -> Result<(i64, Vec<i64>, Vec<i64>)> {
+        let tx = self.conn.transaction()?;
+        let (id, replaced) = upsert_document(&tx, path, title, stamp, pages.len() as u32, "indexing", None)?;
+        {
+            let mut put_page =
+                tx.prepare_cached("INSERT INTO pages(document_id, number, text) VALUES (?1, ?2, ?3)")?;
+            for page in pages {
+                put_page.execute(params![id, page.number, page.text])?;
+            }
+        }
+        let mut ids = Vec::with_capacity(chunks.len());
+        {
+            let mut put_chunk = tx.prepare_cached(
+                "INSERT INTO chunks(document_id, ordinal, page_start, page_end, char_start, char_end, tokens, text)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            let mut put_fts = tx.prepare_cached("INSERT INTO chunks_fts(rowid, body) VALUES (?1, ?2)")?;
+            for (ordinal, c) in chunks.iter().enumerate() {
+                put_chunk.execute(params![
+                    id,
+                    ordinal as i64,
+                    c.page_start,
+                    c.page_end,
+                    c.char_start as i64,
+                    c.char_end as i64,
+                    c.tokens as i64,
+                    c.text
+                ])?;
+                let chunk_id = tx.last_insert_rowid();
+                put_fts.execute(params![chunk_id, keyword_form(&c.text)])?;
+                ids.push(chunk_id);
+            }
+        }
+        tx.commit()?;
+        Ok((id, ids, replaced))
+    }
+
+    /// Records that the file at `path` could not be read; anything stored for it before goes.
+    /// Returns the document id and the ids of the chunks it replaced.
+    pub fn put_failure(
+        &mut self,
+        path: &str,
+        title: &str,
+        stamp: &FileStamp,
+        kind: FailureKind,
+        message: &str,
+    ) -> Result<(i64, Vec<i64>)> {
+        let tx = self.conn.transaction()?;
+        let (id, replaced) = upsert_document(&tx, path, title, stamp, 0, "failed", Some((kind, message)))?;
+        tx.commit()?;
+        Ok((id, replaced))
+    }
+
+    pub fn set_status(&mut self, ids: &[i64], status: DocStatus) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE documents SET status = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                 WHERE id = ?1",
+            )?;
+            for id in ids {
+                stmt.execute(params![id, status.as_str()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes a document's chunks and pages (keeping the document row) and gives it `status`.
+    /// Returns the deleted chunk ids.
+    pub fn clear_document(&mut self, id: i64, status: DocStatus) -> Result<Vec<i64>> {
+        let tx = self.conn.transaction()?;
+        let ids = delete_contents(&tx, id)?;
+        tx.execute(
+            "UPDATE documents SET status = ?2, pages = 0 WHERE id = ?1",
+            params![id, status.as_str()],
+        )?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Removes a document entirely; returns its chunk ids.
+    pub fn remove_document(&mut self, id: i64) -> Result<Vec<i64>> {
+        let tx = self.conn.transaction()?;
+        let ids = delete_contents(&tx, id)?;
+        tx.execute("DELETE FROM documents WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Every chunk id with its document id, in id order.
+    pub fn chunk_ids(&self) -> Result<Vec<(i64, i64)>> {
+        let mut stmt = self.conn.prepare("SELECT id, document_id FROM chunks ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Chunk texts by id, for (re-)embedding.
+    pub fn chunk_texts(&self, document_id: i64) -> Result<Vec<(i64, String)>> {
+        let mut stmt =
+            self.conn.prepare("SELECT id, text FROM chunks WHERE document_id = ?1 ORDER BY ordinal")?;
+        let rows = stmt.query_map([document_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The largest chunk id ever handed out (AUTOINCREMENT's high-water mark).
+    pub fn max_chunk_id(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// The stored chunks with these ids (missing ids are skipped), in the order given.
+    pub fn chunks(&self, ids: &[i64]) -> Result<Vec<StoredChunk>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.id, c.document_id, d.title, d.path, c.page_start, c.page_end, c.char_start,
+                    c.char_end, c.text
+             FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1",
+        )?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = stmt
+                .query_row([id], |r| {
+                    Ok(StoredChunk {
+                        id: r.get(0)?,
+                        document_id: r.get(1)?,
+                        title: r.get(2)?,
+                        path: r.get(3)?,
+                        page_start: r.get(4)?,
+                        page_end: r.get(5)?,
+                        char_start: r.get::<_, i64>(6)? as usize,
+                        char_end: r.get::<_, i64>(7)? as usize,
+                        text: r.get(8)?,
+                    })
+                })
+                .optional()?;
+            out.extend(row);
+        }
+        Ok(out)
+    }
+
+    /// Chunk ids of ready documents matching any of `terms`, best BM25 first.
+    pub fn keyword_search(&self, terms: &[String], limit: usize, docs: &[i64]) -> Result<Vec<i64>> {
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = terms
+            .iter()
+            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let filter = if docs.is_empty() {
+            String::new()
+        } else {
+            let list = docs.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",");
+            format!("AND c.document_id IN ({list})")
+        };
+        let sql = format!(
+            "SELECT c.id FROM chunks_fts f
+             JOIN chunks c ON c.id = f.rowid
+             JOIN documents d ON d.id = c.document_id
+             WHERE chunks_fts MATCH ?1 AND d.status = 'ready' {filter}
+             ORDER BY bm25(chunks_fts) LIMIT ?2"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![query, limit as i64], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Ids of ready documents' chunks among `ids` (filters dense hits the same way).
+    pub fn ready_chunk_filter(&self, docs: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        let filter = if docs.is_empty() {
+            String::new()
+        } else {
+            let list = docs.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",");
+            format!("AND c.document_id IN ({list})")
+        };
+        let sql = format!(
+            "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id
+             WHERE d.status = 'ready' {filter}"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Number of rows in the keyword index (must equal the number of chunks).
+    pub fn keyword_rows(&self) -> Result<u64> {
+        // A contentless table counts through its docsize shadow table.
+        Ok(self.conn.query_row("SELECT count(*) FROM chunks_fts_docsize", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    pub fn chunk_count(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM chunks", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// SQLite's own quick structural check: "ok" when sound.
+    pub fn quick_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?)
+    }
+}
+
+fn delete_contents(tx: &rusqlite::Transaction, id: i64) -> Result<Vec<i64>> {
+    let ids: Vec<i64> = {
+        let mut stmt = tx.prepare_cached("SELECT id FROM chunks WHERE document_id = ?1")?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    tx.execute("DELETE FROM chunks WHERE document_id = ?1", [id])?;
+    tx.execute("DELETE FROM pages WHERE document_id = ?1", [id])?;
+    Ok(ids)
+}
+
+fn upsert_document(
+    tx: &rusqlite::Transaction,
+    path: &str,
+    title: &str,
+    stamp: &FileStamp,
+    pages: u32,
+    status: &str,
+    error: Option<(FailureKind, &str)>,
+) -> Result<(i64, Vec<i64>)> {
+    let existing: Option<i64> =
+        tx.query_row("SELECT id FROM documents WHERE path = ?1", [path], |r| r.get(0)).optional()?;
+    let (kind, message) = match error {
+        Some((k, m)) => (Some(k.as_str()), Some(m)),
+        None => (None, None),
+    };
+    match existing {
+        Some(id) => {
+            let replaced = delete_contents(tx, id)?;
+            tx.execute(
+                "UPDATE documents SET title = ?2, sha256 = ?3, pages = ?4, size = ?5, mtime_ns = ?6,
+                    status = ?7, error_kind = ?8, error = ?9,
+                    updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                 WHERE id = ?1",
+                params![id, title, stamp.sha256, pages, stamp.size as i64, stamp.mtime_ns, status, kind, message],
+            )?;
+            Ok((id, replaced))
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO documents(path, title, sha256, pages, size, mtime_ns, status, error_kind, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![path, title, stamp.sha256, pages, stamp.size as i64, stamp.mtime_ns, status, kind, message],
+            )?;
+            Ok((tx.last_insert_rowid(), Vec::new()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(text: &str, page: u32) -> Chunk {
+        Chunk { text: text.into(), page_start: page, page_end: page, char_start: 0, char_end: text.chars().count(), tokens: 3 }
+    }
+
+    fn stamp(sha: &str) -> FileStamp {
+        FileStamp { sha256: sha.into(), size: 10, mtime_ns: 1 }
+    }
+
+    #[test]
+    fn documents_replace_keep_id_and_never_reuse_chunk_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("l.sqlite")).unwrap();
+        let pages = [Page { number: 1, text: "alpha beta".into() }];
+        let (id, first, replaced) =
+            store.put_document("/a.pdf", "A", &stamp("1"), &pages, &[chunk("alpha beta", 1), chunk("gamma", 1)]).unwrap();
+        assert!(replaced.is_empty());
+        let (id2, second, replaced) =
+            store.put_document("/a.pdf", "A", &stamp("2"), &pages, &[chunk("delta", 1)]).unwrap();
+        assert_eq!(id, id2);
+        assert_eq!(replaced, first);
+        assert!(second[0] > first[1]);
+        assert_eq!(store.chunk_count().unwrap(), 1);
+        assert_eq!(store.keyword_rows().unwrap(), 1);
+        assert_eq!(store.documents().unwrap()[0].sha256, "2");
+        // Removing a document removes its chunks and keyword rows.
+        assert_eq!(store.remove_document(id).unwrap(), second);
+        assert_eq!(store.chunk_count().unwrap(), 0);
+        assert_eq!(store.keyword_rows().unwrap(), 0);
+        let (_, third, _) = store.put_document("/a.pdf", "A", &stamp("3"), &pages, &[chunk("x", 1)]).unwrap();
+        assert!(third[0] > second[0]);
+    }
+
+    #[test]
+    fn keyword_search_ranks_stems_and_finds_chinese() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("l.sqlite")).unwrap();
+        let chunks = [
+            chunk("Tables are indexed by the engine.", 1),
+            chunk("The weather is nice today.", 2),
+            chunk("关系数据库使用索引加速查询。", 3),
+        ];
+        let (id, ids, _) = store.put_document("/b.pdf", "B", &stamp("1"), &[], &chunks).unwrap();
+        // Not ready yet: invisible to search.
+        assert!(store.keyword_search(&["index".into()], 10, &[]).unwrap().is_empty());
+        store.set_status(&[id], DocStatus::Ready).unwrap();
+        assert_eq!(store.keyword_search(&crate::text::query_terms("how is indexing done?"), 10, &[]).unwrap(), [ids[0]]);
+        assert_eq!(store.keyword_search(&crate::text::query_terms("数据库"), 10, &[]).unwrap(), [ids[2]]);
+        assert!(store.keyword_search(&["index".into()], 10, &[id + 1]).unwrap().is_empty());
+        // Quotes in a query cannot break the FTS syntax.
+        assert!(store.keyword_search(&["\"oops".into()], 10, &[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.sqlite");
+        {
+            let mut store = Store::open(&path).unwrap();
+            store.put_failure("/bad.pdf", "bad", &stamp("9"), FailureKind::Encrypted, "locked").unwrap();
+            store.set_meta("k", "v").unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let docs = store.documents().unwrap();
+        assert_eq!(docs[0].status, DocStatus::Failed);
+        assert_eq!(docs[0].error_kind, Some(FailureKind::Encrypted));
+        assert_eq!(store.meta("k").unwrap().as_deref(), Some("v"));
+        assert_eq!(store.quick_check().unwrap(), "ok");
+    }
+}
