@@ -46,6 +46,9 @@ enum Command {
         /// Target chunk length in tokens
         #[arg(long, default_value_t = 256)]
         chunk_tokens: usize,
+        /// Seconds between saves of the vector index (for tests)
+        #[arg(long, default_value_t = 15, hide = true)]
+        checkpoint_secs: u64,
     },
     /// Find the passages that answer a question
     Search {
@@ -90,8 +93,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut options = LibraryOptions::new(dir, models);
     options.device = cli.device.parse::<DeviceChoice>()?;
     options.embedding_model = cli.embedding_model.clone();
-    if let Command::Add { chunk_tokens, .. } = &cli.command {
+    if let Command::Add { chunk_tokens, checkpoint_secs, .. } = &cli.command {
         options.chunk_tokens = *chunk_tokens;
+        options.checkpoint_every = Duration::from_secs(*checkpoint_secs);
     }
     let mut library = Library::open(options)
         .with_context(|| format!("cannot open the library in {}", cli.library.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| quire_engine::default_library_dir().display().to_string())))?;

@@ -71,13 +71,17 @@ fn sentences(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut chars = text.char_indices().peekable();
+    let mut prev = ' ';
     while let Some((i, c)) = chars.next() {
         let next = chars.peek().map(|&(_, n)| n);
+        let closing = |c: Option<char>| matches!(c, Some('」' | '』' | '”' | '）' | ')'));
         let boundary = if c == '\n' {
             true
         } else if is_cjk_sentence_end(c) {
             // Closing quotes and brackets belong to the sentence they close.
-            !matches!(next, Some('」' | '』' | '”' | '）' | ')'))
+            !closing(next)
+        } else if closing(Some(c)) && is_cjk_sentence_end(prev) {
+            !closing(next)
         } else if is_sentence_end(c) {
             matches!(next, None | Some(' ' | '\n'))
         } else {
@@ -88,6 +92,7 @@ fn sentences(text: &str) -> Vec<(usize, usize)> {
             push_trimmed(text, start, end, &mut out);
             start = end;
         }
+        prev = c;
     }
     push_trimmed(text, start, text.len(), &mut out);
     out

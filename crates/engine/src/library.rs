@@ -26,7 +26,7 @@ pub const DEFAULT_ANSWER_MODEL: &str = "gemma-3-270m-q4_k_m.gguf";
 const DATABASE_FILE: &str = "library.sqlite";
 const INDEX_FILE: &str = "vectors.usearch";
 const LOCK_FILE: &str = "library.lock";
-/// Vectors are saved (and their documents marked ready) at most this often during `add`.
+/// Default of [`LibraryOptions::checkpoint_every`].
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(15);
 /// Chunks sent to the embedder per request (progress granularity).
 const EMBED_BATCH: usize = 64;
@@ -60,6 +60,8 @@ pub struct LibraryOptions {
     pub chunk_tokens: usize,
     pub precision: Precision,
     pub extractor: Extractor,
+    /// During `add`, vectors are saved (and their documents marked ready) this often.
+    pub checkpoint_every: Duration,
 }
 
 impl LibraryOptions {
@@ -75,6 +77,7 @@ impl LibraryOptions {
             chunk_tokens: 256,
             precision: Precision::F32,
             extractor: Extractor::new(isolation),
+            checkpoint_every: CHECKPOINT_EVERY,
         }
     }
 
@@ -441,7 +444,7 @@ impl Library {
                 let outcome = self.index_file(path, stamp, *existed, extracted, progress, &mut report, &mut pending)?;
                 let keep_going = progress.on_event(AddEvent::Finished(&outcome));
                 report.files.push(outcome);
-                if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+                if last_checkpoint.elapsed() >= self.options.checkpoint_every {
                     self.checkpoint(&mut pending, &mut report.stages)?;
                     last_checkpoint = Instant::now();
                 }

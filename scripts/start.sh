@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up everything that is missing, builds Quire and shows it working: a real PDF goes into
+# your library (the default one, or $QUIRE_LIBRARY) and a question comes back with cited pages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+quire() { cargo run --locked --quiet -- "$@"; }
+
+pdf=/usr/share/doc/texlive-doc/latex/base/clsguide.pdf
+if [ ! -f "$pdf" ]; then
+  echo "No sample PDF at $pdf; try: cargo run -- add YOUR.pdf && cargo run -- search 'your question'" >&2
+  exit 0
+fi
+printf '\n\033[1m$ quire add %s\033[0m\n' "$pdf"
+quire add "$pdf"
+question="How do I pass options I don't know about on to the base class?"
+printf '\n\033[1m$ quire search "%s"\033[0m\n' "$question"
+quire search "$question" -k 3
+printf '\n\033[1m$ quire status\033[0m\n'
+quire status
+cat <<'MSG'
+
+Quire works. Next:
+  cargo run -- add ~/Papers            # index a folder of PDFs
+  cargo run -- search "your question"  # find the passages that answer it
+  cargo run -- --help
+MSG
