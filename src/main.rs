@@ -10,13 +10,15 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use quire_engine::{
-    AddEvent, AddStatus, DeviceChoice, Library, LibraryOptions, SearchMode,
-};
+use quire_engine::{AddEvent, AddStatus, DeviceChoice, Library, LibraryOptions, SearchMode};
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(name = "quire", version, about = "Ask questions about your PDFs, fully offline")]
+#[command(
+    name = "quire",
+    version,
+    about = "Ask questions about your PDFs, fully offline"
+)]
 struct Cli {
     /// Library folder [default: the OS data folder]
     #[arg(long, global = true, env = "QUIRE_LIBRARY", value_name = "DIR")]
@@ -81,27 +83,53 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("quire: {err:#}");
-            let usage = matches!(err.downcast_ref::<quire_engine::Error>(), Some(quire_engine::Error::Usage(_)));
+            let usage = matches!(
+                err.downcast_ref::<quire_engine::Error>(),
+                Some(quire_engine::Error::Usage(_))
+            );
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let dir = cli.library.clone().unwrap_or_else(quire_engine::default_library_dir);
-    let models = cli.models.clone().unwrap_or_else(quire_engine::default_models_dir);
+    let dir = cli
+        .library
+        .clone()
+        .unwrap_or_else(quire_engine::default_library_dir);
+    let models = cli
+        .models
+        .clone()
+        .unwrap_or_else(quire_engine::default_models_dir);
     let mut options = LibraryOptions::new(dir, models);
     options.device = cli.device.parse::<DeviceChoice>()?;
     options.embedding_model = cli.embedding_model.clone();
-    if let Command::Add { chunk_tokens, checkpoint_secs, .. } = &cli.command {
+    if let Command::Add {
+        chunk_tokens,
+        checkpoint_secs,
+        ..
+    } = &cli.command
+    {
         options.chunk_tokens = *chunk_tokens;
         options.checkpoint_every = Duration::from_secs(*checkpoint_secs);
     }
-    let mut library = Library::open(options)
-        .with_context(|| format!("cannot open the library in {}", cli.library.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| quire_engine::default_library_dir().display().to_string())))?;
+    let mut library = Library::open(options).with_context(|| {
+        format!(
+            "cannot open the library in {}",
+            cli.library
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| quire_engine::default_library_dir().display().to_string())
+        )
+    })?;
     match &cli.command {
         Command::Add { paths, .. } => add(&mut library, paths, cli.json),
-        Command::Search { query, k, docs, mode } => {
+        Command::Search {
+            query,
+            k,
+            docs,
+            mode,
+        } => {
             let mode = match mode.as_str() {
                 "dense" => SearchMode::Dense,
                 "keyword" => SearchMode::Keyword,
@@ -125,20 +153,32 @@ struct Bars {
 impl Bars {
     fn new() -> Bars {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8));
-        let style = |template: &str| ProgressStyle::with_template(template).expect("valid template").progress_chars("=> ");
+        let style = |template: &str| {
+            ProgressStyle::with_template(template)
+                .expect("valid template")
+                .progress_chars("=> ")
+        };
         let files = multi.add(ProgressBar::new(0));
-        files.set_style(style("files  [{bar:30}] {pos}/{len} {elapsed_precise} left {eta} {msg}"));
+        files.set_style(style(
+            "files  [{bar:30}] {pos}/{len} {elapsed_precise} left {eta} {msg}",
+        ));
         let pages = multi.add(ProgressBar::new(0));
         pages.set_style(style("pages  [{bar:30}] {pos}/{len} {per_sec} {wide_msg}"));
         let chunks = multi.add(ProgressBar::new(0));
         chunks.set_style(style("chunks [{bar:30}] {pos}/{len} {per_sec} {wide_msg}"));
         files.enable_steady_tick(Duration::from_millis(250));
-        Bars { files, pages, chunks }
+        Bars {
+            files,
+            pages,
+            chunks,
+        }
     }
 }
 
 fn short_name(path: &std::path::Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn add(library: &mut Library, paths: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
@@ -159,7 +199,11 @@ fn add(library: &mut Library, paths: &[PathBuf], json: bool) -> anyhow::Result<E
                     b.files.set_length(files as u64);
                 }
             }
-            AddEvent::Reading { path, pages_done, pages_total } => {
+            AddEvent::Reading {
+                path,
+                pages_done,
+                pages_total,
+            } => {
                 if let Some(b) = &bars {
                     if pages_done == 0 {
                         b.pages.reset();
@@ -169,7 +213,11 @@ fn add(library: &mut Library, paths: &[PathBuf], json: bool) -> anyhow::Result<E
                     b.pages.set_position(pages_done as u64);
                 }
             }
-            AddEvent::Embedding { path, chunks_done, chunks_total } => {
+            AddEvent::Embedding {
+                path,
+                chunks_done,
+                chunks_total,
+            } => {
                 if let Some(b) = &bars {
                     if b.chunks.message() != short_name(path) {
                         b.chunks.reset();
@@ -234,23 +282,37 @@ fn add(library: &mut Library, paths: &[PathBuf], json: bool) -> anyhow::Result<E
             report.elapsed
         );
     }
-    Ok(if report.failed() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.failed() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn resolve_docs(library: &Library, docs: &[String]) -> anyhow::Result<Vec<i64>> {
     docs.iter()
         .map(|d| {
-            library
-                .find_document(d)?
-                .map(|doc| doc.id)
-                .ok_or_else(|| quire_engine::Error::Usage(format!("no document {d:?} in the library")).into())
+            library.find_document(d)?.map(|doc| doc.id).ok_or_else(|| {
+                quire_engine::Error::Usage(format!("no document {d:?} in the library")).into()
+            })
         })
         .collect()
 }
 
-fn search(library: &mut Library, query: &str, k: usize, docs: &[String], mode: SearchMode, json: bool) -> anyhow::Result<ExitCode> {
+fn search(
+    library: &mut Library,
+    query: &str,
+    k: usize,
+    docs: &[String],
+    mode: SearchMode,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let docs = resolve_docs(library, docs)?;
-    if library.documents()?.iter().all(|d| d.status != quire_engine::DocStatus::Ready) {
+    if library
+        .documents()?
+        .iter()
+        .all(|d| d.status != quire_engine::DocStatus::Ready)
+    {
         anyhow::bail!("the library is empty; add PDFs first with `quire add FILE.pdf`");
     }
     let hits = library.search_with(query, k, &docs, mode)?;
@@ -284,10 +346,20 @@ fn search(library: &mut Library, query: &str, k: usize, docs: &[String], mode: S
         } else {
             format!("pp. {}-{}", h.chunk.page_start, h.chunk.page_end)
         };
-        println!("[{}] {} ({pages}) #{}  {}", i + 1, h.chunk.title, h.chunk.document_id, h.chunk.path);
+        println!(
+            "[{}] {} ({pages}) #{}  {}",
+            i + 1,
+            h.chunk.title,
+            h.chunk.document_id,
+            h.chunk.path
+        );
         let text: String = h.chunk.text.replace('\n', " ");
         let excerpt: String = text.chars().take(400).collect();
-        let ellipsis = if text.chars().count() > 400 { "…" } else { "" };
+        let ellipsis = if text.chars().count() > 400 {
+            "…"
+        } else {
+            ""
+        };
         println!("    {excerpt}{ellipsis}\n");
     }
     Ok(ExitCode::SUCCESS)
@@ -314,7 +386,14 @@ fn list(library: &Library, json: bool) -> anyhow::Result<ExitCode> {
         println!("The library is empty. Add PDFs with `quire add FILE.pdf` or `quire add FOLDER`.");
     }
     for d in &docs {
-        println!("{:>5}  {:<11} {:>5} pages {:>6} chunks  {}", d.id, d.status.as_str(), d.pages, d.chunks, d.title);
+        println!(
+            "{:>5}  {:<11} {:>5} pages {:>6} chunks  {}",
+            d.id,
+            d.status.as_str(),
+            d.pages,
+            d.chunks,
+            d.title
+        );
         println!("       {}", d.path);
         if let Some(error) = &d.error {
             println!("       {error}");
@@ -337,7 +416,11 @@ fn remove(library: &mut Library, documents: &[String]) -> anyhow::Result<ExitCod
             }
         }
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn status(library: &mut Library, json: bool) -> anyhow::Result<ExitCode> {
@@ -369,11 +452,31 @@ fn status(library: &mut Library, json: bool) -> anyhow::Result<ExitCode> {
         println!("library          {}", s.library_dir.display());
         println!("embedding model  {}", model(&s.embedding_model));
         println!("answer model     {}", model(&s.answer_model));
-        println!("device           {}{}", s.device, s.device_warning.map(|w| format!(" ({w})")).unwrap_or_default());
-        let mut counts: Vec<_> = s.documents.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        println!(
+            "device           {}{}",
+            s.device,
+            s.device_warning
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default()
+        );
+        let mut counts: Vec<_> = s
+            .documents
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
         counts.sort();
-        println!("documents        {}", if counts.is_empty() { "none".into() } else { counts.join(", ") });
-        println!("chunks           {} ({} vectors, {} keyword rows)", s.chunks, s.vectors, s.keyword_rows);
+        println!(
+            "documents        {}",
+            if counts.is_empty() {
+                "none".into()
+            } else {
+                counts.join(", ")
+            }
+        );
+        println!(
+            "chunks           {} ({} vectors, {} keyword rows)",
+            s.chunks, s.vectors, s.keyword_rows
+        );
         if consistent {
             println!("consistency      ok");
         } else {
@@ -386,5 +489,9 @@ fn status(library: &mut Library, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     let _ = std::io::stdout().flush();
-    Ok(if consistent { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if consistent {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -23,8 +23,18 @@ fn documents(q: &Quire) -> BTreeMap<String, (String, u64)> {
     let (_, v) = q.json(&["list"]);
     let mut out = BTreeMap::new();
     for d in v[0].as_array().unwrap() {
-        let name = std::path::Path::new(d["path"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned();
-        let previous = out.insert(name.clone(), (d["status"].as_str().unwrap().to_string(), d["chunks"].as_u64().unwrap()));
+        let name = std::path::Path::new(d["path"].as_str().unwrap())
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let previous = out.insert(
+            name.clone(),
+            (
+                d["status"].as_str().unwrap().to_string(),
+                d["chunks"].as_u64().unwrap(),
+            ),
+        );
         assert!(previous.is_none(), "{name} is listed twice");
     }
     out
@@ -42,13 +52,20 @@ fn kill_9_during_add_loses_nothing_and_duplicates_nothing() {
     // The library an uninterrupted run builds.
     let reference = Quire::new();
     let started = Instant::now();
-    let out = reference.command().args(["add", inbox.to_str().unwrap()]).output().unwrap();
+    let out = reference
+        .command()
+        .args(["add", inbox.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let clean_run = started.elapsed();
     let expected = documents(&reference);
     assert_eq!(expected.len(), PDFS.len());
 
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
     let mut state = seed | 1;
     let mut random = move || {
         state ^= state << 13;
@@ -60,7 +77,8 @@ fn kill_9_during_add_loses_nothing_and_duplicates_nothing() {
     for round in 0..6 {
         // Kill anywhere in the first 90 % of a clean run's time, checkpointing every second so
         // that kills land between saving vectors and marking documents ready too.
-        let delay = Duration::from_millis(random() % (clean_run.as_millis() as u64 * 9 / 10).max(200));
+        let delay =
+            Duration::from_millis(random() % (clean_run.as_millis() as u64 * 9 / 10).max(200));
         let mut child = q
             .command()
             .args(["add", "--checkpoint-secs", "1", inbox.to_str().unwrap()])
@@ -72,14 +90,27 @@ fn kill_9_during_add_loses_nothing_and_duplicates_nothing() {
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         let status = q.status();
-        assert_eq!(status["consistent"], true, "round {round}, killed after {delay:?}: {status}");
+        assert_eq!(
+            status["consistent"], true,
+            "round {round}, killed after {delay:?}: {status}"
+        );
         for (name, (state, _)) in documents(&q) {
-            assert!(state == "ready" || state == "interrupted", "round {round}: {name} is {state}");
+            assert!(
+                state == "ready" || state == "interrupted",
+                "round {round}: {name} is {state}"
+            );
         }
-        eprintln!("round {round}: killed after {delay:?}; {} chunks survived", status["chunks"]);
+        eprintln!(
+            "round {round}: killed after {delay:?}; {} chunks survived",
+            status["chunks"]
+        );
     }
 
-    let out = q.command().args(["add", inbox.to_str().unwrap()]).output().unwrap();
+    let out = q
+        .command()
+        .args(["add", inbox.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let status = q.status();
     assert_eq!(status["consistent"], true, "{status}");

@@ -31,7 +31,11 @@ impl ChunkOptions {
     pub fn for_model(target: usize, model_max_tokens: usize) -> ChunkOptions {
         let max_tokens = model_max_tokens.saturating_sub(2).max(8);
         let target_tokens = target.clamp(8, max_tokens);
-        ChunkOptions { target_tokens, overlap_tokens: target_tokens * 15 / 100, max_tokens }
+        ChunkOptions {
+            target_tokens,
+            overlap_tokens: target_tokens * 15 / 100,
+            max_tokens,
+        }
     }
 }
 
@@ -108,10 +112,18 @@ fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<(usize, usiz
 }
 
 /// Cuts `pages` into chunks.
-pub fn chunk_pages(pages: &[Page], options: &ChunkOptions, counter: &dyn TokenCounter) -> Vec<Chunk> {
+pub fn chunk_pages(
+    pages: &[Page],
+    options: &ChunkOptions,
+    counter: &dyn TokenCounter,
+) -> Vec<Chunk> {
     let units = units(pages, options, counter);
     let page_text = |n: u32| -> &str {
-        pages.iter().find(|p| p.number == n).map(|p| p.text.as_str()).unwrap_or("")
+        pages
+            .iter()
+            .find(|p| p.number == n)
+            .map(|p| p.text.as_str())
+            .unwrap_or("")
     };
     let mut chunks = Vec::new();
     let mut first = 0;
@@ -119,13 +131,24 @@ pub fn chunk_pages(pages: &[Page], options: &ChunkOptions, counter: &dyn TokenCo
         // Pack as many whole units as fit the target.
         let mut last = first;
         let mut tokens = units[first].tokens;
+        let mut page_break = false;
         while last + 1 < units.len() && tokens + units[last + 1].tokens <= options.target_tokens {
+            // A chunk that is already half full ends with its page, so that citations point
+            // at one page; the next one then starts on the new page, without overlap.
+            if units[last + 1].page != units[last].page && tokens * 2 >= options.target_tokens {
+                page_break = true;
+                break;
+            }
             last += 1;
             tokens += units[last].tokens;
         }
         chunks.push(make_chunk(&units[first..=last], &page_text, tokens));
         if last + 1 >= units.len() {
             break;
+        }
+        if page_break {
+            first = last + 1;
+            continue;
         }
         // Start the next chunk with the tail of this one, up to the overlap budget, always
         // moving forward by at least one unit.
@@ -148,15 +171,28 @@ fn units(pages: &[Page], options: &ChunkOptions, counter: &dyn TokenCounter) -> 
         let counts = counter.count(&texts);
         for ((start, end), tokens) in ranges.into_iter().zip(counts) {
             if tokens <= options.max_tokens.min(options.target_tokens) {
-                units.push(Unit { page: page.number, start, end, tokens });
+                units.push(Unit {
+                    page: page.number,
+                    start,
+                    end,
+                    tokens,
+                });
                 continue;
             }
             let limit = options.target_tokens.min(options.max_tokens);
             let pieces = counter.split(&page.text[start..end], limit);
-            let texts: Vec<&str> = pieces.iter().map(|&(s, e)| &page.text[start + s..start + e]).collect();
+            let texts: Vec<&str> = pieces
+                .iter()
+                .map(|&(s, e)| &page.text[start + s..start + e])
+                .collect();
             let counts = counter.count(&texts);
             for ((s, e), tokens) in pieces.into_iter().zip(counts) {
-                units.push(Unit { page: page.number, start: start + s, end: start + e, tokens });
+                units.push(Unit {
+                    page: page.number,
+                    start: start + s,
+                    end: start + e,
+                    tokens,
+                });
             }
         }
     }
@@ -183,7 +219,14 @@ fn make_chunk<'a>(units: &[Unit], page_text: &dyn Fn(u32) -> &'a str, tokens: us
     }
     let char_start = page_text(first.page)[..first.start].chars().count();
     let char_end = page_text(last.page)[..last.end].chars().count();
-    Chunk { text, page_start: first.page, page_end: last.page, char_start, char_end, tokens }
+    Chunk {
+        text,
+        page_start: first.page,
+        page_end: last.page,
+        char_start,
+        char_end,
+        tokens,
+    }
 }
 
 #[cfg(test)]
@@ -221,23 +264,43 @@ mod tests {
             texts.iter().map(|t| Words::tokens(t).len()).collect()
         }
         fn split(&self, text: &str, max: usize) -> Vec<(usize, usize)> {
-            Words::tokens(text).chunks(max).map(|c| (c[0].0, c[c.len() - 1].1)).collect()
+            Words::tokens(text)
+                .chunks(max)
+                .map(|c| (c[0].0, c[c.len() - 1].1))
+                .collect()
         }
     }
 
     fn page(number: u32, text: &str) -> Page {
-        Page { number, text: text.to_string() }
+        Page {
+            number,
+            text: text.to_string(),
+        }
     }
 
     fn options(target: usize) -> ChunkOptions {
-        ChunkOptions { target_tokens: target, overlap_tokens: target * 15 / 100, max_tokens: target }
+        ChunkOptions {
+            target_tokens: target,
+            overlap_tokens: target * 15 / 100,
+            max_tokens: target,
+        }
     }
 
     #[test]
     fn sentences_split_latin_and_cjk() {
         let t = "One two. Three? 第一句。第二句！「引用。」Done";
         let got: Vec<&str> = sentences(t).into_iter().map(|(s, e)| &t[s..e]).collect();
-        assert_eq!(got, ["One two.", "Three?", "第一句。", "第二句！", "「引用。」", "Done"]);
+        assert_eq!(
+            got,
+            [
+                "One two.",
+                "Three?",
+                "第一句。",
+                "第二句！",
+                "「引用。」",
+                "Done"
+            ]
+        );
         // A decimal point is not a sentence end.
         let t = "Version 3.5 is out. Yes";
         let got: Vec<&str> = sentences(t).into_iter().map(|(s, e)| &t[s..e]).collect();
@@ -246,7 +309,9 @@ mod tests {
 
     #[test]
     fn chunks_respect_limits_and_overlap() {
-        let text: String = (0..60).map(|i| format!("Sentence number {i} is here. ")).collect();
+        let text: String = (0..60)
+            .map(|i| format!("Sentence number {i} is here. "))
+            .collect();
         let pages = [page(1, text.trim())];
         let chunks = chunk_pages(&pages, &options(40), &Words);
         assert!(chunks.len() > 5);
@@ -257,7 +322,12 @@ mod tests {
         // Consecutive chunks share their boundary sentence.
         for pair in chunks.windows(2) {
             let last_sentence = pair[0].text.rsplit(". ").next().unwrap();
-            assert!(pair[1].text.starts_with(last_sentence), "{:?} / {:?}", pair[0].text, pair[1].text);
+            assert!(
+                pair[1].text.starts_with(last_sentence),
+                "{:?} / {:?}",
+                pair[0].text,
+                pair[1].text
+            );
         }
         // Everything is covered.
         assert!(chunks[0].text.starts_with("Sentence number 0 "));
@@ -266,18 +336,33 @@ mod tests {
 
     #[test]
     fn offsets_point_into_pages() {
-        let pages = [page(1, "Première page. Deux phrases ici."), page(2, "数据库很好。第二页的句子。")];
+        let pages = [
+            page(1, "Première page. Deux phrases ici."),
+            page(2, "数据库很好。第二页的句子。"),
+        ];
         let chunks = chunk_pages(&pages, &options(6), &Words);
         for c in &chunks {
             let start_page: Vec<char> = pages[(c.page_start - 1) as usize].text.chars().collect();
             let end_page: Vec<char> = pages[(c.page_end - 1) as usize].text.chars().collect();
             let head: String = start_page[c.char_start..].iter().collect();
             let tail: String = end_page[..c.char_end].iter().collect();
-            assert!(c.text.starts_with(head.split('\n').next().unwrap().get(..3).unwrap_or("")));
-            assert!(head.starts_with(c.text.lines().next().unwrap()), "{head:?} vs {:?}", c.text);
-            assert!(tail.ends_with(c.text.lines().last().unwrap()), "{tail:?} vs {:?}", c.text);
+            assert!(c
+                .text
+                .starts_with(head.split('\n').next().unwrap().get(..3).unwrap_or("")));
+            assert!(
+                head.starts_with(c.text.lines().next().unwrap()),
+                "{head:?} vs {:?}",
+                c.text
+            );
+            assert!(
+                tail.ends_with(c.text.lines().last().unwrap()),
+                "{tail:?} vs {:?}",
+                c.text
+            );
         }
-        assert!(chunks.iter().any(|c| c.page_start == 2 && c.text.contains("数据库很好。")));
+        assert!(chunks
+            .iter()
+            .any(|c| c.page_start == 2 && c.text.contains("数据库很好。")));
     }
 
     #[test]
@@ -288,6 +373,17 @@ mod tests {
         assert_eq!(chunks[0].text, "End of one.\nStart of two.");
         assert_eq!((chunks[0].page_start, chunks[0].page_end), (1, 2));
         assert_eq!((chunks[0].char_start, chunks[0].char_end), (0, 13));
+    }
+
+    #[test]
+    fn half_full_chunks_end_with_their_page() {
+        let page_one: String = (0..30).map(|i| format!("One {i}. ")).collect();
+        let pages = [page(1, page_one.trim()), page(2, "Two a. Two b.")];
+        let chunks = chunk_pages(&pages, &options(100), &Words);
+        assert_eq!(chunks.len(), 2);
+        assert_eq!((chunks[0].page_start, chunks[0].page_end), (1, 1));
+        assert_eq!(chunks[1].text, "Two a. Two b.");
+        assert_eq!((chunks[1].page_start, chunks[1].char_start), (2, 0));
     }
 
     #[test]

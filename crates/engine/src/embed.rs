@@ -36,7 +36,9 @@ impl std::str::FromStr for DeviceChoice {
             "cpu" => Ok(DeviceChoice::Cpu),
             "cuda" | "gpu" => Ok(DeviceChoice::Cuda),
             "metal" => Ok(DeviceChoice::Metal),
-            other => Err(Error::Usage(format!("unknown device {other:?}; use auto, cpu, cuda or metal"))),
+            other => Err(Error::Usage(format!(
+                "unknown device {other:?}; use auto, cpu, cuda or metal"
+            ))),
         }
     }
 }
@@ -53,7 +55,11 @@ pub struct SelectedDevice {
 /// Picks the device for `choice`; an explicit GPU that this build lacks is an error, a GPU that
 /// fails under `Auto` falls back to the CPU with a warning.
 pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
-    let cpu = |warning| SelectedDevice { device: Device::Cpu, name: "CPU".into(), warning };
+    let cpu = |warning| SelectedDevice {
+        device: Device::Cpu,
+        name: "CPU".into(),
+        warning,
+    };
     match choice {
         DeviceChoice::Cpu => Ok(cpu(None)),
         DeviceChoice::Cuda => {
@@ -64,7 +70,11 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
             }
             let device = Device::new_cuda(0)
                 .map_err(|e| Error::Device(format!("cannot start CUDA GPU 0: {e}")))?;
-            Ok(SelectedDevice { device, name: "CUDA GPU 0".into(), warning: None })
+            Ok(SelectedDevice {
+                device,
+                name: "CUDA GPU 0".into(),
+                warning: None,
+            })
         }
         DeviceChoice::Metal => {
             if !cfg!(feature = "metal") {
@@ -74,18 +84,30 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
             }
             let device = Device::new_metal(0)
                 .map_err(|e| Error::Device(format!("cannot start the Metal GPU: {e}")))?;
-            Ok(SelectedDevice { device, name: "Metal GPU".into(), warning: None })
+            Ok(SelectedDevice {
+                device,
+                name: "Metal GPU".into(),
+                warning: None,
+            })
         }
         DeviceChoice::Auto => {
             if cfg!(feature = "cuda") {
                 return Ok(match Device::new_cuda(0) {
-                    Ok(device) => SelectedDevice { device, name: "CUDA GPU 0".into(), warning: None },
+                    Ok(device) => SelectedDevice {
+                        device,
+                        name: "CUDA GPU 0".into(),
+                        warning: None,
+                    },
                     Err(e) => cpu(Some(format!("CUDA GPU unavailable ({e}); using the CPU"))),
                 });
             }
             if cfg!(feature = "metal") {
                 return Ok(match Device::new_metal(0) {
-                    Ok(device) => SelectedDevice { device, name: "Metal GPU".into(), warning: None },
+                    Ok(device) => SelectedDevice {
+                        device,
+                        name: "Metal GPU".into(),
+                        warning: None,
+                    },
                     Err(e) => cpu(Some(format!("Metal GPU unavailable ({e}); using the CPU"))),
                 });
             }
@@ -109,7 +131,12 @@ pub struct ModelInfo {
 impl ModelInfo {
     /// One string that identifies the model, stored with the vectors.
     pub fn id(&self) -> String {
-        format!("{}@{}:{}", self.name, &self.fingerprint[..16], self.dimensions)
+        format!(
+            "{}@{}:{}",
+            self.name,
+            &self.fingerprint[..16],
+            self.dimensions
+        )
     }
 }
 
@@ -147,7 +174,10 @@ impl ModelFiles {
     pub fn info(&self) -> Result<ModelInfo> {
         let config_text = std::fs::read_to_string(&self.config)?;
         let config: Config = serde_json::from_str(&config_text).map_err(|e| {
-            Error::ModelInvalid(format!("{} is not a BERT config: {e}", self.config.display()))
+            Error::ModelInvalid(format!(
+                "{} is not a BERT config: {e}",
+                self.config.display()
+            ))
         })?;
         // sentence-transformers stores the length the model was trained for; the position
         // table may allow more, but quality drops beyond it.
@@ -156,14 +186,25 @@ impl ModelFiles {
             .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
             .and_then(|v| v.get("max_seq_length").and_then(|m| m.as_u64()))
             .map(|m| m as usize);
-        let max_tokens = st_max.unwrap_or(config.max_position_embeddings).min(config.max_position_embeddings);
+        let max_tokens = st_max
+            .unwrap_or(config.max_position_embeddings)
+            .min(config.max_position_embeddings);
         let mut hash = Sha256::new();
         hash.update(config_text.as_bytes());
         hash.update(std::fs::read(&self.tokenizer)?);
         hash.update(std::fs::metadata(&self.weights)?.len().to_le_bytes());
         let fingerprint: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        let name = self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(ModelInfo { name, fingerprint, dimensions: config.hidden_size, max_tokens })
+        let name = self
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(ModelInfo {
+            name,
+            fingerprint,
+            dimensions: config.hidden_size,
+            max_tokens,
+        })
     }
 
     /// The tokenizer as the model sees it: truncating at the model's real maximum, no padding
@@ -175,7 +216,10 @@ impl ModelFiles {
         })?;
         tokenizer.with_padding(None);
         tokenizer
-            .with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
+            .with_truncation(Some(TruncationParams {
+                max_length: max_tokens,
+                ..Default::default()
+            }))
             .map_err(|e| Error::ModelInvalid(format!("tokenizer: {e}")))?;
         Ok(tokenizer)
     }
@@ -189,7 +233,9 @@ pub struct ModelTokens {
 impl ModelTokens {
     pub fn new(files: &ModelFiles) -> Result<ModelTokens> {
         let mut tokenizer = files.tokenizer(usize::MAX / 2)?;
-        tokenizer.with_truncation(None).map_err(|e| Error::ModelInvalid(format!("tokenizer: {e}")))?;
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| Error::ModelInvalid(format!("tokenizer: {e}")))?;
         Ok(ModelTokens { tokenizer })
     }
 }
@@ -199,7 +245,10 @@ impl TokenCounter for ModelTokens {
         match self.tokenizer.encode_batch(texts.to_vec(), false) {
             Ok(encodings) => encodings.iter().map(|e| e.get_ids().len()).collect(),
             // Tokenizers fail only on pathological input; an estimate keeps chunking going.
-            Err(_) => texts.iter().map(|t| t.split_whitespace().count() * 2).collect(),
+            Err(_) => texts
+                .iter()
+                .map(|t| t.split_whitespace().count() * 2)
+                .collect(),
         }
     }
 
@@ -242,14 +291,21 @@ impl Embedder {
             .map_err(|e| Error::ModelInvalid(format!("{}: {e}", files.config.display())))?;
         // SAFETY: the weights file is memory-mapped read-only; Quire never writes to it while
         // the model is loaded.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, device) }
-            .map_err(|e| Error::ModelInvalid(format!("{}: {e}", files.weights.display())))?;
+        let vb =
+            unsafe { VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, device) }
+                .map_err(|e| Error::ModelInvalid(format!("{}: {e}", files.weights.display())))?;
         let model = BertModel::load(vb, &config).map_err(|e| {
             Error::ModelInvalid(format!("{} is not a BERT-family model: {e}", dir.display()))
         })?;
         let tokenizer = files.tokenizer(info.max_tokens)?;
         let batch_size = if device.is_cpu() { 16 } else { 256 };
-        Ok(Embedder { model, tokenizer, device: device.clone(), info, batch_size })
+        Ok(Embedder {
+            model,
+            tokenizer,
+            device: device.clone(),
+            info,
+            batch_size,
+        })
     }
 
     pub fn info(&self) -> &ModelInfo {
@@ -272,7 +328,9 @@ impl Embedder {
         let mut out = vec![Vec::new(); texts.len()];
         for batch in order.chunks(self.batch_size) {
             let rows: Vec<&[u32]> = batch.iter().map(|&i| encodings[i].get_ids()).collect();
-            let vectors = self.embed_ids(&rows).map_err(|e| Error::Embedding(e.to_string()))?;
+            let vectors = self
+                .embed_ids(&rows)
+                .map_err(|e| Error::Embedding(e.to_string()))?;
             for (&i, v) in batch.iter().zip(vectors) {
                 out[i] = v;
             }
@@ -361,7 +419,11 @@ impl EmbedderThread {
     pub fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
         let (tx, rx) = mpsc::channel();
         let stopped = || Error::Embedding("the embedding thread has stopped".into());
-        self.requests.as_ref().ok_or_else(stopped)?.send((texts, tx)).map_err(|_| stopped())?;
+        self.requests
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send((texts, tx))
+            .map_err(|_| stopped())?;
         rx.recv().map_err(|_| stopped())?
     }
 }

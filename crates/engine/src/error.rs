@@ -19,7 +19,9 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// Another process holds the library for writing.
-    #[error("the library {0} is being changed by another Quire process; try again when it has finished")]
+    #[error(
+        "the library {0} is being changed by another Quire process; try again when it has finished"
+    )]
     Busy(PathBuf),
     /// The library was built with another embedding model.
     #[error("{0}")]

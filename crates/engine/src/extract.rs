@@ -89,7 +89,10 @@ pub struct ExtractError {
 
 impl ExtractError {
     fn new(kind: FailureKind, message: impl Into<String>) -> ExtractError {
-        ExtractError { kind, message: message.into() }
+        ExtractError {
+            kind,
+            message: message.into(),
+        }
     }
 
     fn damaged(detail: &str) -> ExtractError {
@@ -146,7 +149,9 @@ pub enum Isolation {
 impl Isolation {
     /// A child process of the running executable.
     pub fn current_exe() -> std::io::Result<Isolation> {
-        Ok(Isolation::Process { program: std::env::current_exe()? })
+        Ok(Isolation::Process {
+            program: std::env::current_exe()?,
+        })
     }
 }
 
@@ -163,7 +168,9 @@ pub const WORKER_ENV: &str = "QUIRE_EXTRACT_WORKER";
 /// Call first thing in `main` of every executable that uses [`Isolation::Process`]: when the
 /// process was started as a worker it extracts the file, writes the result to stdout and exits.
 pub fn run_worker_if_requested() {
-    let Some(path) = std::env::var_os(WORKER_ENV) else { return };
+    let Some(path) = std::env::var_os(WORKER_ENV) else {
+        return;
+    };
     // The parent classifies panics from our exit status and stderr; the default hook's
     // backtrace hint is noise there.
     std::panic::set_hook(Box::new(|info| {
@@ -180,7 +187,10 @@ pub fn run_worker_if_requested() {
     };
     match extract_streaming(Path::new(&path), &mut |msg| emit(&msg)) {
         Ok(()) => emit(&WorkerMessage::Done),
-        Err(e) => emit(&WorkerMessage::Error { kind: e.kind, message: e.message }),
+        Err(e) => emit(&WorkerMessage::Error {
+            kind: e.kind,
+            message: e.message,
+        }),
     }
     std::process::exit(0);
 }
@@ -196,7 +206,10 @@ enum WorkerMessage {
 
 impl Extractor {
     pub fn new(isolation: Isolation) -> Extractor {
-        Extractor { isolation, limits: ExtractLimits::default() }
+        Extractor {
+            isolation,
+            limits: ExtractLimits::default(),
+        }
     }
 
     /// Extracts `path`, calling `on_page(done, total)` as pages are read.
@@ -206,7 +219,10 @@ impl Extractor {
         on_page: &mut dyn FnMut(u32, u32),
     ) -> Result<ExtractedPdf, ExtractError> {
         let meta = std::fs::metadata(path).map_err(|e| {
-            ExtractError::new(FailureKind::Unreadable, format!("cannot read the file: {e}"))
+            ExtractError::new(
+                FailureKind::Unreadable,
+                format!("cannot read the file: {e}"),
+            )
         })?;
         if meta.len() > self.limits.max_file_bytes {
             return Err(ExtractError::new(
@@ -233,7 +249,10 @@ impl Extractor {
                     }));
                     let last = match result {
                         Ok(Ok(())) => WorkerMessage::Done,
-                        Ok(Err(e)) => WorkerMessage::Error { kind: e.kind, message: e.message },
+                        Ok(Err(e)) => WorkerMessage::Error {
+                            kind: e.kind,
+                            message: e.message,
+                        },
                         Err(panic) => {
                             let msg = panic_message(&panic);
                             WorkerMessage::Error {
@@ -322,7 +341,10 @@ impl Extractor {
             // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
             unsafe {
                 command.pre_exec(move || {
-                    let rl = libc::rlimit { rlim_cur: limit as _, rlim_max: limit as _ };
+                    let rl = libc::rlimit {
+                        rlim_cur: limit as _,
+                        rlim_max: limit as _,
+                    };
                     if libc::setrlimit(libc::RLIMIT_AS, &rl) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
@@ -362,14 +384,23 @@ impl Extractor {
 
 enum Finish {
     Thread,
-    Process { child: std::process::Child, err_reader: std::thread::JoinHandle<String> },
+    Process {
+        child: std::process::Child,
+        err_reader: std::thread::JoinHandle<String>,
+    },
 }
 
 impl Finish {
     /// Reaps the worker. When extraction failed because the worker died, its exit status and
     /// last words replace the generic error.
     fn end(self, succeeded: bool) -> Result<(), ExtractError> {
-        let Finish::Process { mut child, err_reader } = self else { return Ok(()) };
+        let Finish::Process {
+            mut child,
+            err_reader,
+        } = self
+        else {
+            return Ok(());
+        };
         if succeeded {
             let _ = child.wait();
             return Ok(());
@@ -423,7 +454,10 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 fn check_header(path: &Path) -> Result<(), ExtractError> {
     let mut head = [0u8; 1024];
     let mut file = std::fs::File::open(path).map_err(|e| {
-        ExtractError::new(FailureKind::Unreadable, format!("cannot open the file: {e}"))
+        ExtractError::new(
+            FailureKind::Unreadable,
+            format!("cannot open the file: {e}"),
+        )
     })?;
     let mut n = 0;
     while n < head.len() {
@@ -454,7 +488,10 @@ fn check_header(path: &Path) -> Result<(), ExtractError> {
 /// yield empty text rather than losing the whole document.
 fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result<(), ExtractError> {
     let bytes = std::fs::read(path).map_err(|e| {
-        ExtractError::new(FailureKind::Unreadable, format!("cannot read the file: {e}"))
+        ExtractError::new(
+            FailureKind::Unreadable,
+            format!("cannot read the file: {e}"),
+        )
     })?;
     let mut doc = match lopdf::Document::load_mem(&bytes) {
         Ok(doc) => doc,
@@ -468,7 +505,10 @@ fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result
         return Err(encrypted());
     }
     let pages = doc.get_pages();
-    emit(WorkerMessage::Start { pages: pages.len() as u32, title: pdf_title(&doc) });
+    emit(WorkerMessage::Start {
+        pages: pages.len() as u32,
+        title: pdf_title(&doc),
+    });
     for &number in pages.keys() {
         let raw = catch_unwind(AssertUnwindSafe(|| {
             let mut s = String::new();
@@ -510,8 +550,10 @@ fn pdf_title(doc: &lopdf::Document) -> Option<String> {
 /// PDF text strings are UTF-16BE with a BOM, or PDFDocEncoding (close enough to Latin-1 here).
 fn decode_pdf_string(raw: &[u8]) -> String {
     if raw.len() >= 2 && raw[0] == 0xFE && raw[1] == 0xFF {
-        let units: Vec<u16> =
-            raw[2..].chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+        let units: Vec<u16> = raw[2..]
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
         String::from_utf16_lossy(&units)
     } else if raw.starts_with(&[0xEF, 0xBB, 0xBF]) {
         String::from_utf8_lossy(&raw[3..]).into_owned()
@@ -527,12 +569,19 @@ mod tests {
     #[test]
     fn pdf_strings_decode() {
         assert_eq!(decode_pdf_string(b"Plain"), "Plain");
-        assert_eq!(decode_pdf_string(&[0xFE, 0xFF, 0x6C, 0x49, 0x00, 0x41]), "汉A");
+        assert_eq!(
+            decode_pdf_string(&[0xFE, 0xFF, 0x6C, 0x49, 0x00, 0x41]),
+            "汉A"
+        );
     }
 
     #[test]
     fn failure_kinds_round_trip() {
-        for kind in [FailureKind::NotPdf, FailureKind::TimedOut, FailureKind::NoText] {
+        for kind in [
+            FailureKind::NotPdf,
+            FailureKind::TimedOut,
+            FailureKind::NoText,
+        ] {
             assert_eq!(FailureKind::parse(kind.as_str()), Some(kind));
         }
     }
@@ -542,10 +591,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.pdf");
         std::fs::write(&path, b"\x00\x01garbage that is not a pdf").unwrap();
-        let err = Extractor::new(Isolation::Thread).extract(&path, &mut |_, _| {}).unwrap_err();
+        let err = Extractor::new(Isolation::Thread)
+            .extract(&path, &mut |_, _| {})
+            .unwrap_err();
         assert_eq!(err.kind, FailureKind::NotPdf);
         std::fs::write(&path, b"").unwrap();
-        let err = Extractor::new(Isolation::Thread).extract(&path, &mut |_, _| {}).unwrap_err();
+        let err = Extractor::new(Isolation::Thread)
+            .extract(&path, &mut |_, _| {})
+            .unwrap_err();
         assert_eq!(err.kind, FailureKind::NotPdf);
     }
 
@@ -554,7 +607,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.pdf");
         std::fs::write(&path, b"%PDF-1.5\n1 0 obj << /Type /Catalog").unwrap();
-        let err = Extractor::new(Isolation::Thread).extract(&path, &mut |_, _| {}).unwrap_err();
+        let err = Extractor::new(Isolation::Thread)
+            .extract(&path, &mut |_, _| {})
+            .unwrap_err();
         assert_eq!(err.kind, FailureKind::Damaged, "{err}");
     }
 

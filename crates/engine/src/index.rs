@@ -35,7 +35,9 @@ impl std::str::FromStr for Precision {
             "f32" => Ok(Precision::F32),
             "f16" => Ok(Precision::F16),
             "i8" => Ok(Precision::I8),
-            _ => Err(Error::Usage(format!("unknown vector precision {s:?}; use f32, f16 or i8"))),
+            _ => Err(Error::Usage(format!(
+                "unknown vector precision {s:?}; use f32, f16 or i8"
+            ))),
         }
     }
 }
@@ -70,15 +72,23 @@ impl VectorIndex {
         let mut changed = false;
         let usable = path.is_file()
             && Index::metadata(&path.to_string_lossy())
-                .map(|m| m.dimensions as usize == dimensions && m.quantization == precision.scalar())
+                .map(|m| {
+                    m.dimensions as usize == dimensions && m.quantization == precision.scalar()
+                })
                 .unwrap_or(false);
         if usable {
-            index.load(&path.to_string_lossy()).map_err(|e| index_error("cannot load", e))?;
+            index
+                .load(&path.to_string_lossy())
+                .map_err(|e| index_error("cannot load", e))?;
             index.change_expansion_search(EXPANSION_SEARCH);
         } else if path.exists() {
             changed = true;
         }
-        Ok(VectorIndex { index, path: path.to_path_buf(), changed })
+        Ok(VectorIndex {
+            index,
+            path: path.to_path_buf(),
+            changed,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -98,13 +108,19 @@ impl VectorIndex {
         let needed = self.index.size() + items.len();
         if needed > self.index.capacity() {
             let capacity = needed.max(self.index.capacity() * 2).max(1024);
-            self.index.reserve(capacity).map_err(|e| index_error("cannot grow", e))?;
+            self.index
+                .reserve(capacity)
+                .map_err(|e| index_error("cannot grow", e))?;
         }
         for (key, vector) in items {
             if self.index.contains(*key as u64) {
-                self.index.remove(*key as u64).map_err(|e| index_error("cannot replace", e))?;
+                self.index
+                    .remove(*key as u64)
+                    .map_err(|e| index_error("cannot replace", e))?;
             }
-            self.index.add(*key as u64, vector).map_err(|e| index_error("cannot add", e))?;
+            self.index
+                .add(*key as u64, vector)
+                .map_err(|e| index_error("cannot add", e))?;
         }
         self.changed |= !items.is_empty();
         Ok(())
@@ -113,7 +129,9 @@ impl VectorIndex {
     pub fn remove(&mut self, keys: &[i64]) -> Result<()> {
         for &key in keys {
             if self.index.contains(key as u64) {
-                self.index.remove(key as u64).map_err(|e| index_error("cannot remove", e))?;
+                self.index
+                    .remove(key as u64)
+                    .map_err(|e| index_error("cannot remove", e))?;
                 self.changed = true;
             }
         }
@@ -122,16 +140,28 @@ impl VectorIndex {
 
     /// The `count` nearest keys to `query` with their cosine similarity, best first; only keys
     /// in `allowed` when given.
-    pub fn search(&self, query: &[f32], count: usize, allowed: Option<&HashSet<i64>>) -> Result<Vec<(i64, f32)>> {
+    pub fn search(
+        &self,
+        query: &[f32],
+        count: usize,
+        allowed: Option<&HashSet<i64>>,
+    ) -> Result<Vec<(i64, f32)>> {
         if self.index.size() == 0 || count == 0 {
             return Ok(Vec::new());
         }
         let matches = match allowed {
-            Some(set) => self.index.filtered_search(query, count, |key| set.contains(&(key as i64))),
+            Some(set) => self
+                .index
+                .filtered_search(query, count, |key| set.contains(&(key as i64))),
             None => self.index.search(query, count),
         }
         .map_err(|e| index_error("search failed", e))?;
-        Ok(matches.keys.iter().zip(&matches.distances).map(|(&k, &d)| (k as i64, 1.0 - d)).collect())
+        Ok(matches
+            .keys
+            .iter()
+            .zip(&matches.distances)
+            .map(|(&k, &d)| (k as i64, 1.0 - d))
+            .collect())
     }
 
     /// Whether there are changes not yet saved.
@@ -146,7 +176,9 @@ impl VectorIndex {
             return Ok(());
         }
         let tmp = self.path.with_extension("usearch.tmp");
-        self.index.save(&tmp.to_string_lossy()).map_err(|e| index_error("cannot save", e))?;
+        self.index
+            .save(&tmp.to_string_lossy())
+            .map_err(|e| index_error("cannot save", e))?;
         std::fs::File::open(&tmp)?.sync_all()?;
         std::fs::rename(&tmp, &self.path)?;
         if let Some(dir) = self.path.parent() {
@@ -174,12 +206,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v.usearch");
         let mut index = VectorIndex::open(&path, 3, Precision::F32).unwrap();
-        index.add(&[(1, unit(&[1.0, 0.0, 0.0])), (2, unit(&[0.0, 1.0, 0.0])), (3, unit(&[1.0, 1.0, 0.0]))]).unwrap();
+        index
+            .add(&[
+                (1, unit(&[1.0, 0.0, 0.0])),
+                (2, unit(&[0.0, 1.0, 0.0])),
+                (3, unit(&[1.0, 1.0, 0.0])),
+            ])
+            .unwrap();
         let hits = index.search(&unit(&[1.0, 0.1, 0.0]), 2, None).unwrap();
         assert_eq!(hits[0].0, 1);
         assert!((hits[0].1 - 0.995).abs() < 0.01);
         let only: HashSet<i64> = [2].into();
-        assert_eq!(index.search(&unit(&[1.0, 0.0, 0.0]), 2, Some(&only)).unwrap()[0].0, 2);
+        assert_eq!(
+            index
+                .search(&unit(&[1.0, 0.0, 0.0]), 2, Some(&only))
+                .unwrap()[0]
+                .0,
+            2
+        );
         index.remove(&[1]).unwrap();
         assert_eq!(index.len(), 2);
         assert!(!index.contains(1));
@@ -188,7 +232,9 @@ mod tests {
         assert_eq!(reopened.len(), 2);
         assert!(reopened.contains(3) && !reopened.contains(1));
         // Other dimensions: start empty rather than mix vectors.
-        assert!(VectorIndex::open(&path, 4, Precision::F32).unwrap().is_empty());
+        assert!(VectorIndex::open(&path, 4, Precision::F32)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -198,6 +244,8 @@ mod tests {
         let mut index = VectorIndex::open(&path, 3, Precision::F16).unwrap();
         index.changed = true;
         index.save().unwrap();
-        assert!(VectorIndex::open(&path, 3, Precision::F16).unwrap().is_empty());
+        assert!(VectorIndex::open(&path, 3, Precision::F16)
+            .unwrap()
+            .is_empty());
     }
 }

@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::chunk::{chunk_pages, ChunkOptions};
-use crate::embed::{select_device, DeviceChoice, EmbedderThread, ModelFiles, ModelInfo, ModelTokens};
+use crate::embed::{
+    select_device, DeviceChoice, EmbedderThread, ModelFiles, ModelInfo, ModelTokens,
+};
 use crate::error::{Error, Result};
 use crate::extract::{ExtractError, ExtractedPdf, Extractor, FailureKind, Isolation};
 use crate::index::{Precision, VectorIndex};
 use crate::retrieve::reciprocal_rank_fusion;
-use crate::store::{DocStatus, Document, FileStamp, StoredChunk, Store};
+use crate::store::{DocStatus, Document, FileStamp, Store, StoredChunk};
 use crate::text::query_terms;
 
 /// Folder name of the default embedding model inside the models directory.
@@ -33,7 +35,9 @@ const EMBED_BATCH: usize = 64;
 
 /// Where Quire keeps libraries by default: the OS data directory.
 pub fn default_data_dir() -> PathBuf {
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("quire")
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("quire")
 }
 
 /// The default library directory.
@@ -82,11 +86,15 @@ impl LibraryOptions {
     }
 
     pub fn embedding_model_dir(&self) -> PathBuf {
-        self.embedding_model.clone().unwrap_or_else(|| self.models_dir.join(DEFAULT_EMBEDDING_MODEL))
+        self.embedding_model
+            .clone()
+            .unwrap_or_else(|| self.models_dir.join(DEFAULT_EMBEDDING_MODEL))
     }
 
     pub fn answer_model_path(&self) -> PathBuf {
-        self.answer_model.clone().unwrap_or_else(|| self.models_dir.join(DEFAULT_ANSWER_MODEL))
+        self.answer_model
+            .clone()
+            .unwrap_or_else(|| self.models_dir.join(DEFAULT_ANSWER_MODEL))
     }
 }
 
@@ -125,9 +133,20 @@ pub struct FileOutcome {
 #[derive(Debug, Clone, Copy)]
 pub enum AddEvent<'a> {
     /// Files found, and how many of them need work.
-    Planned { files: usize, to_index: usize },
-    Reading { path: &'a Path, pages_done: u32, pages_total: u32 },
-    Embedding { path: &'a Path, chunks_done: usize, chunks_total: usize },
+    Planned {
+        files: usize,
+        to_index: usize,
+    },
+    Reading {
+        path: &'a Path,
+        pages_done: u32,
+        pages_total: u32,
+    },
+    Embedding {
+        path: &'a Path,
+        chunks_done: usize,
+        chunks_total: usize,
+    },
     Finished(&'a FileOutcome),
 }
 
@@ -164,7 +183,10 @@ pub struct AddReport {
 
 impl AddReport {
     pub fn failed(&self) -> usize {
-        self.files.iter().filter(|f| f.status == AddStatus::Failed).count()
+        self.files
+            .iter()
+            .filter(|f| f.status == AddStatus::Failed)
+            .count()
     }
 }
 
@@ -231,7 +253,14 @@ impl Library {
         std::fs::create_dir_all(&options.dir)?;
         let lock = try_lock(&options.dir.join(LOCK_FILE))?;
         let store = Store::open(&options.dir.join(DATABASE_FILE))?;
-        let mut library = Library { options, store, index: None, embedder: None, tokens: None, lock };
+        let mut library = Library {
+            options,
+            store,
+            index: None,
+            embedder: None,
+            tokens: None,
+            lock,
+        };
         if library.lock.is_some() && library.store.meta("dirty")?.as_deref() == Some("1") {
             library.reconcile()?;
         }
@@ -265,8 +294,14 @@ impl Library {
     /// The vector index, opened with the stored dimensions (None before the first vector).
     fn index(&mut self) -> Result<Option<&mut VectorIndex>> {
         if self.index.is_none() {
-            let Some(dims) = self.stored_dimensions()? else { return Ok(None) };
-            self.index = Some(VectorIndex::open(&self.index_path(), dims, self.options.precision)?);
+            let Some(dims) = self.stored_dimensions()? else {
+                return Ok(None);
+            };
+            self.index = Some(VectorIndex::open(
+                &self.index_path(),
+                dims,
+                self.options.precision,
+            )?);
         }
         Ok(self.index.as_mut())
     }
@@ -307,8 +342,13 @@ impl Library {
             let _ = std::fs::remove_file(self.index_path());
         }
         self.store.set_meta("embedding_model", &info.id())?;
-        self.store.set_meta("dimensions", &info.dimensions.to_string())?;
-        self.index = Some(VectorIndex::open(&self.index_path(), info.dimensions, self.options.precision)?);
+        self.store
+            .set_meta("dimensions", &info.dimensions.to_string())?;
+        self.index = Some(VectorIndex::open(
+            &self.index_path(),
+            info.dimensions,
+            self.options.precision,
+        )?);
         Ok(())
     }
 
@@ -348,9 +388,16 @@ impl Library {
         self.store.set_status(&now_ready, DocStatus::Ready)?;
         let index = self.index.as_mut().expect("opened above");
         index.remove(&stale)?;
-        let live: HashSet<i64> = self.store.chunk_ids()?.into_iter().map(|(c, _)| c).collect();
+        let live: HashSet<i64> = self
+            .store
+            .chunk_ids()?
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect();
         if index.len() > live.len() {
-            let orphans: Vec<i64> = (1..=max_id).filter(|k| !live.contains(k) && index.contains(*k)).collect();
+            let orphans: Vec<i64> = (1..=max_id)
+                .filter(|k| !live.contains(k) && index.contains(*k))
+                .collect();
             index.remove(&orphans)?;
         }
         index.save()?;
@@ -389,9 +436,19 @@ impl Library {
                 match file_stamp(&path) {
                     Ok(stamp) => work.push((path, stamp, true)),
                     Err(e) => {
-                        let stamp = FileStamp { sha256: doc.sha256.clone(), size: doc.size, mtime_ns: doc.mtime_ns };
+                        let stamp = FileStamp {
+                            sha256: doc.sha256.clone(),
+                            size: doc.size,
+                            mtime_ns: doc.mtime_ns,
+                        };
                         let message = format!("the file can no longer be read: {e}");
-                        self.store.put_failure(&doc.path, &doc.title, &stamp, FailureKind::Unreadable, &message)?;
+                        self.store.put_failure(
+                            &doc.path,
+                            &doc.title,
+                            &stamp,
+                            FailureKind::Unreadable,
+                            &message,
+                        )?;
                     }
                 }
             }
@@ -410,7 +467,10 @@ impl Library {
         for outcome in &report.files {
             progress.on_event(AddEvent::Finished(outcome));
         }
-        if !progress.on_event(AddEvent::Planned { files: report.files.len() + work.len(), to_index: work.len() }) {
+        if !progress.on_event(AddEvent::Planned {
+            files: report.files.len() + work.len(),
+            to_index: work.len(),
+        }) {
             report.cancelled = true;
         }
 
@@ -418,7 +478,8 @@ impl Library {
         let result = std::thread::scope(|scope| -> Result<()> {
             // Extraction of the next file overlaps embedding of this one; the channel holds one
             // extracted file, which bounds memory.
-            let (tx, rx) = mpsc::sync_channel::<(usize, Result<ExtractedPdf, ExtractError>, f64)>(1);
+            let (tx, rx) =
+                mpsc::sync_channel::<(usize, Result<ExtractedPdf, ExtractError>, f64)>(1);
             let work_ref = &work;
             let cancelled = report.cancelled;
             scope.spawn(move || {
@@ -429,7 +490,11 @@ impl Library {
                     let t = Instant::now();
                     let mut keep_going = true;
                     let result = extractor.extract(path, &mut |done, total| {
-                        keep_going &= progress.on_event(AddEvent::Reading { path, pages_done: done, pages_total: total });
+                        keep_going &= progress.on_event(AddEvent::Reading {
+                            path,
+                            pages_done: done,
+                            pages_total: total,
+                        });
                     });
                     if tx.send((i, result, t.elapsed().as_secs_f64())).is_err() || !keep_going {
                         return;
@@ -441,7 +506,15 @@ impl Library {
             for (i, extracted, secs) in rx {
                 report.stages.extract += secs;
                 let (path, stamp, existed) = &work[i];
-                let outcome = self.index_file(path, stamp, *existed, extracted, progress, &mut report, &mut pending)?;
+                let outcome = self.index_file(
+                    path,
+                    stamp,
+                    *existed,
+                    extracted,
+                    progress,
+                    &mut report,
+                    &mut pending,
+                )?;
                 let keep_going = progress.on_event(AddEvent::Finished(&outcome));
                 report.files.push(outcome);
                 if last_checkpoint.elapsed() >= self.options.checkpoint_every {
@@ -504,12 +577,17 @@ impl Library {
         pending: &mut Vec<i64>,
     ) -> Result<FileOutcome> {
         let key = path.to_string_lossy().into_owned();
-        let fallback_title = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| key.clone());
+        let fallback_title = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| key.clone());
         let pdf = match extracted {
             Ok(pdf) => pdf,
             Err(e) => {
                 let t = Instant::now();
-                let (id, replaced) = self.store.put_failure(&key, &fallback_title, stamp, e.kind, &e.message)?;
+                let (id, replaced) =
+                    self.store
+                        .put_failure(&key, &fallback_title, stamp, e.kind, &e.message)?;
                 report.stages.store += t.elapsed().as_secs_f64();
                 if let Some(index) = self.index()? {
                     index.remove(&replaced)?;
@@ -528,35 +606,54 @@ impl Library {
         let t = Instant::now();
         let embedder_info = self.embedder()?.info().clone();
         let options = ChunkOptions::for_model(self.options.chunk_tokens, embedder_info.max_tokens);
-        let chunks = chunk_pages(&pdf.pages, &options, self.tokens.as_ref().expect("loaded with the embedder"));
+        let chunks = chunk_pages(
+            &pdf.pages,
+            &options,
+            self.tokens.as_ref().expect("loaded with the embedder"),
+        );
         report.stages.chunk += t.elapsed().as_secs_f64();
 
         let t = Instant::now();
         let title = pdf.title.clone().unwrap_or(fallback_title);
-        let (id, chunk_ids, replaced) = self.store.put_document(&key, &title, stamp, &pdf.pages, &chunks)?;
+        let (id, chunk_ids, replaced) = self
+            .store
+            .put_document(&key, &title, stamp, &pdf.pages, &chunks)?;
         report.stages.store += t.elapsed().as_secs_f64();
         if let Some(index) = self.index()? {
             index.remove(&replaced)?;
         }
 
         let mut done = 0;
-        for (batch_ids, batch) in chunk_ids.chunks(EMBED_BATCH).zip(chunks.chunks(EMBED_BATCH)) {
+        for (batch_ids, batch) in chunk_ids
+            .chunks(EMBED_BATCH)
+            .zip(chunks.chunks(EMBED_BATCH))
+        {
             let t = Instant::now();
-            let vectors = self.embedder()?.embed(batch.iter().map(|c| c.text.clone()).collect())?;
+            let vectors = self
+                .embedder()?
+                .embed(batch.iter().map(|c| c.text.clone()).collect())?;
             report.stages.embed += t.elapsed().as_secs_f64();
             let t = Instant::now();
             let items: Vec<(i64, Vec<f32>)> = batch_ids.iter().copied().zip(vectors).collect();
             self.index()?.expect("model adopted").add(&items)?;
             report.stages.index += t.elapsed().as_secs_f64();
             done += batch.len();
-            progress.on_event(AddEvent::Embedding { path, chunks_done: done, chunks_total: chunks.len() });
+            progress.on_event(AddEvent::Embedding {
+                path,
+                chunks_done: done,
+                chunks_total: chunks.len(),
+            });
         }
         pending.push(id);
         report.pages += pdf.pages.len() as u64;
         report.chunks += chunks.len() as u64;
         Ok(FileOutcome {
             path: path.to_path_buf(),
-            status: if existed { AddStatus::Replaced } else { AddStatus::Added },
+            status: if existed {
+                AddStatus::Replaced
+            } else {
+                AddStatus::Added
+            },
             document_id: Some(id),
             pages: pdf.pages.len() as u32,
             chunks: chunks.len() as u64,
@@ -618,7 +715,13 @@ impl Library {
         self.search_with(query, k, docs, SearchMode::Hybrid)
     }
 
-    pub fn search_with(&mut self, query: &str, k: usize, docs: &[i64], mode: SearchMode) -> Result<Vec<SearchHit>> {
+    pub fn search_with(
+        &mut self,
+        query: &str,
+        k: usize,
+        docs: &[i64],
+        mode: SearchMode,
+    ) -> Result<Vec<SearchHit>> {
         let candidates = (k * 5).max(50);
         let dense: Vec<i64> = if mode == SearchMode::Keyword {
             Vec::new()
@@ -628,7 +731,8 @@ impl Library {
         let keyword = if mode == SearchMode::Dense {
             Vec::new()
         } else {
-            self.store.keyword_search(&query_terms(query), candidates, docs)?
+            self.store
+                .keyword_search(&query_terms(query), candidates, docs)?
         };
         let fused = reciprocal_rank_fusion(&[&dense, &keyword], k);
         let scores: HashMap<i64, f64> = fused.iter().copied().collect();
@@ -637,7 +741,10 @@ impl Library {
             .store
             .chunks(&ids)?
             .into_iter()
-            .map(|chunk| SearchHit { score: scores[&chunk.id], chunk })
+            .map(|chunk| SearchHit {
+                score: scores[&chunk.id],
+                chunk,
+            })
             .collect())
     }
 
@@ -653,9 +760,19 @@ impl Library {
             }
         }
         let vector = self.embedder()?.embed(vec![query.to_string()])?.remove(0);
-        let allowed = if docs.is_empty() { None } else { Some(self.store.ready_chunk_filter(docs)?) };
-        let Some(index) = self.index()? else { return Ok(Vec::new()) };
-        Ok(index.search(&vector, count, allowed.as_ref())?.into_iter().map(|(id, _)| id).collect())
+        let allowed = if docs.is_empty() {
+            None
+        } else {
+            Some(self.store.ready_chunk_filter(docs)?)
+        };
+        let Some(index) = self.index()? else {
+            return Ok(Vec::new());
+        };
+        Ok(index
+            .search(&vector, count, allowed.as_ref())?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
     }
 
     /// Models, device, counts and a consistency check.
@@ -666,7 +783,8 @@ impl Library {
             Err(e) => Some(e.to_string()),
         };
         let answer_path = self.options.answer_model_path();
-        let answer_problem = (!answer_path.is_file()).then(|| format!("no file {}", answer_path.display()));
+        let answer_problem =
+            (!answer_path.is_file()).then(|| format!("no file {}", answer_path.display()));
         let (device, device_warning) = match select_device(self.options.device) {
             Ok(d) => (d.name, d.warning),
             Err(e) => ("none".to_string(), Some(e.to_string())),
@@ -684,20 +802,33 @@ impl Library {
             problems.push(format!("database check: {check}"));
         }
         if keyword_rows != chunks {
-            problems.push(format!("{chunks} chunks but {keyword_rows} keyword index rows"));
+            problems.push(format!(
+                "{chunks} chunks but {keyword_rows} keyword index rows"
+            ));
         }
         let chunk_ids = self.store.chunk_ids()?;
-        let ready: HashSet<i64> =
-            documents.iter().filter(|d| d.status == DocStatus::Ready).map(|d| d.id).collect();
+        let ready: HashSet<i64> = documents
+            .iter()
+            .filter(|d| d.status == DocStatus::Ready)
+            .map(|d| d.id)
+            .collect();
         let vectors = match self.index()? {
             Some(index) => {
-                let missing = chunk_ids.iter().filter(|(c, d)| ready.contains(d) && !index.contains(*c)).count();
+                let missing = chunk_ids
+                    .iter()
+                    .filter(|(c, d)| ready.contains(d) && !index.contains(*c))
+                    .count();
                 if missing > 0 {
-                    problems.push(format!("{missing} chunks of ready documents have no vector"));
+                    problems.push(format!(
+                        "{missing} chunks of ready documents have no vector"
+                    ));
                 }
                 let with_vectors = chunk_ids.iter().filter(|(c, _)| index.contains(*c)).count();
                 if index.len() > with_vectors {
-                    problems.push(format!("{} vectors belong to no chunk", index.len() - with_vectors));
+                    problems.push(format!(
+                        "{} vectors belong to no chunk",
+                        index.len() - with_vectors
+                    ));
                 }
                 index.len() as u64
             }
@@ -723,7 +854,11 @@ impl Library {
                 problem: embedding_problem,
             },
             indexed_with: self.store.meta("embedding_model")?,
-            answer_model: ModelStatus { path: answer_path, present: answer_problem.is_none(), problem: answer_problem },
+            answer_model: ModelStatus {
+                path: answer_path,
+                present: answer_problem.is_none(),
+                problem: answer_problem,
+            },
             device,
             device_warning,
             documents: counts,
@@ -746,7 +881,12 @@ enum Plan {
 fn unchanged_outcome(path: &Path, doc: &Document) -> Option<FileOutcome> {
     let (status, error) = match doc.status {
         DocStatus::Ready => (AddStatus::Unchanged, None),
-        DocStatus::Failed if !matches!(doc.error_kind, Some(FailureKind::TimedOut | FailureKind::Unreadable)) => {
+        DocStatus::Failed
+            if !matches!(
+                doc.error_kind,
+                Some(FailureKind::TimedOut | FailureKind::Unreadable)
+            ) =>
+        {
             (AddStatus::Failed, doc.error.clone())
         }
         _ => return None,
@@ -783,7 +923,11 @@ fn file_stamp(path: &Path) -> std::io::Result<FileStamp> {
         hash.update(&buf[..n]);
     }
     let sha256 = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(FileStamp { sha256, size: meta.len(), mtime_ns: mtime_ns(&meta) })
+    Ok(FileStamp {
+        sha256,
+        size: meta.len(),
+        mtime_ns: mtime_ns(&meta),
+    })
 }
 
 /// Expands folders (recursively, `*.pdf` in any case, sorted) and canonicalises paths. Paths
@@ -802,13 +946,18 @@ fn collect_pdfs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
             walk(&path, out);
-        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf")) {
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+        {
             out.push(path);
         }
     }
@@ -816,7 +965,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Takes an exclusive advisory lock on `path`; None when another process holds it.
 fn try_lock(path: &Path) -> Result<Option<File>> {
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
     #[cfg(unix)]
     {
         use std::os::unix::io::AsRawFd;

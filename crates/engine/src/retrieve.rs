@@ -21,9 +21,16 @@ pub fn reciprocal_rank_fusion(lists: &[&[i64]], limit: usize) -> Vec<(i64, f64)>
             entry.0 += 1.0 / (RRF_K + rank as f64 + 1.0);
         }
     }
-    let mut fused: Vec<(i64, f64, usize)> = scores.into_iter().map(|(id, (s, order))| (id, s, order)).collect();
+    let mut fused: Vec<(i64, f64, usize)> = scores
+        .into_iter()
+        .map(|(id, (s, order))| (id, s, order))
+        .collect();
     fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
-    fused.into_iter().take(limit).map(|(id, s, _)| (id, s)).collect()
+    fused
+        .into_iter()
+        .take(limit)
+        .map(|(id, s, _)| (id, s))
+        .collect()
 }
 
 #[cfg(test)]

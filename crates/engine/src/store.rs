@@ -150,7 +150,9 @@ fn document_from_row(row: &rusqlite::Row) -> rusqlite::Result<Document> {
         size: row.get::<_, i64>(5)? as u64,
         mtime_ns: row.get(6)?,
         status: DocStatus::parse(&row.get::<_, String>(7)?),
-        error_kind: row.get::<_, Option<String>>(8)?.and_then(|k| FailureKind::parse(&k)),
+        error_kind: row
+            .get::<_, Option<String>>(8)?
+            .and_then(|k| FailureKind::parse(&k)),
         error: row.get(9)?,
         added_at: row.get(10)?,
         chunks: row.get::<_, i64>(11)? as u64,
@@ -171,7 +173,9 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
@@ -206,12 +210,18 @@ impl Store {
 
     pub fn document(&self, id: i64) -> Result<Option<Document>> {
         let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.id = ?1");
-        Ok(self.conn.query_row(&sql, [id], document_from_row).optional()?)
+        Ok(self
+            .conn
+            .query_row(&sql, [id], document_from_row)
+            .optional()?)
     }
 
     pub fn document_by_path(&self, path: &str) -> Result<Option<Document>> {
         let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.path = ?1");
-        Ok(self.conn.query_row(&sql, [path], document_from_row).optional()?)
+        Ok(self
+            .conn
+            .query_row(&sql, [path], document_from_row)
+            .optional()?)
     }
 
     /// Stores a freshly extracted document with its pages and chunks, in status `indexing`,
@@ -226,10 +236,19 @@ impl Store {
         chunks: &[Chunk],
     ) -> Result<(i64, Vec<i64>, Vec<i64>)> {
         let tx = self.conn.transaction()?;
-        let (id, replaced) = upsert_document(&tx, path, title, stamp, pages.len() as u32, "indexing", None)?;
+        let (id, replaced) = upsert_document(
+            &tx,
+            path,
+            title,
+            stamp,
+            pages.len() as u32,
+            "indexing",
+            None,
+        )?;
         {
-            let mut put_page =
-                tx.prepare_cached("INSERT INTO pages(document_id, number, text) VALUES (?1, ?2, ?3)")?;
+            let mut put_page = tx.prepare_cached(
+                "INSERT INTO pages(document_id, number, text) VALUES (?1, ?2, ?3)",
+            )?;
             for page in pages {
                 put_page.execute(params![id, page.number, page.text])?;
             }
@@ -240,7 +259,8 @@ impl Store {
                 "INSERT INTO chunks(document_id, ordinal, page_start, page_end, char_start, char_end, tokens, text)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
-            let mut put_fts = tx.prepare_cached("INSERT INTO chunks_fts(rowid, body) VALUES (?1, ?2)")?;
+            let mut put_fts =
+                tx.prepare_cached("INSERT INTO chunks_fts(rowid, body) VALUES (?1, ?2)")?;
             for (ordinal, c) in chunks.iter().enumerate() {
                 put_chunk.execute(params![
                     id,
@@ -272,7 +292,8 @@ impl Store {
         message: &str,
     ) -> Result<(i64, Vec<i64>)> {
         let tx = self.conn.transaction()?;
-        let (id, replaced) = upsert_document(&tx, path, title, stamp, 0, "failed", Some((kind, message)))?;
+        let (id, replaced) =
+            upsert_document(&tx, path, title, stamp, 0, "failed", Some((kind, message)))?;
         tx.commit()?;
         Ok((id, replaced))
     }
@@ -316,15 +337,18 @@ impl Store {
 
     /// Every chunk id with its document id, in id order.
     pub fn chunk_ids(&self) -> Result<Vec<(i64, i64)>> {
-        let mut stmt = self.conn.prepare("SELECT id, document_id FROM chunks ORDER BY id")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, document_id FROM chunks ORDER BY id")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Chunk texts by id, for (re-)embedding.
     pub fn chunk_texts(&self, document_id: i64) -> Result<Vec<(i64, String)>> {
-        let mut stmt =
-            self.conn.prepare("SELECT id, text FROM chunks WHERE document_id = ?1 ORDER BY ordinal")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, text FROM chunks WHERE document_id = ?1 ORDER BY ordinal")?;
         let rows = stmt.query_map([document_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -333,7 +357,11 @@ impl Store {
     pub fn max_chunk_id(&self) -> Result<i64> {
         Ok(self
             .conn
-            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'", [], |r| r.get(0))
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'chunks'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?
             .unwrap_or(0))
     }
@@ -380,7 +408,11 @@ impl Store {
         let filter = if docs.is_empty() {
             String::new()
         } else {
-            let list = docs.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",");
+            let list = docs
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
             format!("AND c.document_id IN ({list})")
         };
         let sql = format!(
@@ -400,7 +432,11 @@ impl Store {
         let filter = if docs.is_empty() {
             String::new()
         } else {
-            let list = docs.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",");
+            let list = docs
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
             format!("AND c.document_id IN ({list})")
         };
         let sql = format!(
@@ -415,16 +451,25 @@ impl Store {
     /// Number of rows in the keyword index (must equal the number of chunks).
     pub fn keyword_rows(&self) -> Result<u64> {
         // A contentless table counts through its docsize shadow table.
-        Ok(self.conn.query_row("SELECT count(*) FROM chunks_fts_docsize", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM chunks_fts_docsize", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
     }
 
     pub fn chunk_count(&self) -> Result<u64> {
-        Ok(self.conn.query_row("SELECT count(*) FROM chunks", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM chunks", [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 
     /// SQLite's own quick structural check: "ok" when sound.
     pub fn quick_check(&self) -> Result<String> {
-        Ok(self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))?)
     }
 }
 
@@ -448,8 +493,11 @@ fn upsert_document(
     status: &str,
     error: Option<(FailureKind, &str)>,
 ) -> Result<(i64, Vec<i64>)> {
-    let existing: Option<i64> =
-        tx.query_row("SELECT id FROM documents WHERE path = ?1", [path], |r| r.get(0)).optional()?;
+    let existing: Option<i64> = tx
+        .query_row("SELECT id FROM documents WHERE path = ?1", [path], |r| {
+            r.get(0)
+        })
+        .optional()?;
     let (kind, message) = match error {
         Some((k, m)) => (Some(k.as_str()), Some(m)),
         None => (None, None),
@@ -482,23 +530,45 @@ mod tests {
     use super::*;
 
     fn chunk(text: &str, page: u32) -> Chunk {
-        Chunk { text: text.into(), page_start: page, page_end: page, char_start: 0, char_end: text.chars().count(), tokens: 3 }
+        Chunk {
+            text: text.into(),
+            page_start: page,
+            page_end: page,
+            char_start: 0,
+            char_end: text.chars().count(),
+            tokens: 3,
+        }
     }
 
     fn stamp(sha: &str) -> FileStamp {
-        FileStamp { sha256: sha.into(), size: 10, mtime_ns: 1 }
+        FileStamp {
+            sha256: sha.into(),
+            size: 10,
+            mtime_ns: 1,
+        }
     }
 
     #[test]
     fn documents_replace_keep_id_and_never_reuse_chunk_ids() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("l.sqlite")).unwrap();
-        let pages = [Page { number: 1, text: "alpha beta".into() }];
-        let (id, first, replaced) =
-            store.put_document("/a.pdf", "A", &stamp("1"), &pages, &[chunk("alpha beta", 1), chunk("gamma", 1)]).unwrap();
+        let pages = [Page {
+            number: 1,
+            text: "alpha beta".into(),
+        }];
+        let (id, first, replaced) = store
+            .put_document(
+                "/a.pdf",
+                "A",
+                &stamp("1"),
+                &pages,
+                &[chunk("alpha beta", 1), chunk("gamma", 1)],
+            )
+            .unwrap();
         assert!(replaced.is_empty());
-        let (id2, second, replaced) =
-            store.put_document("/a.pdf", "A", &stamp("2"), &pages, &[chunk("delta", 1)]).unwrap();
+        let (id2, second, replaced) = store
+            .put_document("/a.pdf", "A", &stamp("2"), &pages, &[chunk("delta", 1)])
+            .unwrap();
         assert_eq!(id, id2);
         assert_eq!(replaced, first);
         assert!(second[0] > first[1]);
@@ -509,7 +579,9 @@ mod tests {
         assert_eq!(store.remove_document(id).unwrap(), second);
         assert_eq!(store.chunk_count().unwrap(), 0);
         assert_eq!(store.keyword_rows().unwrap(), 0);
-        let (_, third, _) = store.put_document("/a.pdf", "A", &stamp("3"), &pages, &[chunk("x", 1)]).unwrap();
+        let (_, third, _) = store
+            .put_document("/a.pdf", "A", &stamp("3"), &pages, &[chunk("x", 1)])
+            .unwrap();
         assert!(third[0] > second[0]);
     }
 
@@ -522,15 +594,36 @@ mod tests {
             chunk("The weather is nice today.", 2),
             chunk("关系数据库使用索引加速查询。", 3),
         ];
-        let (id, ids, _) = store.put_document("/b.pdf", "B", &stamp("1"), &[], &chunks).unwrap();
+        let (id, ids, _) = store
+            .put_document("/b.pdf", "B", &stamp("1"), &[], &chunks)
+            .unwrap();
         // Not ready yet: invisible to search.
-        assert!(store.keyword_search(&["index".into()], 10, &[]).unwrap().is_empty());
+        assert!(store
+            .keyword_search(&["index".into()], 10, &[])
+            .unwrap()
+            .is_empty());
         store.set_status(&[id], DocStatus::Ready).unwrap();
-        assert_eq!(store.keyword_search(&crate::text::query_terms("how is indexing done?"), 10, &[]).unwrap(), [ids[0]]);
-        assert_eq!(store.keyword_search(&crate::text::query_terms("数据库"), 10, &[]).unwrap(), [ids[2]]);
-        assert!(store.keyword_search(&["index".into()], 10, &[id + 1]).unwrap().is_empty());
+        assert_eq!(
+            store
+                .keyword_search(&crate::text::query_terms("how is indexing done?"), 10, &[])
+                .unwrap(),
+            [ids[0]]
+        );
+        assert_eq!(
+            store
+                .keyword_search(&crate::text::query_terms("数据库"), 10, &[])
+                .unwrap(),
+            [ids[2]]
+        );
+        assert!(store
+            .keyword_search(&["index".into()], 10, &[id + 1])
+            .unwrap()
+            .is_empty());
         // Quotes in a query cannot break the FTS syntax.
-        assert!(store.keyword_search(&["\"oops".into()], 10, &[]).unwrap().is_empty());
+        assert!(store
+            .keyword_search(&["\"oops".into()], 10, &[])
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -539,7 +632,15 @@ mod tests {
         let path = dir.path().join("l.sqlite");
         {
             let mut store = Store::open(&path).unwrap();
-            store.put_failure("/bad.pdf", "bad", &stamp("9"), FailureKind::Encrypted, "locked").unwrap();
+            store
+                .put_failure(
+                    "/bad.pdf",
+                    "bad",
+                    &stamp("9"),
+                    FailureKind::Encrypted,
+                    "locked",
+                )
+                .unwrap();
             store.set_meta("k", "v").unwrap();
         }
         let store = Store::open(&path).unwrap();

@@ -14,6 +14,12 @@ pub fn is_cjk(c: char) -> bool {
         | 0x20000..=0x2FA1F) // Extensions B..F, compatibility supplement
 }
 
+/// CJK characters and CJK punctuation ("。", full-width forms): lines between them join
+/// without a space.
+fn is_cjk_or_punct(c: char) -> bool {
+    is_cjk(c) || matches!(c as u32, 0x3000..=0x303F | 0xFF00..=0xFFEF)
+}
+
 /// Cleans one page of extracted text for reading and search.
 ///
 /// NFKC folds ligatures ("ﬁ" → "fi") and full-width forms; a word broken by a hyphen at the end
@@ -53,7 +59,10 @@ pub fn clean_page(raw: &str) -> String {
 
 fn collapse_spaces(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
-    for word in line.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty()) {
+    for word in line
+        .split(|c: char| c.is_whitespace())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -75,7 +84,7 @@ fn join_line(current: &mut String, line: &str) {
     if last == '-' && before.is_alphabetic() && next.is_lowercase() {
         // "infor-" + "mation" → "information"
         current.pop();
-    } else if !(is_cjk(last) && is_cjk(next)) {
+    } else if !(is_cjk_or_punct(last) && is_cjk_or_punct(next)) {
         current.push(' ');
     }
     current.push_str(line);
@@ -144,12 +153,18 @@ mod tests {
 
     #[test]
     fn ligatures_fold_to_letters() {
-        assert_eq!(clean_page("pro\u{FB01}le e\u{FB03}cient"), "profile efficient");
+        assert_eq!(
+            clean_page("pro\u{FB01}le e\u{FB03}cient"),
+            "profile efficient"
+        );
     }
 
     #[test]
     fn hyphenated_line_ends_are_joined() {
-        assert_eq!(clean_page("the infor-\nmation is here"), "the information is here");
+        assert_eq!(
+            clean_page("the infor-\nmation is here"),
+            "the information is here"
+        );
         // A hyphen before a capital or a digit is kept (names, ranges).
         assert_eq!(clean_page("Jean-\nPaul"), "Jean- Paul");
     }
@@ -164,18 +179,35 @@ mod tests {
     fn cjk_lines_join_without_space() {
         assert_eq!(clean_page("数据\n库系统"), "数据库系统");
         assert_eq!(clean_page("数据\nbase"), "数据 base");
+        assert_eq!(clean_page("查询。\n事务"), "查询。事务");
     }
 
     #[test]
     fn keyword_form_makes_bigrams() {
-        assert_eq!(keyword_form("用数据库").split_whitespace().collect::<Vec<_>>(), ["用数", "数据", "据库"]);
-        assert_eq!(keyword_form("SQL 库").split_whitespace().collect::<Vec<_>>(), ["sql", "库"]);
+        assert_eq!(
+            keyword_form("用数据库")
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            ["用数", "数据", "据库"]
+        );
+        assert_eq!(
+            keyword_form("SQL 库")
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            ["sql", "库"]
+        );
     }
 
     #[test]
     fn query_terms_drop_stopwords_and_duplicates() {
-        assert_eq!(query_terms("How do I change the page margins? margins!"), ["change", "page", "margins"]);
-        assert_eq!(query_terms("什么是数据库"), ["什么", "么是", "是数", "数据", "据库"]);
+        assert_eq!(
+            query_terms("How do I change the page margins? margins!"),
+            ["change", "page", "margins"]
+        );
+        assert_eq!(
+            query_terms("什么是数据库"),
+            ["什么", "么是", "是数", "数据", "据库"]
+        );
         assert!(query_terms("the of ?").is_empty());
     }
 }

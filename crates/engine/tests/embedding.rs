@@ -6,9 +6,15 @@ use std::path::PathBuf;
 use quire_engine::embed::{select_device, DeviceChoice, Embedder};
 
 fn model_dir() -> PathBuf {
-    let models = std::env::var_os("QUIRE_MODELS").map(PathBuf::from).unwrap_or_else(quire_engine::default_models_dir);
+    let models = std::env::var_os("QUIRE_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(quire_engine::default_models_dir);
     let dir = models.join(quire_engine::DEFAULT_EMBEDDING_MODEL);
-    assert!(dir.is_dir(), "the embedding model is missing at {}: run `python3 models/fetch.py`", dir.display());
+    assert!(
+        dir.is_dir(),
+        "the embedding model is missing at {}: run `python3 models/fetch.py`",
+        dir.display()
+    );
     dir
 }
 
@@ -24,8 +30,10 @@ struct Reference {
 }
 
 fn reference() -> Vec<Reference> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/minilm_reference.json");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/minilm_reference.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     json["items"]
         .as_array()
         .unwrap()
@@ -33,14 +41,22 @@ fn reference() -> Vec<Reference> {
         .map(|item| Reference {
             text: item["text"].as_str().unwrap().to_string(),
             tokens: item["tokens"].as_u64().unwrap() as usize,
-            vector: item["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect(),
+            vector: item["vector"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect(),
         })
         .collect()
 }
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
@@ -55,7 +71,11 @@ fn matches_sentence_transformers() {
     let vectors = embedder.embed(&texts).unwrap();
     for (r, v) in items.iter().zip(&vectors) {
         let diff = max_diff(&r.vector, v);
-        assert!(diff < 1e-3, "{:?}: max difference {diff}", &r.text[..r.text.len().min(40)]);
+        assert!(
+            diff < 1e-3,
+            "{:?}: max difference {diff}",
+            &r.text[..r.text.len().min(40)]
+        );
         let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-5);
     }
@@ -68,13 +88,19 @@ fn batched_equals_single_and_padding_changes_nothing() {
     let batched = embedder.embed(&texts).unwrap();
     for (text, b) in texts.iter().zip(&batched) {
         // Alone: no padding at all. In the batch: padded up to the longest text.
-        let single = embedder.embed(std::slice::from_ref(text)).unwrap().remove(0);
+        let single = embedder
+            .embed(std::slice::from_ref(text))
+            .unwrap()
+            .remove(0);
         let diff = max_diff(&single, b);
         assert!(diff < 1e-5, "batched differs from single by {diff}");
     }
     // A short text padded next to a 256-token one equals the short text alone.
     let short = texts[0].clone();
-    let padded = embedder.embed(&[short.clone(), texts[5].clone()]).unwrap().remove(0);
+    let padded = embedder
+        .embed(&[short.clone(), texts[5].clone()])
+        .unwrap()
+        .remove(0);
     let alone = embedder.embed(&[short]).unwrap().remove(0);
     assert!(max_diff(&padded, &alone) < 1e-5);
 }
