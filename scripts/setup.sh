@@ -34,4 +34,4 @@ say "fetching models"
 python3 models/fetch.py ${QUIRE_FETCH_ARGS:-}
 
 say "building (the first build takes a while)"
-cargo build --locked --tests --workspace
+cargo build --release --locked --workspace --tests

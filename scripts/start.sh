@@ -4,11 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-quire() { cargo run --locked --quiet -- "$@"; }
+quire() { cargo run --release --locked --quiet -- "$@"; }
 
 pdf=/usr/share/doc/texlive-doc/latex/base/clsguide.pdf
 if [ ! -f "$pdf" ]; then
-  echo "No sample PDF at $pdf; try: cargo run -- add YOUR.pdf && cargo run -- search 'your question'" >&2
+  echo "No sample PDF at $pdf; try: cargo run --release -- add YOUR.pdf && cargo run --release -- search 'your question'" >&2
   exit 0
 fi
 printf '\n\033[1m$ quire add %s\033[0m\n' "$pdf"
@@ -21,7 +21,7 @@ quire status
 cat <<'MSG'
 
 Quire works. Next:
-  cargo run -- add ~/Papers            # index a folder of PDFs
-  cargo run -- search "your question"  # find the passages that answer it
-  cargo run -- --help
+  cargo run --release -- add ~/Papers            # index a folder of PDFs
+  cargo run --release -- search "your question"  # find the passages that answer it
+  cargo run --release -- --help
 MSG

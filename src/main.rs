@@ -270,6 +270,7 @@ fn add(library: &mut Library, paths: &[PathBuf], json: bool) -> anyhow::Result<E
         b.chunks.finish_and_clear();
     }
     if !json {
+        std::io::stdout().flush()?;
         let count = |s: AddStatus| report.files.iter().filter(|f| f.status == s).count();
         eprintln!(
             "{} added, {} replaced, {} unchanged, {} failed: {} pages, {} chunks in {:.1} s",
@@ -281,6 +282,18 @@ fn add(library: &mut Library, paths: &[PathBuf], json: bool) -> anyhow::Result<E
             report.chunks,
             report.elapsed
         );
+        let t = &report.stages;
+        if report.chunks > 0 {
+            eprintln!(
+                "time: reading PDFs {:.1} s (alongside the rest), chunking {:.1} s, embedding {:.1} s ({:.1} chunks/s), storing {:.1} s, vector index {:.1} s",
+                t.extract,
+                t.chunk,
+                t.embed,
+                report.chunks as f64 / t.embed.max(1e-9),
+                t.store,
+                t.index
+            );
+        }
     }
     Ok(if report.failed() > 0 {
         ExitCode::from(1)

@@ -10,7 +10,9 @@ use std::sync::mpsc;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
+
+use crate::bert::Bert;
 use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
 
@@ -276,7 +278,7 @@ impl TokenCounter for ModelTokens {
 
 /// A loaded embedding model. Not shared across threads: see [`EmbedderThread`].
 pub struct Embedder {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
     device: Device,
     info: ModelInfo,
@@ -294,7 +296,7 @@ impl Embedder {
         let vb =
             unsafe { VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, device) }
                 .map_err(|e| Error::ModelInvalid(format!("{}: {e}", files.weights.display())))?;
-        let model = BertModel::load(vb, &config).map_err(|e| {
+        let model = Bert::load(vb, &config).map_err(|e| {
             Error::ModelInvalid(format!("{} is not a BERT-family model: {e}", dir.display()))
         })?;
         let tokenizer = files.tokenizer(info.max_tokens)?;
@@ -349,10 +351,10 @@ impl Embedder {
             mask.extend(std::iter::repeat_n(0u32, width - row.len()));
         }
         let shape = (rows.len(), width);
+        let padded = rows.iter().any(|r| r.len() < width);
         let ids = Tensor::from_vec(ids, shape, &self.device)?;
         let mask = Tensor::from_vec(mask, shape, &self.device)?;
-        let types = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask))?;
+        let hidden = self.model.forward(&ids, &mask, padded)?;
         // Mean over real tokens only: padding must not move a vector.
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = hidden.to_dtype(DType::F32)?.broadcast_mul(&mask)?.sum(1)?;

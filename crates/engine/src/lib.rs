@@ -18,6 +18,7 @@
 //! Executables that use the default process isolation for PDF extraction must call
 //! [`extract::run_worker_if_requested`] first thing in `main`.
 
+mod bert;
 pub mod chunk;
 pub mod embed;
 mod error;

@@ -434,7 +434,7 @@ impl Library {
             let path = PathBuf::from(&doc.path);
             if doc.status == DocStatus::Interrupted && !queued.contains(&path) {
                 match file_stamp(&path) {
-                    Ok(stamp) => work.push((path, stamp, true)),
+                    Ok(stamp) => work.push((path, stamp, false)),
                     Err(e) => {
                         let stamp = FileStamp {
                             sha256: doc.sha256.clone(),
@@ -464,14 +464,14 @@ impl Library {
                 error: Some(message),
             });
         }
-        for outcome in &report.files {
-            progress.on_event(AddEvent::Finished(outcome));
-        }
         if !progress.on_event(AddEvent::Planned {
             files: report.files.len() + work.len(),
             to_index: work.len(),
         }) {
             report.cancelled = true;
+        }
+        for outcome in &report.files {
+            progress.on_event(AddEvent::Finished(outcome));
         }
 
         let extractor = self.options.extractor.clone();
@@ -562,7 +562,9 @@ impl Library {
                 }
             }
         }
-        Ok(Plan::Index(stamp, existing.is_some()))
+        // An interrupted document was never (or is no longer) in the library: it is added.
+        let existed = existing.is_some_and(|d| d.status != DocStatus::Interrupted);
+        Ok(Plan::Index(stamp, existed))
     }
 
     #[allow(clippy::too_many_arguments)]

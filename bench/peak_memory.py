@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Runs a command and reports the peak resident memory of its whole process tree (the command
+plus its children, e.g. Quire's PDF reader processes), sampled every 50 ms, and the wall time.
+
+Usage: python3 bench/peak_memory.py COMMAND [ARGS...]
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+
+def tree_rss(root: int) -> int:
+    """Sum of VmRSS (bytes) over `root` and its descendants."""
+    parents = {}
+    rss = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            parents[int(pid)] = int(fields[1])
+            with open(f"/proc/{pid}/statm") as f:
+                rss[int(pid)] = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(p for p, parent in parents.items() if parent == pid)
+    return total
+
+
+def main() -> int:
+    start = time.monotonic()
+    proc = subprocess.Popen(sys.argv[1:])
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.05)
+    wall = time.monotonic() - start
+    print(f"peak memory of the process tree: {peak / 2**20:.0f} MiB; wall time {wall:.1f} s; exit {proc.returncode}",
+          file=sys.stderr)
+    return proc.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

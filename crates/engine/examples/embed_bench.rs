@@ -1,0 +1,114 @@
+//! Embedding throughput on real text: Quire's encoder against candle's stock `BertModel`, same
+//! chunks, same batches, same run.
+//!
+//! cargo run --release -p quire-engine --example embed_bench -- [PDF] [CHUNKS]
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use quire_engine::chunk::{chunk_pages, ChunkOptions};
+use quire_engine::embed::{Embedder, ModelFiles, ModelTokens};
+use quire_engine::{Extractor, Isolation};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let pdf = args
+        .get(1)
+        .cloned()
+        .unwrap_or("/usr/share/doc/texlive-doc/latex/base/source2e.pdf".into());
+    let count: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(96);
+    let models = std::env::var_os("QUIRE_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(quire_engine::default_models_dir);
+    let dir = models.join(quire_engine::DEFAULT_EMBEDDING_MODEL);
+    let files = ModelFiles::locate(&dir).unwrap();
+    let tokens = ModelTokens::new(&files).unwrap();
+    let pdf = Extractor::new(Isolation::Thread)
+        .extract(pdf.as_ref(), &mut |_, _| {})
+        .unwrap();
+    let options = ChunkOptions::for_model(256, 256);
+    let chunks: Vec<String> = chunk_pages(&pdf.pages, &options, &tokens)
+        .into_iter()
+        .filter(|c| c.tokens >= 200)
+        .take(count)
+        .map(|c| c.text)
+        .collect();
+    let mean_tokens = chunks
+        .iter()
+        .map(|c| quire_engine::chunk::TokenCounter::count(&tokens, &[c])[0])
+        .sum::<usize>()
+        / chunks.len();
+    println!(
+        "{} chunks, {} tokens on average, {} threads",
+        chunks.len(),
+        mean_tokens,
+        std::thread::available_parallelism().unwrap()
+    );
+
+    let device = Device::Cpu;
+    let quire = Embedder::load(&dir, &device).unwrap();
+    let _ = quire.embed(&chunks[..4]).unwrap();
+    let t = Instant::now();
+    let ours = quire.embed(&chunks).unwrap();
+    let quire_rate = chunks.len() as f64 / t.elapsed().as_secs_f64();
+
+    // candle's stock model, same tokenizer settings, same sorted batches of 16.
+    let config: Config =
+        serde_json::from_str(&std::fs::read_to_string(&files.config).unwrap()).unwrap();
+    let vb = unsafe {
+        VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, &device).unwrap()
+    };
+    let stock = BertModel::load(vb, &config).unwrap();
+    let tokenizer = files.tokenizer(256).unwrap();
+    let encodings = tokenizer.encode_batch(chunks.clone(), true).unwrap();
+    let mut order: Vec<usize> = (0..chunks.len()).collect();
+    order.sort_by_key(|&i| encodings[i].get_ids().len());
+    let t = Instant::now();
+    let mut max_diff = 0f32;
+    for batch in order.chunks(16) {
+        let width = batch
+            .iter()
+            .map(|&i| encodings[i].get_ids().len())
+            .max()
+            .unwrap();
+        let mut ids = Vec::new();
+        let mut mask = Vec::new();
+        for &i in batch {
+            let row = encodings[i].get_ids();
+            ids.extend_from_slice(row);
+            ids.extend(std::iter::repeat_n(0u32, width - row.len()));
+            mask.extend(std::iter::repeat_n(1u32, row.len()));
+            mask.extend(std::iter::repeat_n(0u32, width - row.len()));
+        }
+        let ids = Tensor::from_vec(ids, (batch.len(), width), &device).unwrap();
+        let mask = Tensor::from_vec(mask, (batch.len(), width), &device).unwrap();
+        let hidden = stock
+            .forward(&ids, &ids.zeros_like().unwrap(), Some(&mask))
+            .unwrap();
+        let m = mask.to_dtype(DType::F32).unwrap().unsqueeze(2).unwrap();
+        let mean = hidden
+            .broadcast_mul(&m)
+            .unwrap()
+            .sum(1)
+            .unwrap()
+            .broadcast_div(&m.sum(1).unwrap())
+            .unwrap();
+        let norm = mean.sqr().unwrap().sum_keepdim(1).unwrap().sqrt().unwrap();
+        let v = mean.broadcast_div(&norm).unwrap().to_vec2::<f32>().unwrap();
+        for (&i, v) in batch.iter().zip(v) {
+            for (a, b) in v.iter().zip(&ours[i]) {
+                max_diff = max_diff.max((a - b).abs());
+            }
+        }
+    }
+    let stock_rate = chunks.len() as f64 / t.elapsed().as_secs_f64();
+    println!("quire encoder     {quire_rate:7.2} chunks/s");
+    println!("candle BertModel  {stock_rate:7.2} chunks/s");
+    println!(
+        "ratio {:.2}x; largest difference between the two {max_diff:.2e}",
+        quire_rate / stock_rate
+    );
+}
