@@ -149,6 +149,14 @@ pub enum Isolation {
 impl Isolation {
     /// A child process of the running executable.
     pub fn current_exe() -> std::io::Result<Isolation> {
+        // On Linux, /proc/self/exe runs this very binary even after an upgrade replaced the
+        // file on disk (its path would then end in " (deleted)").
+        let proc_exe = Path::new("/proc/self/exe");
+        if cfg!(target_os = "linux") && proc_exe.exists() {
+            return Ok(Isolation::Process {
+                program: proc_exe.to_path_buf(),
+            });
+        }
         Ok(Isolation::Process {
             program: std::env::current_exe()?,
         })
