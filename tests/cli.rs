@@ -94,6 +94,49 @@ fn a_bad_batch_indexes_the_good_files_and_explains_each_bad_one() {
     );
     assert_eq!(top["page_start"], 1);
 
+    // --doc restricts a search to the given documents (by id or path).
+    let news_id = files["good-news.pdf"]["document_id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let (code, hits) = q.json(&[
+        "search",
+        "does it send my papers anywhere?",
+        "-k",
+        "5",
+        "--doc",
+        &news_id,
+    ]);
+    assert_eq!(code, 0);
+    let hits = hits[0].as_array().unwrap();
+    assert!(!hits.is_empty());
+    assert!(
+        hits.iter()
+            .all(|h| h["document_id"].as_i64().unwrap().to_string() == news_id),
+        "{hits:?}"
+    );
+    let generated = inbox.join("generated.pdf");
+    let (_, hits) = q.json(&[
+        "search",
+        "hybrid retrieval",
+        "-k",
+        "5",
+        "--doc",
+        generated.to_str().unwrap(),
+    ]);
+    let hits = hits[0].as_array().unwrap();
+    assert!(hits
+        .iter()
+        .all(|h| h["path"].as_str().unwrap().ends_with("generated.pdf")));
+    // Both short pages fit one chunk: it spans them.
+    assert_eq!(hits[0]["page_end"], 2);
+    let out = q.run(&["search", "x", "--doc", "4242"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown document is a usage error"
+    );
+
     // Adding the same folder again does no work and changes nothing.
     let started = std::time::Instant::now();
     let (code, again) = q.json(&["add", inbox.to_str().unwrap()]);

@@ -621,6 +621,26 @@ mod tests {
         assert_eq!(err.kind, FailureKind::Damaged, "{err}");
     }
 
+    #[test]
+    fn files_over_the_size_limit_are_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.pdf");
+        std::fs::write(&path, vec![b'%'; 4096]).unwrap();
+        let mut extractor = Extractor::new(Isolation::Thread);
+        extractor.limits.max_file_bytes = 1024;
+        let err = extractor.extract(&path, &mut |_, _| {}).unwrap_err();
+        assert_eq!(err.kind, FailureKind::TooLarge);
+        assert!(err.message.contains("limit"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_missing_file_is_unreadable() {
+        let err = Extractor::new(Isolation::Thread)
+            .extract(Path::new("/no/such/file.pdf"), &mut |_, _| {})
+            .unwrap_err();
+        assert_eq!(err.kind, FailureKind::Unreadable);
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_hanging_reader_times_out() {
