@@ -112,24 +112,25 @@ fn finish(mut doc: Document, page_ids: Vec<lopdf::ObjectId>, pages_id: lopdf::Ob
     out
 }
 
-/// A PDF with one page per entry, each line of an entry a line of Helvetica text.
-pub fn text_pdf(pages: &[&str]) -> Vec<u8> {
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.new_object_id();
-    let font = doc.add_object(dictionary! {
-        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
-    });
-    let resources = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font } });
+/// Adds one page per entry of `pages`, each line shown with font F1 of `resources` as the string
+/// `encode` makes of it.
+fn text_pages(
+    doc: &mut Document,
+    pages_id: lopdf::ObjectId,
+    resources: lopdf::ObjectId,
+    pages: &[&str],
+    encode: impl Fn(&str) -> Object,
+) -> Vec<lopdf::ObjectId> {
     let mut ids = Vec::new();
     for text in pages {
         let mut ops = vec![
             Operation::new("BT", vec![]),
             Operation::new("Tf", vec!["F1".into(), 11.into()]),
+            Operation::new("Td", vec![50.into(), 780.into()]),
+            Operation::new("TL", vec![14.into()]),
         ];
-        ops.push(Operation::new("Td", vec![50.into(), 780.into()]));
-        ops.push(Operation::new("TL", vec![14.into()]));
         for line in text.lines() {
-            ops.push(Operation::new("Tj", vec![Object::string_literal(line)]));
+            ops.push(Operation::new("Tj", vec![encode(line)]));
             ops.push(Operation::new("T*", vec![]));
         }
         ops.push(Operation::new("ET", vec![]));
@@ -141,6 +142,20 @@ pub fn text_pdf(pages: &[&str]) -> Vec<u8> {
             "Type" => "Page", "Parent" => pages_id, "Contents" => content, "Resources" => resources,
         }));
     }
+    ids
+}
+
+/// A PDF with one page per entry, each line of an entry a line of Helvetica text.
+pub fn text_pdf(pages: &[&str]) -> Vec<u8> {
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
+    });
+    let resources = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font } });
+    let ids = text_pages(&mut doc, pages_id, resources, pages, |line| {
+        Object::string_literal(line)
+    });
     finish(doc, ids, pages_id)
 }
 
@@ -205,35 +220,14 @@ pub fn cjk_pdf(pages: &[&str]) -> Vec<u8> {
         "DescendantFonts" => vec![Object::Reference(descendant)], "ToUnicode" => to_unicode,
     });
     let resources = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font } });
-    let mut ids = Vec::new();
-    for text in pages {
-        let mut ops = vec![
-            Operation::new("BT", vec![]),
-            Operation::new("Tf", vec!["F1".into(), 12.into()]),
-            Operation::new("Td", vec![50.into(), 780.into()]),
-            Operation::new("TL", vec![16.into()]),
-        ];
-        for line in text.lines() {
-            let bytes: Vec<u8> = line
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .flat_map(|c| (c as u16).to_be_bytes())
-                .collect();
-            ops.push(Operation::new(
-                "Tj",
-                vec![Object::String(bytes, StringFormat::Hexadecimal)],
-            ));
-            ops.push(Operation::new("T*", vec![]));
-        }
-        ops.push(Operation::new("ET", vec![]));
-        let content = doc.add_object(Stream::new(
-            dictionary! {},
-            Content { operations: ops }.encode().unwrap(),
-        ));
-        ids.push(doc.add_object(dictionary! {
-            "Type" => "Page", "Parent" => pages_id, "Contents" => content, "Resources" => resources,
-        }));
-    }
+    let ids = text_pages(&mut doc, pages_id, resources, pages, |line| {
+        let bytes: Vec<u8> = line
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(|c| (c as u16).to_be_bytes())
+            .collect();
+        Object::String(bytes, StringFormat::Hexadecimal)
+    });
     finish(doc, ids, pages_id)
 }
 

@@ -206,9 +206,21 @@ pub fn run_worker_if_requested() {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 enum WorkerMessage {
-    Start { pages: u32, title: Option<String> },
-    Page { number: u32, text: String },
-    Error { kind: FailureKind, message: String },
+    Start {
+        pages: u32,
+        title: Option<String>,
+    },
+    Page {
+        number: u32,
+        text: String,
+        /// Why the page's text could not be read, when it could not.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    Error {
+        kind: FailureKind,
+        message: String,
+    },
     Done,
 }
 
@@ -297,6 +309,7 @@ impl Extractor {
         let mut total = 0;
         let mut title = None;
         let mut pages = Vec::new();
+        let mut page_errors: Vec<String> = Vec::new();
         loop {
             match rx.recv_timeout(timeout) {
                 Ok(WorkerMessage::Start { pages: n, title: t }) => {
@@ -305,7 +318,12 @@ impl Extractor {
                     pages.reserve(n as usize);
                     on_page(0, total);
                 }
-                Ok(WorkerMessage::Page { number, text }) => {
+                Ok(WorkerMessage::Page {
+                    number,
+                    text,
+                    error,
+                }) => {
+                    page_errors.extend(error);
                     pages.push(Page { number, text });
                     on_page(pages.len() as u32, total);
                 }
@@ -325,6 +343,18 @@ impl Extractor {
             return Err(ExtractError::damaged("it has no pages"));
         }
         if pages.iter().all(|p| p.text.trim().is_empty()) {
+            // Pages the reader failed on are not evidence of a scan.
+            if let Some(first) = page_errors.first() {
+                return Err(ExtractError::new(
+                    FailureKind::Damaged,
+                    format!(
+                        "the text of {} of its {} pages could not be decoded ({})",
+                        page_errors.len(),
+                        pages.len(),
+                        first.chars().take(160).collect::<String>()
+                    ),
+                ));
+            }
             return Err(ExtractError::no_text(pages.len()));
         }
         Ok(ExtractedPdf { title, pages })
@@ -523,11 +553,16 @@ fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result
             let mut output = pdf_extract::PlainTextOutput::new(&mut s);
             pdf_extract::output_doc_page(&doc, &mut output, number).map(|_| s)
         }));
-        let text = match raw {
-            Ok(Ok(s)) => clean_page(&s),
-            _ => String::new(),
+        let (text, error) = match raw {
+            Ok(Ok(s)) => (clean_page(&s), None),
+            Ok(Err(e)) => (String::new(), Some(e.to_string())),
+            Err(panic) => (String::new(), Some(panic_message(&panic))),
         };
-        emit(WorkerMessage::Page { number, text });
+        emit(WorkerMessage::Page {
+            number,
+            text,
+            error,
+        });
     }
     Ok(())
 }
