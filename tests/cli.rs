@@ -280,7 +280,7 @@ fn questions_in_a_users_words_find_the_right_page() {
     let questions = labels["questions"].as_array().unwrap();
     let mut hits_at_5 = HashMap::new();
     for mode in ["dense", "keyword", "hybrid"] {
-        let mut hits = 0;
+        let (mut hits, mut first, mut reciprocal) = (0, 0, 0.0);
         for item in questions {
             let pages: Vec<u64> = item["pages"]
                 .as_array()
@@ -296,16 +296,22 @@ fn questions_in_a_users_words_find_the_right_page() {
                 "--mode",
                 mode,
             ]);
-            let found = results[0].as_array().unwrap().iter().any(|r| {
+            let rank = results[0].as_array().unwrap().iter().position(|r| {
                 let (a, b) = (
                     r["page_start"].as_u64().unwrap(),
                     r["page_end"].as_u64().unwrap(),
                 );
                 pages.iter().any(|p| (a..=b).contains(p))
             });
-            hits += found as usize;
+            hits += rank.is_some() as usize;
+            first += (rank == Some(0)) as usize;
+            reciprocal += rank.map_or(0.0, |r| 1.0 / (r + 1) as f64);
         }
-        eprintln!("{mode}: hit@5 {hits}/{}", questions.len());
+        let n = questions.len();
+        eprintln!(
+            "{mode}: hit@1 {first}/{n}, hit@5 {hits}/{n}, MRR@5 {:.3}",
+            reciprocal / n as f64
+        );
         hits_at_5.insert(mode, hits);
     }
     let n = questions.len();
