@@ -32,6 +32,9 @@ struct Cli {
     /// A BERT-family model folder to embed with, instead of the default
     #[arg(long, global = true, value_name = "DIR")]
     embedding_model: Option<PathBuf>,
+    /// A GGUF model file to answer with, instead of the default
+    #[arg(long, global = true, value_name = "FILE")]
+    answer_model: Option<PathBuf>,
     /// Machine-readable output
     #[arg(long, global = true)]
     json: bool,
@@ -104,6 +107,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut options = LibraryOptions::new(dir, models);
     options.device = cli.device.parse::<DeviceChoice>()?;
     options.embedding_model = cli.embedding_model.clone();
+    options.answer_model = cli.answer_model.clone();
     if let Command::Add {
         chunk_tokens,
         checkpoint_secs,
