@@ -260,6 +260,10 @@ fn usage_errors_and_empty_library_are_explained() {
         "{}",
         stderr(&out)
     );
+    // Any GGUF file can be named; status says whether it is there.
+    let (_, status) = q.json(&["status", "--answer-model", "/no/such/model.gguf"]);
+    assert_eq!(status[0]["answer_model"]["present"], false);
+    assert_eq!(status[0]["answer_model"]["path"], "/no/such/model.gguf");
 }
 
 /// Hit@5 of each retrieval mode over labelled questions on a real manual.
