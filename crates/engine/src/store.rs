@@ -405,16 +405,7 @@ impl Store {
             .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
             .collect::<Vec<_>>()
             .join(" OR ");
-        let filter = if docs.is_empty() {
-            String::new()
-        } else {
-            let list = docs
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            format!("AND c.document_id IN ({list})")
-        };
+        let filter = document_filter(docs);
         let sql = format!(
             "SELECT c.id FROM chunks_fts f
              JOIN chunks c ON c.id = f.rowid
@@ -429,16 +420,7 @@ impl Store {
 
     /// Ids of ready documents' chunks among `ids` (filters dense hits the same way).
     pub fn ready_chunk_filter(&self, docs: &[i64]) -> Result<std::collections::HashSet<i64>> {
-        let filter = if docs.is_empty() {
-            String::new()
-        } else {
-            let list = docs
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            format!("AND c.document_id IN ({list})")
-        };
+        let filter = document_filter(docs);
         let sql = format!(
             "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id
              WHERE d.status = 'ready' {filter}"
@@ -471,6 +453,20 @@ impl Store {
             .conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))?)
     }
+}
+
+/// An SQL condition on `c.document_id` limiting a query to `docs` (none: no limit). Ids are
+/// integers, so formatting them into the SQL is safe.
+fn document_filter(docs: &[i64]) -> String {
+    if docs.is_empty() {
+        return String::new();
+    }
+    let list = docs
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    format!("AND c.document_id IN ({list})")
 }
 
 fn delete_contents(tx: &rusqlite::Transaction, id: i64) -> Result<Vec<i64>> {
