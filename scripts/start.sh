@@ -16,6 +16,8 @@ quire add "$pdf"
 question="How do I pass options I don't know about on to the base class?"
 printf '\n\033[1m$ quire search "%s"\033[0m\n' "$question"
 quire search "$question" -k 3
+printf '\n\033[1m$ quire ask "%s"\033[0m\n' "$question"
+quire ask "$question"
 printf '\n\033[1m$ quire status\033[0m\n'
 quire status
 cat <<'MSG'
@@ -23,5 +25,7 @@ cat <<'MSG'
 Quire works. Next:
   cargo run --release -- add ~/Papers            # index a folder of PDFs
   cargo run --release -- search "your question"  # find the passages that answer it
+  cargo run --release -- ask "your question"     # a cited answer from the local model
+  cargo run --release -- chat                    # a conversation about your documents
   cargo run --release -- --help
 MSG

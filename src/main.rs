@@ -10,7 +10,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use quire_engine::{AddEvent, AddStatus, DeviceChoice, Library, LibraryOptions, SearchMode};
+use quire_engine::{
+    AddEvent, AddStatus, AskOptions, DeviceChoice, Library, LibraryOptions, Sampling, SearchMode,
+};
+
+mod ask;
 use serde_json::json;
 
 #[derive(Parser)]
@@ -68,6 +72,19 @@ enum Command {
         #[arg(long, default_value = "hybrid", value_parser = ["hybrid", "dense", "keyword"])]
         mode: String,
     },
+    /// Answer a question from the library with the local model, citing its sources
+    Ask {
+        question: String,
+        #[command(flatten)]
+        answer: AnswerArgs,
+    },
+    /// Ask questions interactively, as one conversation
+    Chat {
+        #[command(flatten)]
+        answer: AnswerArgs,
+    },
+    /// List the saved conversations
+    Conversations,
     /// List the documents in the library
     List,
     /// Remove documents (by id or path) with everything indexed for them
@@ -79,13 +96,71 @@ enum Command {
     Status,
 }
 
+/// How `ask` and `chat` answer.
+#[derive(clap::Args, Clone)]
+struct AnswerArgs {
+    /// Number of passages given to the model
+    #[arg(short, default_value_t = 5)]
+    k: usize,
+    /// Only use these documents (id or path; repeatable)
+    #[arg(long = "doc", value_name = "ID")]
+    docs: Vec<String>,
+    /// Continue this conversation
+    #[arg(long, value_name = "ID")]
+    conversation: Option<i64>,
+    /// Do not save the question and answer
+    #[arg(long)]
+    no_save: bool,
+    /// Longest answer, in tokens
+    #[arg(long, default_value_t = 400)]
+    max_tokens: usize,
+    /// Sampling temperature (0: always the most likely token)
+    #[arg(long, default_value_t = 0.2)]
+    temperature: f32,
+    /// Random seed (same seed, same answer)
+    #[arg(long, default_value_t = 42)]
+    seed: u32,
+    /// The answer model's context window in tokens [default: the model's, at most 8192]
+    #[arg(long, value_name = "TOKENS")]
+    context: Option<u32>,
+    /// CPU threads for the answer model [default: one per physical core]
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print the prompt the model was given to stderr
+    #[arg(long)]
+    show_prompt: bool,
+}
+
+impl AnswerArgs {
+    fn options(&self, library: &Library) -> anyhow::Result<AskOptions> {
+        Ok(AskOptions {
+            k: self.k,
+            docs: resolve_docs(library, &self.docs)?,
+            conversation: self.conversation,
+            save: !self.no_save,
+            sampling: Sampling {
+                temperature: self.temperature,
+                seed: self.seed,
+                max_tokens: self.max_tokens,
+                ..Sampling::default()
+            },
+            ..AskOptions::default()
+        })
+    }
+}
+
 fn main() -> ExitCode {
     quire_engine::extract::run_worker_if_requested();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("quire: {err:#}");
+            match err.downcast_ref::<quire_engine::Error>() {
+                Some(quire_engine::Error::EmptyLibrary) => eprintln!(
+                    "quire: the library is empty; add PDFs first with `quire add FILE.pdf`"
+                ),
+                _ => eprintln!("quire: {err:#}"),
+            }
             let usage = matches!(
                 err.downcast_ref::<quire_engine::Error>(),
                 Some(quire_engine::Error::Usage(_))
@@ -117,6 +192,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         options.chunk_tokens = *chunk_tokens;
         options.checkpoint_every = Duration::from_secs(*checkpoint_secs);
     }
+    if let Command::Ask { answer, .. } | Command::Chat { answer } = &cli.command {
+        options.context_tokens = answer.context;
+        options.generation_threads = answer.threads;
+    }
     let mut library = Library::open(options).with_context(|| {
         format!(
             "cannot open the library in {}",
@@ -141,6 +220,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             search(&mut library, query, *k, docs, mode, cli.json)
         }
+        Command::Ask { question, answer } => {
+            let options = answer.options(&library)?;
+            ask::ask(
+                &mut library,
+                question,
+                &options,
+                cli.json,
+                answer.show_prompt,
+            )
+        }
+        Command::Chat { answer } => {
+            let options = answer.options(&library)?;
+            ask::chat(&mut library, &options, answer.show_prompt)
+        }
+        Command::Conversations => ask::conversations(&library, cli.json),
         Command::List => list(&library, cli.json),
         Command::Remove { documents } => remove(&mut library, documents),
         Command::Status => status(&mut library, cli.json),
@@ -347,6 +441,7 @@ fn search(
                     "char_start": h.chunk.char_start,
                     "char_end": h.chunk.char_end,
                     "score": h.score,
+                    "similarity": h.similarity,
                     "text": h.chunk.text,
                 })
             })

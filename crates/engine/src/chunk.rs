@@ -71,7 +71,7 @@ fn is_cjk_sentence_end(c: char) -> bool {
 }
 
 /// Byte ranges of the sentences of `text`, trimmed, in order.
-fn sentences(text: &str) -> Vec<(usize, usize)> {
+pub(crate) fn sentences(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut chars = text.char_indices().peekable();

@@ -28,6 +28,11 @@ pub enum Error {
     ModelMismatch(String),
     #[error("embedding failed: {0}")]
     Embedding(String),
+    #[error("answer generation failed: {0}")]
+    Generation(String),
+    /// There is nothing to ask about yet.
+    #[error("the library has no indexed documents yet: add PDFs to it first")]
+    EmptyLibrary,
     #[error("library database: {0}")]
     Database(#[from] rusqlite::Error),
     #[error("vector index: {0}")]

@@ -1,6 +1,7 @@
 //! Quire's engine: PDFs in, cited passages out.
 //!
-//! The pipeline is `extract → chunk → embed → store/index → retrieve`, one module per stage,
+//! The pipeline is `extract → chunk → embed → store/index → retrieve → generate`, one module
+//! per stage (with `answer` for prompts, citations and quotes, and `conversation`),
 //! behind the [`Library`] facade that the `quire` CLI and the desktop app share:
 //!
 //! ```no_run
@@ -18,20 +19,28 @@
 //! Executables that use the default process isolation for PDF extraction must call
 //! [`extract::run_worker_if_requested`] first thing in `main`.
 
+pub mod answer;
+mod ask;
 mod bert;
 pub mod chunk;
+pub mod conversation;
 pub mod embed;
 mod error;
 pub mod extract;
+pub mod generate;
 pub mod index;
 mod library;
 pub mod retrieve;
 pub mod store;
 pub mod text;
 
+pub use answer::{Citation, Quote, Source};
+pub use ask::{Answer, AskEvent, AskOptions, PromptReport, RELEVANT_SIMILARITY};
+pub use conversation::{Conversation, StoredMessage};
 pub use embed::DeviceChoice;
 pub use error::{Error, Result};
 pub use extract::{ExtractError, Extractor, FailureKind, Isolation};
+pub use generate::{Flow, GenerationStats, GeneratorInfo, Sampling, StopReason};
 pub use index::Precision;
 pub use library::{
     default_data_dir, default_library_dir, default_models_dir, AddEvent, AddProgress, AddReport,

@@ -15,6 +15,7 @@ use crate::embed::{
 };
 use crate::error::{Error, Result};
 use crate::extract::{ExtractError, ExtractedPdf, Extractor, FailureKind, Isolation};
+use crate::generate::GeneratorThread;
 use crate::index::{Precision, VectorIndex};
 use crate::retrieve::reciprocal_rank_fusion;
 use crate::store::{DocStatus, Document, FileStamp, Store, StoredChunk};
@@ -66,6 +67,10 @@ pub struct LibraryOptions {
     pub extractor: Extractor,
     /// During `add`, vectors are saved (and their documents marked ready) this often.
     pub checkpoint_every: Duration,
+    /// The answer model's context window; `None`: its trained length, capped at 8192 tokens.
+    pub context_tokens: Option<u32>,
+    /// CPU threads for the answer model; `None`: one per physical core.
+    pub generation_threads: Option<usize>,
 }
 
 impl LibraryOptions {
@@ -82,6 +87,8 @@ impl LibraryOptions {
             precision: Precision::F32,
             extractor: Extractor::new(isolation),
             checkpoint_every: CHECKPOINT_EVERY,
+            context_tokens: None,
+            generation_threads: None,
         }
     }
 
@@ -203,7 +210,10 @@ pub enum SearchMode {
 #[derive(Debug, Clone)]
 pub struct SearchHit {
     pub chunk: StoredChunk,
+    /// Reciprocal-rank-fusion score (higher is better).
     pub score: f64,
+    /// Cosine similarity of the passage to the query, when the dense search found it.
+    pub similarity: Option<f32>,
 }
 
 #[derive(Debug, Clone)]
@@ -237,9 +247,11 @@ pub struct LibraryStatus {
 /// A library of PDFs: database, vector index and (loaded on first need) the embedding model.
 pub struct Library {
     options: LibraryOptions,
-    store: Store,
+    pub(crate) store: Store,
     index: Option<VectorIndex>,
     embedder: Option<EmbedderThread>,
+    /// The answer model on its thread, loaded on the first question.
+    pub(crate) generator: Option<GeneratorThread>,
     tokens: Option<ModelTokens>,
     /// Holds the advisory write lock for the library's lifetime.
     lock: Option<File>,
@@ -258,6 +270,7 @@ impl Library {
             store,
             index: None,
             embedder: None,
+            generator: None,
             tokens: None,
             lock,
         };
@@ -307,7 +320,7 @@ impl Library {
     }
 
     /// Loads the embedding model (once) on its thread.
-    fn embedder(&mut self) -> Result<&EmbedderThread> {
+    pub(crate) fn embedder(&mut self) -> Result<&EmbedderThread> {
         if self.embedder.is_none() {
             let dir = self.options.embedding_model_dir();
             if !dir.is_dir() {
@@ -724,19 +737,36 @@ impl Library {
         docs: &[i64],
         mode: SearchMode,
     ) -> Result<Vec<SearchHit>> {
-        let candidates = (k * 5).max(50);
-        let dense: Vec<i64> = if mode == SearchMode::Keyword {
-            Vec::new()
-        } else {
-            self.dense_candidates(query, candidates, docs)?
+        let vector = match mode {
+            SearchMode::Keyword => None,
+            _ => Some(self.embed_query(query)?),
         };
+        self.search_by(query, vector.as_deref(), k, docs, mode)
+    }
+
+    /// Search with the query's vector already made (needed unless `mode` is keyword only).
+    pub(crate) fn search_by(
+        &mut self,
+        query: &str,
+        vector: Option<&[f32]>,
+        k: usize,
+        docs: &[i64],
+        mode: SearchMode,
+    ) -> Result<Vec<SearchHit>> {
+        let candidates = (k * 5).max(50);
+        let dense = match vector {
+            Some(v) if mode != SearchMode::Keyword => self.dense_search(v, candidates, docs)?,
+            _ => Vec::new(),
+        };
+        let dense_ids: Vec<i64> = dense.iter().map(|d| d.0).collect();
+        let similarity: HashMap<i64, f32> = dense.into_iter().collect();
         let keyword = if mode == SearchMode::Dense {
             Vec::new()
         } else {
             self.store
                 .keyword_search(&query_terms(query), candidates, docs)?
         };
-        let fused = reciprocal_rank_fusion(&[&dense, &keyword], k);
+        let fused = reciprocal_rank_fusion(&[&dense_ids, &keyword], k);
         let scores: HashMap<i64, f64> = fused.iter().copied().collect();
         let ids: Vec<i64> = fused.iter().map(|f| f.0).collect();
         Ok(self
@@ -745,12 +775,14 @@ impl Library {
             .into_iter()
             .map(|chunk| SearchHit {
                 score: scores[&chunk.id],
+                similarity: similarity.get(&chunk.id).copied(),
                 chunk,
             })
             .collect())
     }
 
-    fn dense_candidates(&mut self, query: &str, count: usize, docs: &[i64]) -> Result<Vec<i64>> {
+    /// The query's vector, after checking that the stored vectors come from the same model.
+    pub(crate) fn embed_query(&mut self, query: &str) -> Result<Vec<f32>> {
         let info = self.embedder()?.info().clone();
         if let Some(stored) = self.store.meta("embedding_model")? {
             if stored != info.id() {
@@ -761,7 +793,17 @@ impl Library {
                 )));
             }
         }
-        let vector = self.embedder()?.embed(vec![query.to_string()])?.remove(0);
+        Ok(self.embedder()?.embed(vec![query.to_string()])?.remove(0))
+    }
+
+    /// Nearest chunks of ready documents (all, or those in `docs`) with their cosine
+    /// similarity, best first.
+    pub(crate) fn dense_search(
+        &mut self,
+        vector: &[f32],
+        count: usize,
+        docs: &[i64],
+    ) -> Result<Vec<(i64, f32)>> {
         let allowed = if docs.is_empty() {
             None
         } else {
@@ -770,11 +812,7 @@ impl Library {
         let Some(index) = self.index()? else {
             return Ok(Vec::new());
         };
-        Ok(index
-            .search(&vector, count, allowed.as_ref())?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect())
+        index.search(vector, count, allowed.as_ref())
     }
 
     /// Models, device, counts and a consistency check.

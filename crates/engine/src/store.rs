@@ -14,7 +14,8 @@ use crate::extract::{FailureKind, Page};
 use crate::text::keyword_form;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -60,7 +61,56 @@ CREATE VIRTUAL TABLE chunks_fts USING fts5(
 CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
     DELETE FROM chunks_fts WHERE rowid = old.id;
 END;
-"#];
+"#,
+    r#"
+CREATE TABLE conversations (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    title      TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE TABLE messages (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role            TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    content         TEXT NOT NULL,
+    -- Why an answer ended (end_of_text, max_tokens, cancelled, ...); NULL for questions.
+    stop            TEXT,
+    created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+-- The sources an answer was given, as they were then: the chunk may later go away.
+CREATE TABLE citations (
+    message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    n           INTEGER NOT NULL,
+    cited       INTEGER NOT NULL,
+    chunk_id    INTEGER REFERENCES chunks(id) ON DELETE SET NULL,
+    document_id INTEGER REFERENCES documents(id) ON DELETE SET NULL,
+    title       TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    page_start  INTEGER NOT NULL,
+    page_end    INTEGER NOT NULL,
+    char_start  INTEGER NOT NULL,
+    char_end    INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    PRIMARY KEY (message_id, n)
+) WITHOUT ROWID;
+CREATE INDEX citations_by_chunk ON citations(chunk_id);
+CREATE INDEX citations_by_document ON citations(document_id);
+CREATE TABLE quotes (
+    message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    rank        INTEGER NOT NULL,
+    n           INTEGER NOT NULL,
+    document_id INTEGER REFERENCES documents(id) ON DELETE SET NULL,
+    page        INTEGER NOT NULL,
+    char_start  INTEGER NOT NULL,
+    char_end    INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    PRIMARY KEY (message_id, rank)
+) WITHOUT ROWID;
+CREATE INDEX quotes_by_document ON quotes(document_id);
+"#,
+];
 
 /// Where a document stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +183,7 @@ pub struct StoredChunk {
 }
 
 pub struct Store {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 const DOCUMENT_COLUMNS: &str = "d.id, d.path, d.title, d.sha256, d.pages, d.size, d.mtime_ns, \
@@ -445,6 +495,24 @@ impl Store {
             .conn
             .query_row("SELECT count(*) FROM chunks", [], |r| r.get::<_, i64>(0))?
             as u64)
+    }
+
+    /// The stored (cleaned) text of one page.
+    pub fn page_text(&self, document_id: i64, page: u32) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT text FROM pages WHERE document_id = ?1 AND number = ?2")?
+            .query_row(params![document_id, page], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Number of documents ready to search.
+    pub fn ready_documents(&self) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM documents WHERE status = 'ready'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 
     /// SQLite's own quick structural check: "ok" when sound.

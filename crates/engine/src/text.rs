@@ -132,6 +132,12 @@ const STOPWORDS: &[&str] = &[
     "we", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",
 ];
 
+/// Whether `text` reads as English: it has at least one of the common English function words.
+pub fn looks_english(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .any(|w| STOPWORDS.contains(&w.to_ascii_lowercase().as_str()))
+}
+
 /// The terms of a user's question for the keyword index: words and CJK bigrams, without common
 /// English function words, de-duplicated, in order. Empty when nothing searchable remains.
 pub fn query_terms(question: &str) -> Vec<String> {

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Generation speed of `quire ask` with the default model, side by side with llama.cpp's own
+# `llama-bench` built from the same vendored llama.cpp source (llama-cpp-sys-2), same GGUF,
+# same threads, in the same run.
+#
+# Usage: bash bench/generation.sh   (needs a release build and the models; builds llama-bench once
+# into ${QUIRE_CACHE:-~/.cache/quire-bench}; set THREADS to override the physical core count)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-target}"
+quire="$target/release/quire"
+models="${QUIRE_MODELS:-$HOME/.local/share/quire/models}"
+gguf="$models/gemma-3-270m-q4_k_m.gguf"
+cache="${QUIRE_CACHE:-$HOME/.cache/quire-bench}"
+threads="${THREADS:-$(lscpu -p=core,socket | grep -v '^#' | sort -u | wc -l)}"
+[ -x "$quire" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+[ -f "$gguf" ] || { echo "fetch the models first: python3 models/fetch.py" >&2; exit 1; }
+
+# llama-bench from the exact llama.cpp source that llama-cpp-sys-2 vendors, with the flags its
+# build script uses (no -march=native; ggml's default x86 features; OpenMP).
+sys_dir=$(cargo metadata --format-version 1 --locked 2>/dev/null |
+  python3 -c 'import json,sys; m=json.load(sys.stdin); print(next(p["manifest_path"] for p in m["packages"] if p["name"]=="llama-cpp-sys-2"))' |
+  xargs dirname)
+version=$(basename "$sys_dir")
+bench_build="$cache/$version"
+if [ ! -x "$bench_build/bin/llama-bench" ]; then
+  echo "building llama-bench from $sys_dir/llama.cpp (once)" >&2
+  cmake -S "$sys_dir/llama.cpp" -B "$bench_build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF \
+    -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+    -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
+  cmake --build "$bench_build" --target llama-bench -j "$(nproc)" >/dev/null
+fi
+
+# A library with one real manual, and five typical questions (5 sources each).
+library="$cache/generation-library"
+if [ ! -f "$library/library.sqlite" ]; then
+  "$quire" --library "$library" add /usr/share/doc/texlive-doc/latex/base/clsguide.pdf >/dev/null
+fi
+questions=(
+  "How should a class file declare the options it accepts?"
+  "What is the difference between a class and a package?"
+  "How do I load another package from inside my package?"
+  "What does \\ProvidesPackage do?"
+  "How can a package find out whether another package is loaded?"
+)
+results="$cache/generation-quire.jsonl"
+: > "$results"
+for q in "${questions[@]}"; do
+  "$quire" --library "$library" --json ask "$q" --no-save --threads "$threads" --max-tokens 256 \
+    | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' >> "$results"
+done
+prompt_tokens=$(python3 -c '
+import json,statistics,sys
+rows=[json.loads(l) for l in open(sys.argv[1])]
+print(int(statistics.median(r["prompt_tokens"] for r in rows)))' "$results")
+
+llama_json="$cache/generation-llama-bench.json"
+"$bench_build/bin/llama-bench" -m "$gguf" -t "$threads" -p "$prompt_tokens" -n 128 -r 3 -o json \
+  > "$llama_json" 2>/dev/null
+
+python3 - "$results" "$llama_json" "$threads" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+bench = json.load(open(sys.argv[2]))
+threads = sys.argv[3]
+med = lambda xs: statistics.median(xs)
+ttft = med(r["time_to_first_token_ms"] for r in rows) / 1000
+tps = med(r["tokens_per_second"] for r in rows)
+ptok = med(r["prompt_tokens"] for r in rows)
+gen = med(r["generated_tokens"] for r in rows)
+pp = next(b for b in bench if b["n_prompt"] > 0)
+tg = next(b for b in bench if b["n_gen"] > 0)
+pp_rate, tg_rate = pp["avg_ts"], tg["avg_ts"]
+print(f"threads {threads}; {len(rows)} questions with 5 sources; medians")
+print(f"{'':34}{'quire ask':>12}{'llama-bench':>14}{'ratio':>8}")
+print(f"{'prompt tokens':34}{ptok:>12.0f}{pp['n_prompt']:>14}")
+print(f"{'time to first token (s)':34}{ttft:>12.2f}{ptok / pp_rate:>14.2f}{(ptok / pp_rate) / ttft:>8.2f}")
+print(f"{'generated tokens/s':34}{tps:>12.1f}{tg_rate:>14.1f}{tps / tg_rate:>8.2f}")
+print(f"{'generated tokens per answer':34}{gen:>12.0f}{tg['n_gen']:>14}")
+print("(llama-bench's time to first token = prompt tokens / its prompt rate; ratio > 1: quire faster)")
+EOF

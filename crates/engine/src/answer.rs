@@ -1,0 +1,595 @@
+//! Grounded answers: the prompt that numbers the sources, the budget that makes it fit the
+//! context window, the citations parsed out of the answer and the sentences that support it.
+//!
+//! Everything here is plain data in, plain data out; the [`crate::Library`] runs retrieval and
+//! the generator around it.
+
+use crate::generate::{Message, Role};
+use crate::store::StoredChunk;
+use crate::text::{is_cjk, query_terms};
+
+/// What the model is told, after the sources and right before the question: small models
+/// follow instructions near the question better, and echo instructions that open the prompt.
+pub const INSTRUCTIONS: &str = "Answer the question below in a few sentences, using only the \
+sources above, never outside knowledge. End every sentence with the number of the source it \
+comes from in square brackets, like [2]. If the sources do not contain the answer, say plainly \
+that the documents do not contain the answer.";
+
+/// Told when no source seems to be about the question.
+pub const NOT_FOUND_NOTE: &str = "Note: none of these sources seems to be about the question. \
+Unless one of them clearly answers it, reply that the documents do not contain the answer.";
+
+/// A passage given to the model, numbered from 1 in prompt order.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub n: usize,
+    pub chunk: StoredChunk,
+    /// Cosine similarity of the passage to the (standalone) question, when the dense search
+    /// found it.
+    pub similarity: Option<f32>,
+}
+
+/// A source as the answer reports it: every source given to the model, cited or not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Citation {
+    pub n: usize,
+    /// The answer refers to it.
+    pub cited: bool,
+    /// `None` once the chunk is gone (its document was removed or re-indexed).
+    pub chunk_id: Option<i64>,
+    pub document_id: Option<i64>,
+    pub title: String,
+    pub path: String,
+    pub page_start: u32,
+    pub page_end: u32,
+    pub char_start: usize,
+    pub char_end: usize,
+    pub text: String,
+}
+
+/// A sentence from a source that supports the answer, located in its page's text (offsets in
+/// chars of the page's cleaned text, as stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quote {
+    /// The source it comes from.
+    pub n: usize,
+    pub document_id: Option<i64>,
+    pub page: u32,
+    pub char_start: usize,
+    pub char_end: usize,
+    pub text: String,
+}
+
+/// "Answer in …" for the question's script; small models follow an explicit language better
+/// than "the language of the question".
+pub fn language_instruction(question: &str) -> &'static str {
+    let has = |f: fn(char) -> bool| question.chars().any(f);
+    if has(|c| matches!(c, '\u{3040}'..='\u{30FF}')) {
+        "Write the answer in Japanese."
+    } else if has(|c| matches!(c, '\u{AC00}'..='\u{D7AF}')) {
+        "Write the answer in Korean."
+    } else if has(is_cjk) {
+        "Write the answer in Chinese (用中文回答)."
+    } else {
+        "Write the answer in the language of the question."
+    }
+}
+
+/// The first words of the answer, written into the prompt for the model to go on from. A small
+/// model left to start by itself tends to copy the first source's heading; begun for it, it
+/// writes an answer. Empty for languages we cannot tell apart reliably.
+pub fn answer_opening(question: &str) -> &'static str {
+    let has = |f: fn(char) -> bool| question.chars().any(f);
+    if has(|c| matches!(c, '\u{3040}'..='\u{30FF}')) {
+        "資料によると、"
+    } else if has(|c| matches!(c, '\u{AC00}'..='\u{D7AF}')) {
+        ""
+    } else if has(is_cjk) {
+        "根据资料，"
+    } else if crate::text::looks_english(question) {
+        "According to the sources,"
+    } else {
+        ""
+    }
+}
+
+/// The question that retrieval uses: a follow-up ("and the second one?") means little alone,
+/// so the previous question travels with it.
+pub fn standalone_query(history: &[Message], question: &str) -> String {
+    match history.iter().rev().find(|m| m.role == Role::User) {
+        Some(previous) => format!("{}\n{}", previous.content.trim(), question.trim()),
+        None => question.trim().to_string(),
+    }
+}
+
+/// How a source is shown to the model.
+pub fn source_heading(source: &Source) -> String {
+    let c = &source.chunk;
+    let pages = if c.page_start == c.page_end {
+        format!("page {}", c.page_start)
+    } else {
+        format!("pages {}-{}", c.page_start, c.page_end)
+    };
+    format!("[{}] {}, {}", source.n, c.title, pages)
+}
+
+/// The question turn: the numbered sources, the instructions, then the question.
+fn question_turn(question: &str, sources: &[(String, String)], relevant: bool) -> String {
+    let mut out = String::from("Sources:\n\n");
+    for (heading, text) in sources {
+        out.push_str(heading);
+        out.push_str(":\n");
+        out.push_str(text.trim());
+        out.push_str("\n\n");
+    }
+    out.push_str(INSTRUCTIONS);
+    out.push(' ');
+    out.push_str(language_instruction(question));
+    if !relevant {
+        out.push(' ');
+        out.push_str(NOT_FOUND_NOTE);
+    }
+    out.push_str("\n\nQuestion: ");
+    out.push_str(question.trim());
+    out
+}
+
+/// The messages for the model: earlier turns, then sources, instructions and question.
+pub fn prompt_messages(
+    question: &str,
+    history: &[Message],
+    sources: &[(String, String)],
+    relevant: bool,
+) -> Vec<Message> {
+    let mut messages: Vec<Message> = history.to_vec();
+    messages.push(Message::new(
+        Role::User,
+        question_turn(question, sources, relevant),
+    ));
+    messages
+}
+
+/// The prompt that fits, and what had to give way.
+#[derive(Debug, Clone)]
+pub struct FittedPrompt {
+    pub messages: Vec<Message>,
+    /// How many of the sources (the best-ranked ones) it holds.
+    pub sources: usize,
+    /// How many of the history messages (the most recent ones) it holds.
+    pub history: usize,
+    /// A source or the question had to be shortened.
+    pub truncated: bool,
+    pub tokens: usize,
+}
+
+fn shorten(text: &str, chars: usize) -> String {
+    let mut out: String = text.chars().take(chars).collect();
+    out.push_str(" …");
+    out
+}
+
+/// Fits question, history and sources into `limit` tokens as `measure` counts them (the whole
+/// rendered prompt). What gives way, in order: history older than the last exchange, the
+/// lowest-ranked sources (down to one), the rest of the history, the text of the last source,
+/// the question's length, and finally the last source. `None` when even the instructions with
+/// a shortened question do not fit.
+pub fn fit_prompt(
+    question: &str,
+    history: &[Message],
+    sources: &[Source],
+    relevant: bool,
+    limit: usize,
+    measure: &dyn Fn(&[Message]) -> usize,
+) -> Option<FittedPrompt> {
+    let mut texts: Vec<(String, String)> = sources
+        .iter()
+        .map(|s| (source_heading(s), s.chunk.text.clone()))
+        .collect();
+    let mut history_kept = history.len();
+    let mut question = question.to_string();
+    let mut truncated = false;
+    loop {
+        let messages = prompt_messages(
+            &question,
+            &history[history.len() - history_kept..],
+            &texts,
+            relevant,
+        );
+        let tokens = measure(&messages);
+        if tokens <= limit {
+            return Some(FittedPrompt {
+                messages,
+                sources: texts.len(),
+                history: history_kept,
+                truncated,
+                tokens,
+            });
+        }
+        if history_kept > 2 {
+            history_kept -= 2.min(history_kept - 2);
+        } else if texts.len() > 1 {
+            texts.pop();
+        } else if history_kept > 0 {
+            history_kept -= 1;
+        } else if let Some(last) = texts.last_mut().filter(|t| t.1.chars().count() > 200) {
+            let keep = last.1.chars().count() * 2 / 3;
+            last.1 = shorten(&last.1, keep);
+            truncated = true;
+        } else if question.chars().count() > 100 {
+            let keep = (question.chars().count() * 2 / 3).max(100);
+            question = shorten(&question, keep);
+            truncated = true;
+        } else if !texts.is_empty() {
+            texts.pop();
+        } else {
+            return None;
+        }
+    }
+}
+
+/// Source numbers the answer cites, in order of first mention: `[2]`, `[1, 3]`, `[1][2]`,
+/// `[2-4]` and full-width brackets; numbers outside `1..=sources` are ignored.
+pub fn cited_numbers(answer: &str, sources: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    let chars: Vec<char> = answer.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !matches!(chars[i], '[' | '［' | '【') {
+            i += 1;
+            continue;
+        }
+        let Some(close) = chars[i + 1..]
+            .iter()
+            .position(|c| matches!(c, ']' | '］' | '】'))
+        else {
+            break;
+        };
+        let inner: String = chars[i + 1..i + 1 + close].iter().collect();
+        let inner = inner.trim();
+        let inner = inner
+            .strip_prefix("Source")
+            .or_else(|| inner.strip_prefix("source"))
+            .unwrap_or(inner);
+        let valid = !inner.trim().is_empty()
+            && inner.chars().all(|c| {
+                c.is_ascii_digit() || matches!(c, ',' | ' ' | '-' | '–' | ';' | '，' | '、')
+            });
+        if valid {
+            for part in inner.split([',', ';', '，', '、', ' ']) {
+                let part = part.trim();
+                let range: Vec<&str> = part.split(['-', '–']).collect();
+                let numbers: Vec<usize> = match range.as_slice() {
+                    [one] => one.parse().ok().into_iter().collect(),
+                    [a, b] => match (a.parse::<usize>(), b.parse::<usize>()) {
+                        (Ok(a), Ok(b)) if a <= b && b - a < 20 => (a..=b).collect(),
+                        _ => Vec::new(),
+                    },
+                    _ => Vec::new(),
+                };
+                for n in numbers {
+                    if (1..=sources).contains(&n) && !out.contains(&n) {
+                        out.push(n);
+                    }
+                }
+            }
+        }
+        i += close + 2;
+    }
+    out
+}
+
+/// Whether the answer says the documents do not answer the question.
+pub fn says_not_found(answer: &str) -> bool {
+    let a = answer.to_lowercase();
+    [
+        "do not contain",
+        "does not contain",
+        "don't contain",
+        "doesn't contain",
+        "not contain the answer",
+        "no information",
+        "not mentioned",
+        "没有",
+        "不包含",
+    ]
+    .iter()
+    .any(|p| a.contains(p))
+}
+
+/// A sentence of a source, where it sits in its page.
+#[derive(Debug, Clone)]
+pub struct Sentence {
+    pub n: usize,
+    pub document_id: i64,
+    pub page: u32,
+    pub char_start: usize,
+    pub char_end: usize,
+    pub text: String,
+}
+
+/// The sentences of `source` that are long enough to quote, located by page and char offsets.
+/// `page_text` gives the stored text of a page of the source's document.
+pub fn source_sentences(
+    source: &Source,
+    page_text: &dyn Fn(u32) -> Option<String>,
+) -> Vec<Sentence> {
+    let c = &source.chunk;
+    let mut out = Vec::new();
+    for page in c.page_start..=c.page_end {
+        let Some(text) = page_text(page) else {
+            continue;
+        };
+        let total = text.chars().count();
+        let from = if page == c.page_start {
+            c.char_start
+        } else {
+            0
+        };
+        let to = if page == c.page_end {
+            c.char_end
+        } else {
+            total
+        };
+        let (from, to) = (from.min(total), to.min(total));
+        let byte = |chars: usize| {
+            text.char_indices()
+                .nth(chars)
+                .map_or(text.len(), |(b, _)| b)
+        };
+        let (from_byte, to_byte) = (byte(from), byte(to));
+        let region = &text[from_byte..to_byte];
+        for (start, end) in crate::chunk::sentences(region) {
+            let sentence = &region[start..end];
+            let words = sentence.split_whitespace().count();
+            let cjk = sentence.chars().filter(|&ch| is_cjk(ch)).count();
+            if words < 5 && cjk < 8 {
+                continue;
+            }
+            let char_start = from + region[..start].chars().count();
+            out.push(Sentence {
+                n: source.n,
+                document_id: c.document_id,
+                page,
+                char_start,
+                char_end: char_start + sentence.chars().count(),
+                text: sentence.to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// Picks one to three sentences that best support the answer: close in meaning to the question
+/// (`similarity`, one per sentence) and sharing words with the answer. Sentences from cited
+/// sources come first when there are any.
+pub fn pick_quotes(
+    sentences: &[Sentence],
+    similarity: &[f32],
+    answer: &str,
+    cited: &[usize],
+) -> Vec<Quote> {
+    let answer_terms = query_terms(answer);
+    let mut scored: Vec<(f32, &Sentence)> = sentences
+        .iter()
+        .zip(similarity)
+        .map(|(s, &sim)| {
+            let terms = query_terms(&s.text);
+            let shared = terms.iter().filter(|t| answer_terms.contains(t)).count();
+            let overlap = if terms.is_empty() {
+                0.0
+            } else {
+                shared as f32 / terms.len() as f32
+            };
+            let cited_bonus = if cited.contains(&s.n) { 0.1 } else { 0.0 };
+            (sim + 0.3 * overlap + cited_bonus, s)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let Some(&(best, _)) = scored.first() else {
+        return Vec::new();
+    };
+    let mut out: Vec<Quote> = Vec::new();
+    for (score, s) in scored {
+        if out.len() == 3 || score < best - 0.1 {
+            break;
+        }
+        if out.iter().any(|q| q.text == s.text) {
+            continue;
+        }
+        out.push(Quote {
+            n: s.n,
+            document_id: Some(s.document_id),
+            page: s.page,
+            char_start: s.char_start,
+            char_end: s.char_end,
+            text: s.text.clone(),
+        });
+    }
+    out
+}
+
+/// Every source given to the model, in prompt order, marked cited or not.
+pub fn citations(sources: &[Source], cited: &[usize]) -> Vec<Citation> {
+    sources
+        .iter()
+        .map(|s| Citation {
+            n: s.n,
+            cited: cited.contains(&s.n),
+            chunk_id: Some(s.chunk.id),
+            document_id: Some(s.chunk.document_id),
+            title: s.chunk.title.clone(),
+            path: s.chunk.path.clone(),
+            page_start: s.chunk.page_start,
+            page_end: s.chunk.page_end,
+            char_start: s.chunk.char_start,
+            char_end: s.chunk.char_end,
+            text: s.chunk.text.clone(),
+        })
+        .collect()
+}
+
+/// A conversation's title from its first question.
+pub fn conversation_title(question: &str) -> String {
+    let question = question.split_whitespace().collect::<Vec<_>>().join(" ");
+    if question.chars().count() <= 60 {
+        question
+    } else {
+        let mut t: String = question.chars().take(57).collect();
+        t.push('…');
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(n: usize, text: &str, page: u32) -> Source {
+        Source {
+            n,
+            chunk: StoredChunk {
+                id: n as i64 * 10,
+                document_id: 7,
+                title: format!("Doc {n}"),
+                path: format!("/docs/{n}.pdf"),
+                page_start: page,
+                page_end: page,
+                char_start: 0,
+                char_end: text.chars().count(),
+                text: text.to_string(),
+            },
+            similarity: Some(0.5),
+        }
+    }
+
+    #[test]
+    fn citations_are_parsed_in_their_usual_forms() {
+        assert_eq!(cited_numbers("See [2] and [1, 3].", 5), vec![2, 1, 3]);
+        assert_eq!(
+            cited_numbers("A[1][2] b [2-4] c [9] [x] [0]", 5),
+            vec![1, 2, 3, 4]
+        );
+        assert_eq!(
+            cited_numbers("答案【2】，见［1］和[3、4]", 4),
+            vec![2, 1, 3, 4]
+        );
+        assert_eq!(cited_numbers("[Source 2] and [ 1 ]", 3), vec![2, 1]);
+        assert_eq!(cited_numbers("unclosed [2", 3), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn the_answer_opening_follows_the_question() {
+        assert_eq!(
+            answer_opening("How do I set margins?"),
+            "According to the sources,"
+        );
+        assert_eq!(answer_opening("如何设置页边距？"), "根据资料，");
+        assert_eq!(answer_opening("Comment régler les marges ?"), "");
+    }
+
+    #[test]
+    fn language_follows_the_question() {
+        assert!(language_instruction("文档里怎么说？").contains("Chinese"));
+        assert!(language_instruction("これは何ですか").contains("Japanese"));
+        assert!(language_instruction("What is it?").contains("language of the question"));
+    }
+
+    #[test]
+    fn follow_ups_carry_the_previous_question() {
+        let history = vec![
+            Message::new(Role::User, "Which fonts does LaTeX offer?"),
+            Message::new(Role::Assistant, "Computer Modern [1] and Times [2]."),
+        ];
+        assert_eq!(
+            standalone_query(&history, "And the second one?"),
+            "Which fonts does LaTeX offer?\nAnd the second one?"
+        );
+        assert_eq!(standalone_query(&[], " Why? "), "Why?");
+    }
+
+    #[test]
+    fn prompt_numbers_sources_and_notes_when_nothing_is_relevant() {
+        let sources = [source(1, "Alpha text.", 3), source(2, "Beta text.", 4)];
+        let texts: Vec<_> = sources
+            .iter()
+            .map(|s| (source_heading(s), s.chunk.text.clone()))
+            .collect();
+        let m = prompt_messages("What is alpha?", &[], &texts, true);
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            m[0].content,
+            format!(
+                "Sources:\n\n[1] Doc 1, page 3:\nAlpha text.\n\n[2] Doc 2, page 4:\nBeta text.\n\n\
+                 {INSTRUCTIONS} Write the answer in the language of the question.\n\n\
+                 Question: What is alpha?"
+            )
+        );
+        let m = prompt_messages("What is alpha?", &[], &texts, false);
+        assert!(m[0].content.contains(NOT_FOUND_NOTE));
+    }
+
+    #[test]
+    fn budget_drops_old_history_then_sources_then_shortens() {
+        // One "token" per word.
+        let measure = |m: &[Message]| -> usize {
+            m.iter().map(|m| m.content.split_whitespace().count()).sum()
+        };
+        let long = "word ".repeat(300);
+        let sources: Vec<Source> = (1..=5).map(|n| source(n, &long, n as u32)).collect();
+        let history: Vec<Message> = (0..6)
+            .map(|i| {
+                let role = if i % 2 == 0 {
+                    Role::User
+                } else {
+                    Role::Assistant
+                };
+                Message::new(role, "turn ".repeat(100))
+            })
+            .collect();
+        let all = fit_prompt("Why?", &history, &sources, true, 100_000, &measure).unwrap();
+        assert_eq!((all.sources, all.history, all.truncated), (5, 6, false));
+        let fitted = fit_prompt("Why?", &history, &sources, true, 1000, &measure).unwrap();
+        assert!(fitted.tokens <= 1000);
+        assert_eq!(fitted.history, 2, "the last exchange stays");
+        assert_eq!(fitted.sources, 2, "the best sources stay");
+        let tight = fit_prompt("Why?", &history, &sources, true, 260, &measure).unwrap();
+        assert!(tight.tokens <= 260);
+        assert_eq!(
+            (tight.sources, tight.history, tight.truncated),
+            (1, 0, true)
+        );
+        assert!(fit_prompt("Why?", &[], &sources, true, 20, &measure).is_none());
+    }
+
+    #[test]
+    fn quotes_come_from_the_page_with_offsets() {
+        let page = "Intro words here. The margins are set with the geometry package in the \
+                    preamble. Unrelated closing sentence about fonts.";
+        let mut s = source(1, page, 3);
+        s.chunk.char_start = 18;
+        let sentences = source_sentences(&s, &|p| (p == 3).then(|| page.to_string()));
+        assert_eq!(sentences.len(), 2);
+        let first = &sentences[0];
+        let chars: Vec<char> = page.chars().collect();
+        let located: String = chars[first.char_start..first.char_end].iter().collect();
+        assert_eq!(located, first.text);
+        let quotes = pick_quotes(
+            &sentences,
+            &[0.6, 0.2],
+            "Use the geometry package for margins [1].",
+            &[1],
+        );
+        assert_eq!(quotes.len(), 1);
+        assert!(quotes[0].text.starts_with("The margins"));
+        assert_eq!(quotes[0].page, 3);
+    }
+
+    #[test]
+    fn titles_are_short() {
+        assert_eq!(
+            conversation_title("  How do I\nset margins? "),
+            "How do I set margins?"
+        );
+        assert_eq!(conversation_title(&"x".repeat(100)).chars().count(), 58);
+    }
+}

@@ -1,0 +1,397 @@
+//! Asking the library: retrieval, a prompt that fits, an answer streamed from the local model,
+//! its citations and supporting quotes, and the conversation it belongs to.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+
+use crate::answer::{
+    answer_opening, citations, cited_numbers, conversation_title, fit_prompt, pick_quotes,
+    source_sentences, standalone_query, Citation, Quote, Sentence, Source,
+};
+use crate::conversation::Exchange;
+use crate::error::{Error, Result};
+use crate::generate::{
+    Flow, GenerationStats, GeneratorOptions, GeneratorThread, Message, Sampling,
+};
+use crate::library::{Library, SearchMode};
+use crate::DeviceChoice;
+
+/// Below this cosine similarity (all-MiniLM-L6-v2, question to passage) a source is taken as
+/// unrelated to the question. Measured on the labelled questions: answering passages score
+/// 0.35–0.75, passages for off-topic questions below 0.25.
+pub const RELEVANT_SIMILARITY: f32 = 0.3;
+
+/// Sentences considered for supporting quotes (from the cited or top sources).
+const QUOTE_CANDIDATES: usize = 48;
+
+#[derive(Debug, Clone)]
+pub struct AskOptions {
+    /// Sources retrieved for the model (fewer when they do not fit its context).
+    pub k: usize,
+    /// Only these documents (none: all).
+    pub docs: Vec<i64>,
+    /// Continue this conversation; `None` starts a new one.
+    pub conversation: Option<i64>,
+    /// Store the question and answer in the conversation.
+    pub save: bool,
+    /// Earlier messages (questions and answers) the model sees.
+    pub history_messages: usize,
+    pub sampling: Sampling,
+}
+
+impl Default for AskOptions {
+    fn default() -> AskOptions {
+        AskOptions {
+            k: 5,
+            docs: Vec::new(),
+            conversation: None,
+            save: true,
+            history_messages: 6,
+            sampling: Sampling::default(),
+        }
+    }
+}
+
+/// What an answer reports while it is being made.
+#[derive(Debug)]
+pub enum AskEvent<'a> {
+    /// The sources the model gets, before it starts writing.
+    Sources(&'a [Source]),
+    /// The next piece of the answer (valid UTF-8, never part of a character).
+    Text(&'a str),
+}
+
+/// How the prompt was put together.
+#[derive(Debug, Clone)]
+pub struct PromptReport {
+    /// The whole prompt text as the model got it.
+    pub text: String,
+    pub tokens: usize,
+    pub context_tokens: usize,
+    /// Room kept for the answer.
+    pub answer_tokens: usize,
+    /// Sources retrieved, and how many of them fit.
+    pub sources_found: usize,
+    pub sources_given: usize,
+    pub history_messages: usize,
+    pub truncated: bool,
+    /// Whether any source seemed to be about the question; when not, the model was told.
+    pub relevant: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub conversation_id: Option<i64>,
+    pub message_id: Option<i64>,
+    pub question: String,
+    /// The query retrieval used (the question, with the previous one for follow-ups).
+    pub query: String,
+    pub text: String,
+    /// Every source given to the model, in prompt order.
+    pub citations: Vec<Citation>,
+    pub quotes: Vec<Quote>,
+    pub prompt: PromptReport,
+    pub stats: GenerationStats,
+    pub model: String,
+}
+
+enum Update {
+    Text(String),
+    Done(Result<(PromptReport, GenerationStats)>),
+}
+
+impl Library {
+    /// Loads the answer model (once) on its own thread.
+    pub fn generator(&mut self) -> Result<&GeneratorThread> {
+        if self.generator.is_none() {
+            let options = self.options();
+            let generator = GeneratorThread::start(GeneratorOptions {
+                model: options.answer_model_path(),
+                context_tokens: options.context_tokens,
+                threads: options.generation_threads,
+                gpu: options.device != DeviceChoice::Cpu,
+            })?;
+            self.generator = Some(generator);
+        }
+        Ok(self.generator.as_ref().expect("just loaded"))
+    }
+
+    /// Answers `question` from the library: `on_event` gets the sources, then the answer piece
+    /// by piece, and can stop it by returning [`Flow::Stop`] (what was written so far is kept).
+    pub fn ask(
+        &mut self,
+        question: &str,
+        options: &AskOptions,
+        on_event: &mut dyn FnMut(AskEvent<'_>) -> Flow,
+    ) -> Result<Answer> {
+        let question = question.trim();
+        if question.is_empty() {
+            return Err(Error::Usage("the question is empty".into()));
+        }
+        if self.store.ready_documents()? == 0 {
+            return Err(Error::EmptyLibrary);
+        }
+        if let Some(id) = options.conversation {
+            if self.store.conversation(id)?.is_none() {
+                return Err(Error::Usage(format!("there is no conversation {id}")));
+            }
+        }
+        let history = match options.conversation {
+            Some(id) => self.store.recent_turns(id, options.history_messages)?,
+            None => Vec::new(),
+        };
+        let query = standalone_query(&history, question);
+        let vector = self.embed_query(&query)?;
+        let found = self.search_by(
+            &query,
+            Some(&vector),
+            options.k,
+            &options.docs,
+            SearchMode::Hybrid,
+        )?;
+        let sources: Vec<Source> = found
+            .into_iter()
+            .enumerate()
+            .map(|(i, hit)| Source {
+                n: i + 1,
+                chunk: hit.chunk,
+                similarity: hit.similarity,
+            })
+            .collect();
+        let relevant = sources
+            .iter()
+            .any(|s| s.similarity.unwrap_or(0.0) >= RELEVANT_SIMILARITY);
+
+        let (updates_tx, updates) = mpsc::channel::<Update>();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let job = {
+            let cancel = cancel.clone();
+            let question = question.to_string();
+            let sources = sources.clone();
+            let sampling = options.sampling.clone();
+            move |g: &mut crate::generate::Generator<'_>| {
+                let result = answer_job(
+                    g,
+                    &question,
+                    &history,
+                    &sources,
+                    relevant,
+                    &sampling,
+                    &cancel,
+                    &updates_tx,
+                );
+                let _ = updates_tx.send(Update::Done(result));
+            }
+        };
+        let model = self.generator()?.info().name.clone();
+        self.generator()?.submit(job)?;
+        if on_event(AskEvent::Sources(&sources)) == Flow::Stop {
+            cancel.store(true, Ordering::Relaxed);
+        }
+        let mut text = String::new();
+        let mut outcome = None;
+        for update in updates {
+            match update {
+                Update::Text(piece) => {
+                    text.push_str(&piece);
+                    if !cancel.load(Ordering::Relaxed)
+                        && on_event(AskEvent::Text(&piece)) == Flow::Stop
+                    {
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                }
+                Update::Done(result) => {
+                    outcome = Some(result);
+                    break;
+                }
+            }
+        }
+        let (mut prompt, stats) =
+            outcome.ok_or_else(|| Error::Generation("the generator thread stopped".into()))??;
+        let mut text = text.trim().to_string();
+        if text == answer_opening(question).trim() {
+            // The model said nothing after the words it was given.
+            text.clear();
+        }
+        let given = &sources[..prompt.sources_given];
+        prompt.sources_found = sources.len();
+        let cited = cited_numbers(&text, given.len());
+        let citations = citations(given, &cited);
+        let quotes = self.supporting_quotes(given, &cited, &vector, &text)?;
+
+        let mut conversation_id = options.conversation;
+        let mut message_id = None;
+        if options.save {
+            let id = match conversation_id {
+                Some(id) => id,
+                None => self
+                    .store
+                    .create_conversation(&conversation_title(question))?,
+            };
+            conversation_id = Some(id);
+            message_id = Some(self.store.put_exchange(
+                id,
+                &Exchange {
+                    question,
+                    answer: &text,
+                    stop: stats.stop.as_str(),
+                    citations: &citations,
+                    quotes: &quotes,
+                },
+            )?);
+        }
+        Ok(Answer {
+            conversation_id,
+            message_id,
+            question: question.to_string(),
+            query,
+            text,
+            citations,
+            quotes,
+            prompt,
+            stats,
+            model,
+        })
+    }
+
+    /// One to three sentences of the cited sources (or the top three when none is cited) that
+    /// best support the answer.
+    fn supporting_quotes(
+        &mut self,
+        sources: &[Source],
+        cited: &[usize],
+        question_vector: &[f32],
+        answer: &str,
+    ) -> Result<Vec<Quote>> {
+        let chosen: Vec<&Source> = if cited.is_empty() {
+            sources.iter().take(3).collect()
+        } else {
+            sources.iter().filter(|s| cited.contains(&s.n)).collect()
+        };
+        let mut sentences: Vec<Sentence> = Vec::new();
+        for source in chosen {
+            let doc = source.chunk.document_id;
+            let store = &self.store;
+            let page_text = |page: u32| store.page_text(doc, page).ok().flatten();
+            sentences.extend(source_sentences(source, &page_text));
+            if sentences.len() >= QUOTE_CANDIDATES {
+                sentences.truncate(QUOTE_CANDIDATES);
+                break;
+            }
+        }
+        if sentences.is_empty() {
+            return Ok(Vec::new());
+        }
+        let texts: Vec<String> = sentences.iter().map(|s| s.text.clone()).collect();
+        let vectors = self.embedder()?.embed(texts)?;
+        let similarity: Vec<f32> = vectors
+            .iter()
+            .map(|v| v.iter().zip(question_vector).map(|(a, b)| a * b).sum())
+            .collect();
+        Ok(pick_quotes(&sentences, &similarity, answer, cited))
+    }
+}
+
+/// Runs on the generator thread: fits the prompt, then streams the answer.
+#[allow(clippy::too_many_arguments)]
+fn answer_job(
+    g: &mut crate::generate::Generator<'_>,
+    question: &str,
+    history: &[Message],
+    sources: &[Source],
+    relevant: bool,
+    sampling: &Sampling,
+    cancel: &AtomicBool,
+    updates: &mpsc::Sender<Update>,
+) -> Result<(PromptReport, GenerationStats)> {
+    let context = g.info().context_tokens;
+    // Room for the answer: what was asked for, but never more than half the window.
+    let answer_tokens = sampling.max_tokens.min(context / 2);
+    let limit = context - answer_tokens;
+    let measure = |m: &[Message]| -> usize {
+        match g.render(m) {
+            Ok(text) => g.prompt_length(&text),
+            Err(_) => usize::MAX,
+        }
+    };
+    let fitted =
+        fit_prompt(question, history, sources, relevant, limit, &measure).ok_or_else(|| {
+            Error::Generation(format!(
+                "the answer model's context window ({context} tokens) is too small for even the \
+             instructions and the question"
+            ))
+        })?;
+    let opening = answer_opening(question);
+    let text = g.render(&fitted.messages)? + opening;
+    let report = PromptReport {
+        tokens: g.prompt_length(&text),
+        text,
+        context_tokens: context,
+        answer_tokens,
+        sources_found: sources.len(),
+        sources_given: fitted.sources,
+        history_messages: fitted.history,
+        truncated: fitted.truncated,
+        relevant,
+    };
+    let mut stops = g.stop_sequences();
+    // A small base model that runs on tends to copy the prompt's layout: a new question, a
+    // list of sources, a source's heading.
+    stops.extend(["Question:", "Sources:"].map(String::from));
+    let mut titles: Vec<String> = sources[..fitted.sources]
+        .iter()
+        .map(|s| format!("] {}, page", s.chunk.title))
+        .collect();
+    titles.dedup();
+    stops.extend(titles);
+    let sampling = Sampling {
+        max_tokens: answer_tokens,
+        ..sampling.clone()
+    };
+    if !opening.is_empty() && updates.send(Update::Text(opening.to_string())).is_err() {
+        return Err(Error::Cancelled);
+    }
+    let stats = g.generate(&report.text, &sampling, &stops, &mut |piece| {
+        if cancel.load(Ordering::Relaxed) {
+            return Flow::Stop;
+        }
+        if !piece.is_empty() && updates.send(Update::Text(piece.to_string())).is_err() {
+            return Flow::Stop;
+        }
+        Flow::Continue
+    })?;
+    Ok((report, stats))
+}
+
+impl Library {
+    /// All conversations, the most recently active first.
+    pub fn conversations(&self) -> Result<Vec<crate::Conversation>> {
+        self.store.conversations()
+    }
+
+    /// Every message of a conversation, oldest first.
+    pub fn conversation_messages(&self, id: i64) -> Result<Vec<crate::StoredMessage>> {
+        if self.store.conversation(id)?.is_none() {
+            return Err(Error::Usage(format!("there is no conversation {id}")));
+        }
+        self.store.messages(id)
+    }
+
+    pub fn rename_conversation(&self, id: i64, title: &str) -> Result<()> {
+        let title = title.trim();
+        if title.is_empty() {
+            return Err(Error::Usage("a conversation needs a title".into()));
+        }
+        if !self.store.rename_conversation(id, title)? {
+            return Err(Error::Usage(format!("there is no conversation {id}")));
+        }
+        Ok(())
+    }
+
+    pub fn delete_conversation(&self, id: i64) -> Result<()> {
+        if !self.store.delete_conversation(id)? {
+            return Err(Error::Usage(format!("there is no conversation {id}")));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,362 @@
+//! Answers with the real default models: the gemma-3-270m GGUF through llama.cpp and
+//! all-MiniLM-L6-v2, over a real PDF from Debian's texlive-latex-base-doc.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use quire_engine::answer::{fit_prompt, Source, NOT_FOUND_NOTE};
+use quire_engine::generate::{
+    Fallback, GeneratorOptions, GeneratorThread, Message, PromptFormat, Role,
+};
+use quire_engine::{
+    AskEvent, AskOptions, Flow, Isolation, Library, LibraryOptions, Sampling, StopReason,
+    StoredChunk,
+};
+
+fn models_dir() -> PathBuf {
+    let dir = std::env::var_os("QUIRE_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(quire_engine::default_models_dir);
+    assert!(
+        dir.join(quire_engine::DEFAULT_ANSWER_MODEL).is_file(),
+        "the answer model is missing in {}: run `python3 models/fetch.py`",
+        dir.display()
+    );
+    dir
+}
+
+/// One generator for the whole test binary (the model loads once, like in the app).
+fn generator() -> &'static GeneratorThread {
+    static GENERATOR: OnceLock<GeneratorThread> = OnceLock::new();
+    GENERATOR.get_or_init(|| {
+        let mut options =
+            GeneratorOptions::new(models_dir().join(quire_engine::DEFAULT_ANSWER_MODEL));
+        options.context_tokens = Some(4096);
+        GeneratorThread::start(options).expect("the default answer model loads")
+    })
+}
+
+fn clsguide() -> PathBuf {
+    let path = Path::new("/usr/share/doc/texlive-doc/latex/base/clsguide.pdf");
+    assert!(
+        path.is_file(),
+        "{} is missing: apt-get install texlive-latex-base-doc",
+        path.display()
+    );
+    path.to_path_buf()
+}
+
+/// A library holding clsguide.pdf, built once and shared by the tests (one at a time).
+fn library() -> &'static Mutex<(tempfile::TempDir, Library)> {
+    static LIBRARY: OnceLock<Mutex<(tempfile::TempDir, Library)>> = OnceLock::new();
+    LIBRARY.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = LibraryOptions::new(dir.path().join("library"), models_dir());
+        options.extractor = quire_engine::Extractor::new(Isolation::Thread);
+        options.device = quire_engine::DeviceChoice::Cpu;
+        let mut library = Library::open(options).unwrap();
+        let report = library
+            .add(&[clsguide()], &|_: quire_engine::AddEvent<'_>| true)
+            .unwrap();
+        assert_eq!(report.failed(), 0);
+        Mutex::new((dir, library))
+    })
+}
+
+fn chunk(id: i64, page: u32, text: &str) -> Source {
+    Source {
+        n: id as usize,
+        chunk: StoredChunk {
+            id,
+            document_id: 1,
+            title: "A long manual".into(),
+            path: "/manual.pdf".into(),
+            page_start: page,
+            page_end: page,
+            char_start: 0,
+            char_end: text.chars().count(),
+            text: text.into(),
+        },
+        similarity: Some(0.5),
+    }
+}
+
+#[test]
+fn the_default_model_gets_the_gemma_turn_format() {
+    let g = generator();
+    let info = g.info();
+    // This GGUF carries no chat template: Quire renders Gemma's format itself.
+    assert!(
+        info.architecture.starts_with("gemma"),
+        "{}",
+        info.architecture
+    );
+    assert!(matches!(
+        info.format,
+        PromptFormat::Fallback(Fallback::Gemma)
+    ));
+    let (prompt, tokens, marker_tokens) = g
+        .run(|g| {
+            let prompt = g
+                .render(&[
+                    Message::new(Role::System, "Answer from the sources."),
+                    Message::new(
+                        Role::User,
+                        "Sources:\n\n[1] Guide, page 2:\nText.\n\nQuestion: Why?",
+                    ),
+                ])
+                .unwrap();
+            let tokens = g.prompt_length(&prompt);
+            (prompt, tokens, g.count_tokens("<start_of_turn>"))
+        })
+        .unwrap();
+    assert_eq!(
+        prompt,
+        "<start_of_turn>user\nAnswer from the sources.\n\nSources:\n\n[1] Guide, page 2:\nText.\n\n\
+         Question: Why?<end_of_turn>\n<start_of_turn>model\n"
+    );
+    // The turn markers are the model's special tokens, not text it would have to read.
+    assert_eq!(marker_tokens, 1);
+    assert!(tokens < prompt.len() / 2);
+}
+
+#[test]
+fn the_budget_holds_with_many_long_sources_and_a_long_history() {
+    let g = generator();
+    let paragraph = "The document class defines the layout of chapters, sections and the \
+                     table of contents, and every package may change it again. "
+        .repeat(12);
+    let sources: Vec<Source> = (1..=12).map(|n| chunk(n, n as u32, &paragraph)).collect();
+    let history: Vec<Message> = (0..16)
+        .map(|i| {
+            let role = if i % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            };
+            Message::new(role, format!("Turn {i}: {}", paragraph))
+        })
+        .collect();
+    let question = format!(
+        "How do I change the layout? {}",
+        "Please explain in detail. ".repeat(30)
+    );
+    for context in [4096usize, 1024, 512] {
+        let (sources, history, question) = (sources.clone(), history.clone(), question.clone());
+        let answer_tokens = 400.min(context / 2);
+        let limit = context - answer_tokens;
+        let (fitted, measured) = g
+            .run(move |g| {
+                let measure = |m: &[Message]| g.prompt_length(&g.render(m).expect("renders"));
+                let fitted =
+                    fit_prompt(&question, &history, &sources, true, limit, &measure).expect("fits");
+                let measured = measure(&fitted.messages);
+                (fitted, measured)
+            })
+            .unwrap();
+        assert_eq!(fitted.tokens, measured);
+        assert!(
+            measured + answer_tokens <= context,
+            "{measured} prompt tokens + {answer_tokens} for the answer > {context}"
+        );
+        assert!(fitted.sources >= 1, "at least the best source stays");
+        if context == 4096 {
+            assert!(fitted.sources >= 5, "a large window keeps many sources");
+            assert!(fitted.sources < 12 || fitted.history < 16);
+        }
+    }
+}
+
+#[test]
+fn a_chinese_answer_streams_as_valid_utf8_and_cancel_stops_at_once() {
+    let g = generator();
+    let (pieces, stats) = g
+        .run(|g| {
+            let prompt = g
+                .render(&[Message::new(Role::User, "请用中文写一段关于秋天的短文。")])
+                .unwrap();
+            let mut pieces: Vec<String> = Vec::new();
+            let sampling = Sampling {
+                max_tokens: 60,
+                ..Sampling::default()
+            };
+            let stats = g
+                .generate(&prompt, &sampling, &[], &mut |piece| {
+                    if !piece.is_empty() {
+                        pieces.push(piece.to_string());
+                    }
+                    Flow::Continue
+                })
+                .unwrap();
+            (pieces, stats)
+        })
+        .unwrap();
+    let text: String = pieces.concat();
+    eprintln!("Chinese answer ({} tokens): {text}", stats.generated_tokens);
+    assert!(pieces.len() > 3, "streamed in pieces: {pieces:?}");
+    assert!(!text.contains('\u{FFFD}'), "no broken characters: {text}");
+    assert!(
+        text.chars()
+            .filter(|c| quire_engine::text::is_cjk(*c))
+            .count()
+            >= 5,
+        "{text}"
+    );
+
+    let (after_stop, stats) = g
+        .run(|g| {
+            let prompt = g
+                .render(&[Message::new(
+                    Role::User,
+                    "Write a long story about a lighthouse.",
+                )])
+                .unwrap();
+            let mut pieces = 0;
+            let mut after_stop = 0;
+            let sampling = Sampling {
+                max_tokens: 300,
+                ..Sampling::default()
+            };
+            let stats = g
+                .generate(&prompt, &sampling, &[], &mut |piece| {
+                    if pieces >= 5 {
+                        after_stop += 1;
+                        return Flow::Stop;
+                    }
+                    if !piece.is_empty() {
+                        pieces += 1;
+                    }
+                    Flow::Continue
+                })
+                .unwrap();
+            (after_stop, stats)
+        })
+        .unwrap();
+    assert_eq!(stats.stop, StopReason::Cancelled);
+    assert_eq!(after_stop, 1, "no token is generated after the stop");
+    assert!(stats.generated_tokens < 20, "{}", stats.generated_tokens);
+}
+
+#[test]
+fn an_answer_cites_the_right_pages_and_follow_ups_use_the_conversation() {
+    let mut guard = library().lock().unwrap();
+    let library = &mut guard.1;
+    let options = AskOptions {
+        sampling: Sampling {
+            max_tokens: 120,
+            ..Sampling::default()
+        },
+        ..AskOptions::default()
+    };
+    let mut texts = 0;
+    let mut sources_seen = 0;
+    let question = "How should a class file declare its options?";
+    let answer = library
+        .ask(question, &options, &mut |event| {
+            match event {
+                AskEvent::Sources(s) => sources_seen = s.len(),
+                AskEvent::Text(_) => texts += 1,
+            }
+            Flow::Continue
+        })
+        .unwrap();
+    eprintln!("answer: {}\nquotes: {:?}", answer.text, answer.quotes);
+    assert_eq!(sources_seen, 5);
+    assert!(texts > 1, "the answer streamed in pieces");
+    assert!(answer.prompt.relevant);
+    assert_eq!(answer.citations.len(), answer.prompt.sources_given);
+    // Every source maps back to its chunk: same pages and text as the library holds.
+    let hits = library.search(&answer.query, 5, &[]).unwrap();
+    for (c, hit) in answer.citations.iter().zip(&hits) {
+        assert_eq!(c.chunk_id, Some(hit.chunk.id));
+        assert_eq!(
+            (c.page_start, c.page_end),
+            (hit.chunk.page_start, hit.chunk.page_end)
+        );
+        assert_eq!(c.text, hit.chunk.text);
+        assert!(c.title.contains("LaTeX") || !c.title.is_empty());
+    }
+    let cited: Vec<usize> = answer
+        .citations
+        .iter()
+        .filter(|c| c.cited)
+        .map(|c| c.n)
+        .collect();
+    assert_eq!(
+        cited,
+        {
+            let mut n = quire_engine::answer::cited_numbers(&answer.text, answer.citations.len());
+            n.sort();
+            n
+        },
+        "cited flags follow the [n] markers"
+    );
+    // Quotes come from the given sources and are located exactly in their pages.
+    assert!(!answer.quotes.is_empty() && answer.quotes.len() <= 3);
+    for q in &answer.quotes {
+        let c = &answer.citations[q.n - 1];
+        assert!((c.page_start..=c.page_end).contains(&q.page));
+        assert!(c.text.contains(q.text.split_whitespace().next().unwrap()));
+    }
+    // The exchange is stored; a follow-up is retrieved with the previous question.
+    let conversation = answer.conversation_id.expect("saved");
+    let follow_up = AskOptions {
+        conversation: Some(conversation),
+        ..options.clone()
+    };
+    let second = library
+        .ask("And what about its commands?", &follow_up, &mut |_| {
+            Flow::Continue
+        })
+        .unwrap();
+    assert_eq!(second.conversation_id, Some(conversation));
+    assert!(second.query.starts_with(question), "{}", second.query);
+    assert_eq!(second.prompt.history_messages, 2);
+    assert!(second
+        .prompt
+        .text
+        .contains(&answer.text[..answer.text.len().min(20)]));
+    let stored = library.conversation_messages(conversation).unwrap();
+    assert_eq!(stored.len(), 4);
+    assert_eq!(stored[1].content, answer.text);
+    assert_eq!(stored[1].citations, answer.citations);
+}
+
+#[test]
+fn a_question_the_library_cannot_answer_is_flagged_to_the_model() {
+    let mut guard = library().lock().unwrap();
+    let library = &mut guard.1;
+    let options = AskOptions {
+        save: false,
+        sampling: Sampling {
+            max_tokens: 80,
+            ..Sampling::default()
+        },
+        ..AskOptions::default()
+    };
+    let answer = library
+        .ask(
+            "How long should sourdough bread dough rise?",
+            &options,
+            &mut |_| Flow::Continue,
+        )
+        .unwrap();
+    eprintln!("off-topic answer: {}", answer.text);
+    assert!(!answer.prompt.relevant);
+    assert!(answer.prompt.text.contains(NOT_FOUND_NOTE));
+    assert!(answer
+        .prompt
+        .text
+        .contains("say plainly that the documents do not contain"));
+    assert_eq!(answer.conversation_id, None);
+
+    let on_topic = library
+        .ask("What does \\ProvidesClass do?", &options, &mut |_| {
+            Flow::Continue
+        })
+        .unwrap();
+    assert!(on_topic.prompt.relevant);
+    assert!(!on_topic.prompt.text.contains(NOT_FOUND_NOTE));
+    assert!(on_topic.stats.time_to_first_token < Duration::from_secs(60));
+}

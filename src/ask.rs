@@ -1,0 +1,263 @@
+//! `quire ask` and `quire chat`: stream an answer to the terminal, then its sources and quotes.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use quire_engine::{Answer, AskEvent, AskOptions, Flow, Library};
+use serde_json::json;
+
+/// Set by Ctrl-C while an answer is being written: stops that answer only.
+static CANCEL: AtomicBool = AtomicBool::new(false);
+/// Whether an answer is being written (Ctrl-C then cancels it instead of quitting).
+static ANSWERING: AtomicBool = AtomicBool::new(false);
+/// Whether we are in `quire chat` (Ctrl-C at the prompt does not quit either).
+static CHATTING: AtomicBool = AtomicBool::new(false);
+
+fn install_ctrl_c() {
+    let _ = ctrlc::set_handler(|| {
+        if ANSWERING.load(Ordering::SeqCst) {
+            CANCEL.store(true, Ordering::SeqCst);
+        } else if CHATTING.load(Ordering::SeqCst) {
+            eprint!("\n(Ctrl-D or /quit leaves the chat)\n> ");
+        } else {
+            std::process::exit(130);
+        }
+    });
+}
+
+fn pages(start: u32, end: u32) -> String {
+    if start == end {
+        format!("p. {start}")
+    } else {
+        format!("pp. {start}-{end}")
+    }
+}
+
+/// The answer as the CLI contract's JSON (plus what helps scripts: ids, quotes, timings).
+pub fn answer_json(answer: &Answer) -> serde_json::Value {
+    json!({
+        "conversation_id": answer.conversation_id,
+        "message_id": answer.message_id,
+        "question": answer.question,
+        "answer": answer.text,
+        "citations": answer.citations.iter().map(|c| json!({
+            "n": c.n,
+            "cited": c.cited,
+            "chunk_id": c.chunk_id,
+            "document_id": c.document_id,
+            "title": c.title,
+            "path": c.path,
+            "page_start": c.page_start,
+            "page_end": c.page_end,
+            "char_start": c.char_start,
+            "char_end": c.char_end,
+            "text": c.text,
+        })).collect::<Vec<_>>(),
+        "quotes": answer.quotes.iter().map(|q| json!({
+            "n": q.n,
+            "document_id": q.document_id,
+            "page": q.page,
+            "char_start": q.char_start,
+            "char_end": q.char_end,
+            "text": q.text,
+        })).collect::<Vec<_>>(),
+        "relevant": answer.prompt.relevant,
+        "stop": answer.stats.stop.as_str(),
+        "model": answer.model,
+        "prompt_tokens": answer.stats.prompt_tokens,
+        "generated_tokens": answer.stats.generated_tokens,
+        "time_to_first_token_ms": answer.stats.time_to_first_token.as_millis() as u64,
+        "tokens_per_second": answer.stats.tokens_per_second(),
+    })
+}
+
+/// The sources and quotes after a streamed answer.
+fn print_sources(answer: &Answer) {
+    let mut out = std::io::stdout().lock();
+    if answer.text.is_empty() {
+        writeln!(
+            out,
+            "(The model gave no answer; the passages below are what it was given.)"
+        )
+        .ok();
+    }
+    writeln!(out, "\nSources:").ok();
+    for c in &answer.citations {
+        let mark = if c.cited { "*" } else { " " };
+        writeln!(
+            out,
+            "{mark}[{}] {}, {}  {}",
+            c.n,
+            c.title,
+            pages(c.page_start, c.page_end),
+            c.path
+        )
+        .ok();
+    }
+    if !answer.quotes.is_empty() {
+        writeln!(out, "\nSupporting quotes:").ok();
+        for q in &answer.quotes {
+            let title = answer
+                .citations
+                .iter()
+                .find(|c| c.n == q.n)
+                .map(|c| c.title.as_str())
+                .unwrap_or("");
+            writeln!(
+                out,
+                "  \u{201c}{}\u{201d}\n      [{}] {}, p. {}",
+                q.text, q.n, title, q.page
+            )
+            .ok();
+        }
+    }
+    out.flush().ok();
+}
+
+fn print_stats(answer: &Answer) {
+    let s = &answer.stats;
+    let mut line = format!(
+        "conversation {} · {} of {} sources · {} prompt tokens · first token after {:.2} s · {} tokens at {:.1}/s",
+        answer.conversation_id.map_or("-".to_string(), |c| c.to_string()),
+        answer.prompt.sources_given,
+        answer.prompt.sources_found,
+        s.prompt_tokens,
+        s.time_to_first_token.as_secs_f64(),
+        s.generated_tokens,
+        s.tokens_per_second(),
+    );
+    match s.stop {
+        quire_engine::StopReason::Cancelled => line.push_str(" · stopped"),
+        quire_engine::StopReason::MaxTokens => line.push_str(" · token limit reached"),
+        _ => {}
+    }
+    eprintln!("({line})");
+}
+
+/// Asks one question; streams the answer unless `json`.
+fn ask_once(
+    library: &mut Library,
+    question: &str,
+    options: &AskOptions,
+    json: bool,
+    show_prompt: bool,
+) -> anyhow::Result<Answer> {
+    CANCEL.store(false, Ordering::SeqCst);
+    ANSWERING.store(true, Ordering::SeqCst);
+    let mut stdout = std::io::stdout();
+    let result = library.ask(question, options, &mut |event| {
+        if let AskEvent::Text(piece) = event {
+            if !json {
+                let _ = stdout.write_all(piece.as_bytes());
+                let _ = stdout.flush();
+            }
+        }
+        if CANCEL.load(Ordering::SeqCst) {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    });
+    ANSWERING.store(false, Ordering::SeqCst);
+    let answer = result?;
+    if show_prompt {
+        eprintln!(
+            "--- prompt ({} tokens) ---\n{}\n--- end of prompt ---",
+            answer.prompt.tokens, answer.prompt.text
+        );
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&answer_json(&answer))?);
+    } else {
+        println!();
+        print_sources(&answer);
+        print_stats(&answer);
+    }
+    Ok(answer)
+}
+
+pub fn ask(
+    library: &mut Library,
+    question: &str,
+    options: &AskOptions,
+    json: bool,
+    show_prompt: bool,
+) -> anyhow::Result<ExitCode> {
+    install_ctrl_c();
+    ask_once(library, question, options, json, show_prompt)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn chat(
+    library: &mut Library,
+    options: &AskOptions,
+    show_prompt: bool,
+) -> anyhow::Result<ExitCode> {
+    install_ctrl_c();
+    CHATTING.store(true, Ordering::SeqCst);
+    let mut options = options.clone();
+    let interactive = std::io::stdin().is_terminal();
+    if interactive {
+        eprintln!(
+            "Ask about your documents. Ctrl-C stops an answer; /new starts a new conversation; \
+             /quit or Ctrl-D leaves."
+        );
+    }
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    loop {
+        if interactive {
+            eprint!("> ");
+        }
+        let Some(line) = lines.next() else {
+            break;
+        };
+        let line = line?;
+        let question = line.trim();
+        match question {
+            "" => continue,
+            "/quit" | "/exit" => break,
+            "/new" => {
+                options.conversation = None;
+                eprintln!("(new conversation)");
+                continue;
+            }
+            _ => {}
+        }
+        match ask_once(library, question, &options, false, show_prompt) {
+            Ok(answer) => {
+                if options.save {
+                    options.conversation = answer.conversation_id;
+                }
+            }
+            Err(e) => eprintln!("quire: {e:#}"),
+        }
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn conversations(library: &Library, json: bool) -> anyhow::Result<ExitCode> {
+    let list = library.conversations()?;
+    if json {
+        let rows: Vec<_> = list
+            .iter()
+            .map(|c| {
+                json!({"id": c.id, "title": c.title, "messages": c.messages,
+                       "created_at": c.created_at, "updated_at": c.updated_at})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if list.is_empty() {
+        println!("No conversations yet: ask something with `quire ask QUESTION`.");
+    } else {
+        for c in list {
+            println!(
+                "{:>5}  {}  {} messages  {}",
+                c.id, c.updated_at, c.messages, c.title
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
