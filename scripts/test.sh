@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo fmt --all -- --check
-cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo clippy --release --locked --workspace --all-targets -- -D warnings
 cargo test --release --locked --workspace -- --test-threads 2

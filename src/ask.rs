@@ -44,6 +44,7 @@ pub fn answer_json(answer: &Answer) -> serde_json::Value {
         "citations": answer.citations.iter().map(|c| json!({
             "n": c.n,
             "cited": c.cited,
+            "attributed": c.attributed,
             "chunk_id": c.chunk_id,
             "document_id": c.document_id,
             "title": c.title,
@@ -85,9 +86,14 @@ fn print_sources(answer: &Answer) {
     writeln!(out, "\nSources:").ok();
     for c in &answer.citations {
         let mark = if c.cited { "*" } else { " " };
+        let how = if c.attributed {
+            "  (matched by Quire)"
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "{mark}[{}] {}, {}  {}",
+            "{mark}[{}] {}, {}  {}{how}",
             c.n,
             c.title,
             pages(c.page_start, c.page_end),

@@ -112,7 +112,7 @@ struct AnswerArgs {
     #[arg(long)]
     no_save: bool,
     /// Longest answer, in tokens
-    #[arg(long, default_value_t = 400)]
+    #[arg(long, default_value_t = 256)]
     max_tokens: usize,
     /// Sampling temperature (0: always the most likely token)
     #[arg(long, default_value_t = 0.2)]

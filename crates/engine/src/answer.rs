@@ -35,6 +35,9 @@ pub struct Citation {
     pub n: usize,
     /// The answer refers to it.
     pub cited: bool,
+    /// The reference was added by Quire (the model wrote a sentence from this source without
+    /// citing it), not by the model.
+    pub attributed: bool,
     /// `None` once the chunk is gone (its document was removed or re-indexed).
     pub chunk_id: Option<i64>,
     pub document_id: Option<i64>,
@@ -409,12 +412,13 @@ pub fn pick_quotes(
 }
 
 /// Every source given to the model, in prompt order, marked cited or not.
-pub fn citations(sources: &[Source], cited: &[usize]) -> Vec<Citation> {
+pub fn citations(sources: &[Source], cited: &[usize], attributed: &[usize]) -> Vec<Citation> {
     sources
         .iter()
         .map(|s| Citation {
             n: s.n,
-            cited: cited.contains(&s.n),
+            cited: cited.contains(&s.n) || attributed.contains(&s.n),
+            attributed: attributed.contains(&s.n) && !cited.contains(&s.n),
             chunk_id: Some(s.chunk.id),
             document_id: Some(s.chunk.document_id),
             title: s.chunk.title.clone(),
@@ -426,6 +430,48 @@ pub fn citations(sources: &[Source], cited: &[usize]) -> Vec<Citation> {
             text: s.chunk.text.clone(),
         })
         .collect()
+}
+
+/// Below this cosine similarity an answer sentence is not attributed to a source sentence.
+pub const ATTRIBUTION_SIMILARITY: f32 = 0.6;
+
+/// The answer's sentences that could carry a citation: byte ranges of sentences with at least
+/// four words (or eight CJK characters) and no `[n]` marker of their own.
+pub fn uncited_sentences(answer: &str) -> Vec<(usize, usize)> {
+    crate::chunk::sentences(answer)
+        .into_iter()
+        .filter(|&(s, e)| {
+            let sentence = &answer[s..e];
+            let words = sentence.split_whitespace().count();
+            let cjk = sentence.chars().filter(|&c| is_cjk(c)).count();
+            (words >= 4 || cjk >= 8) && cited_numbers(sentence, usize::MAX).is_empty()
+        })
+        .collect()
+}
+
+/// Adds ` [n]` to each sentence of `answer` (byte ranges from [`uncited_sentences`]) that
+/// `best` attributes to source n (`None`: no source is close enough), before the sentence's
+/// final punctuation. Returns the new text and the sources attributed, in order.
+pub fn attribute(
+    answer: &str,
+    sentences: &[(usize, usize)],
+    best: &[Option<usize>],
+) -> (String, Vec<usize>) {
+    let mut out = answer.to_string();
+    let mut attributed: Vec<usize> = Vec::new();
+    for (&(start, end), n) in sentences.iter().zip(best).rev() {
+        let Some(n) = *n else { continue };
+        let sentence = &answer[start..end];
+        let trimmed = sentence.trim_end_matches(|c: char| {
+            matches!(c, '.' | '!' | '?' | ';' | ':' | '。' | '！' | '？' | '；')
+        });
+        let at = start + trimmed.len();
+        out.insert_str(at, &format!(" [{n}]"));
+        attributed.push(n);
+    }
+    attributed.reverse();
+    attributed.dedup();
+    (out, attributed)
 }
 
 /// A conversation's title from its first question.
@@ -582,6 +628,28 @@ mod tests {
         assert_eq!(quotes.len(), 1);
         assert!(quotes[0].text.starts_with("The margins"));
         assert_eq!(quotes[0].page, 3);
+    }
+
+    #[test]
+    fn unmarked_sentences_get_the_source_they_came_from() {
+        let answer = "Use the geometry package for margins. It has many options [2]. Ok.";
+        let sentences = uncited_sentences(answer);
+        assert_eq!(
+            sentences.len(),
+            1,
+            "cited and short sentences are left alone"
+        );
+        let (text, attributed) = attribute(answer, &sentences, &[Some(3)]);
+        assert_eq!(
+            text,
+            "Use the geometry package for margins [3]. It has many options [2]. Ok."
+        );
+        assert_eq!(attributed, vec![3]);
+        let (text, attributed) = attribute(answer, &sentences, &[None]);
+        assert_eq!((text.as_str(), attributed.len()), (answer, 0));
+        let cites = citations(&[source(2, "x", 1), source(3, "y", 1)], &[2], &[3]);
+        assert!(cites[0].cited && !cites[0].attributed);
+        assert!(cites[1].cited && cites[1].attributed);
     }
 
     #[test]

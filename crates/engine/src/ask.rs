@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 
 use crate::answer::{
-    answer_opening, citations, cited_numbers, conversation_title, fit_prompt, pick_quotes,
-    source_sentences, standalone_query, Citation, Quote, Sentence, Source,
+    answer_opening, attribute, citations, cited_numbers, conversation_title, fit_prompt,
+    pick_quotes, says_not_found, source_sentences, standalone_query, uncited_sentences, Citation,
+    Quote, Sentence, Source, ATTRIBUTION_SIMILARITY,
 };
 use crate::conversation::Exchange;
 use crate::error::{Error, Result};
@@ -86,6 +87,8 @@ pub struct Answer {
     pub question: String,
     /// The query retrieval used (the question, with the previous one for follow-ups).
     pub query: String,
+    /// The answer as it streamed, plus the `[n]` markers Quire attributed to sentences the
+    /// model left uncited (see [`Citation::attributed`]).
     pub text: String,
     /// Every source given to the model, in prompt order.
     pub citations: Vec<Citation>,
@@ -216,8 +219,8 @@ impl Library {
         let given = &sources[..prompt.sources_given];
         prompt.sources_found = sources.len();
         let cited = cited_numbers(&text, given.len());
-        let citations = citations(given, &cited);
-        let quotes = self.supporting_quotes(given, &cited, &vector, &text)?;
+        let (text, attributed, quotes) = self.support(given, &cited, &vector, &text)?;
+        let citations = citations(given, &cited, &attributed);
 
         let mut conversation_id = options.conversation;
         let mut message_id = None;
@@ -254,22 +257,11 @@ impl Library {
         })
     }
 
-    /// One to three sentences of the cited sources (or the top three when none is cited) that
-    /// best support the answer.
-    fn supporting_quotes(
-        &mut self,
-        sources: &[Source],
-        cited: &[usize],
-        question_vector: &[f32],
-        answer: &str,
-    ) -> Result<Vec<Quote>> {
-        let chosen: Vec<&Source> = if cited.is_empty() {
-            sources.iter().take(3).collect()
-        } else {
-            sources.iter().filter(|s| cited.contains(&s.n)).collect()
-        };
+    /// The quotable sentences of `sources` (best-ranked sources first, at most
+    /// [`QUOTE_CANDIDATES`]) with their vectors.
+    fn source_sentences(&mut self, sources: &[Source]) -> Result<(Vec<Sentence>, Vec<Vec<f32>>)> {
         let mut sentences: Vec<Sentence> = Vec::new();
-        for source in chosen {
+        for source in sources {
             let doc = source.chunk.document_id;
             let store = &self.store;
             let page_text = |page: u32| store.page_text(doc, page).ok().flatten();
@@ -280,15 +272,66 @@ impl Library {
             }
         }
         if sentences.is_empty() {
-            return Ok(Vec::new());
+            return Ok((sentences, Vec::new()));
         }
         let texts: Vec<String> = sentences.iter().map(|s| s.text.clone()).collect();
         let vectors = self.embedder()?.embed(texts)?;
-        let similarity: Vec<f32> = vectors
+        Ok((sentences, vectors))
+    }
+
+    /// Adds `[n]` to the answer's sentences that the model left uncited but that clearly come
+    /// from source n, and picks one to three supporting quotes from the cited sources (or the
+    /// top three when none is cited). Returns the answer, the attributed sources and the quotes.
+    fn support(
+        &mut self,
+        sources: &[Source],
+        cited: &[usize],
+        question_vector: &[f32],
+        answer: &str,
+    ) -> Result<(String, Vec<usize>, Vec<Quote>)> {
+        let (sentences, vectors) = self.source_sentences(sources)?;
+        if sentences.is_empty() {
+            return Ok((answer.to_string(), Vec::new(), Vec::new()));
+        }
+        let dot = |a: &[f32], b: &[f32]| -> f32 { a.iter().zip(b).map(|(x, y)| x * y).sum() };
+        let mut text = answer.to_string();
+        let mut attributed = Vec::new();
+        let spans = uncited_sentences(answer);
+        if !spans.is_empty() && !says_not_found(answer) {
+            let texts: Vec<String> = spans
+                .iter()
+                .map(|&(s, e)| answer[s..e].to_string())
+                .collect();
+            let answer_vectors = self.embedder()?.embed(texts)?;
+            let best: Vec<Option<usize>> = answer_vectors
+                .iter()
+                .map(|a| {
+                    let (sim, n) = vectors
+                        .iter()
+                        .zip(&sentences)
+                        .map(|(v, s)| (dot(a, v), s.n))
+                        .max_by(|x, y| x.0.total_cmp(&y.0))?;
+                    (sim >= ATTRIBUTION_SIMILARITY).then_some(n)
+                })
+                .collect();
+            (text, attributed) = attribute(answer, &spans, &best);
+        }
+        let supporting: Vec<usize> = cited.iter().chain(&attributed).copied().collect();
+        let keep = |s: &Sentence| {
+            if supporting.is_empty() {
+                s.n <= 3
+            } else {
+                supporting.contains(&s.n)
+            }
+        };
+        let (chosen, similarity): (Vec<Sentence>, Vec<f32>) = sentences
             .iter()
-            .map(|v| v.iter().zip(question_vector).map(|(a, b)| a * b).sum())
-            .collect();
-        Ok(pick_quotes(&sentences, &similarity, answer, cited))
+            .zip(&vectors)
+            .filter(|(s, _)| keep(s))
+            .map(|(s, v)| (s.clone(), dot(v, question_vector)))
+            .unzip();
+        let quotes = pick_quotes(&chosen, &similarity, &text, &supporting);
+        Ok((text, attributed, quotes))
     }
 }
 

@@ -151,9 +151,10 @@ impl Store {
         let message_id = tx.last_insert_rowid();
         {
             let mut cite = tx.prepare_cached(
-                "INSERT INTO citations(message_id, n, cited, chunk_id, document_id, title, path,
-                                       page_start, page_end, char_start, char_end, text)
-                 VALUES (?1, ?2, ?3,
+                "INSERT INTO citations(message_id, n, cited, attributed, chunk_id, document_id,
+                                       title, path, page_start, page_end, char_start, char_end,
+                                       text)
+                 VALUES (?1, ?2, ?3, ?13,
                          (SELECT id FROM chunks WHERE id = ?4),
                          (SELECT id FROM documents WHERE id = ?5),
                          ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -171,7 +172,8 @@ impl Store {
                     c.page_end,
                     c.char_start as i64,
                     c.char_end as i64,
-                    c.text
+                    c.text,
+                    c.attributed
                 ])?;
             }
             let mut quote = tx.prepare_cached(
@@ -226,7 +228,7 @@ impl Store {
         let mut messages: Vec<StoredMessage> = rows.collect::<rusqlite::Result<_>>()?;
         let mut cites = self.conn.prepare_cached(
             "SELECT n, cited, chunk_id, document_id, title, path, page_start, page_end,
-                    char_start, char_end, text
+                    char_start, char_end, text, attributed
              FROM citations WHERE message_id = ?1 ORDER BY n",
         )?;
         let mut quotes = self.conn.prepare_cached(
@@ -248,6 +250,7 @@ impl Store {
                         char_start: r.get::<_, i64>(8)? as usize,
                         char_end: r.get::<_, i64>(9)? as usize,
                         text: r.get(10)?,
+                        attributed: r.get(11)?,
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
@@ -276,6 +279,7 @@ mod tests {
         Citation {
             n,
             cited,
+            attributed: false,
             chunk_id: Some(999),
             document_id: Some(999),
             title: "Guide".into(),

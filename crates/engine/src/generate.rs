@@ -80,7 +80,7 @@ impl Default for Sampling {
             repeat_last_n: 256,
             dry_multiplier: 0.8,
             seed: 42,
-            max_tokens: 400,
+            max_tokens: 256,
         }
     }
 }

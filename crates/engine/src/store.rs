@@ -84,6 +84,8 @@ CREATE TABLE citations (
     message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
     n           INTEGER NOT NULL,
     cited       INTEGER NOT NULL,
+    -- Cited by Quire's attribution of an answer sentence, not by the model.
+    attributed  INTEGER NOT NULL DEFAULT 0,
     chunk_id    INTEGER REFERENCES chunks(id) ON DELETE SET NULL,
     document_id INTEGER REFERENCES documents(id) ON DELETE SET NULL,
     title       TEXT NOT NULL,
