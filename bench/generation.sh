@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Generation speed of `quire ask` with the default model, side by side with llama.cpp's own
-# `llama-bench` built from the same vendored llama.cpp source (llama-cpp-sys-2), same GGUF,
-# same threads, in the same run.
+# Generation speed of `quire ask` with the default model, side by side with llama-bench's
+# measurement built from the same vendored llama.cpp source (llama-cpp-sys-2), same GGUF, same
+# threads, in the same run.
 #
 # Usage: bash bench/generation.sh   (needs a release build and the models; builds llama-bench once
 # into ${QUIRE_CACHE:-~/.cache/quire-bench}; set THREADS to override the physical core count)
@@ -16,18 +16,19 @@ threads="${THREADS:-$(lscpu -p=core,socket | grep -v '^#' | sort -u | wc -l)}"
 [ -x "$quire" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 [ -f "$gguf" ] || { echo "fetch the models first: python3 models/fetch.py" >&2; exit 1; }
 
-# llama-bench from the exact llama.cpp source that llama-cpp-sys-2 vendors, with the flags its
-# build script uses (no -march=native; ggml's default x86 features; OpenMP).
+# llama-bench's measurement (bench/llama_bench/main.cpp: random tokens, batched prompt, one
+# token per decode, warm-up, average of repetitions), built against the exact llama.cpp source
+# that llama-cpp-sys-2 vendors (the crate ships the library, not llama.cpp's tools), with the
+# flags its build script uses: Release, no -march=native, ggml's default x86 features, OpenMP.
 sys_dir=$(cargo metadata --format-version 1 --locked 2>/dev/null |
   python3 -c 'import json,sys; m=json.load(sys.stdin); print(next(p["manifest_path"] for p in m["packages"] if p["name"]=="llama-cpp-sys-2"))' |
   xargs dirname)
 version=$(basename "$sys_dir")
-bench_build="$cache/$version"
-if [ ! -x "$bench_build/bin/llama-bench" ]; then
-  echo "building llama-bench from $sys_dir/llama.cpp (once)" >&2
-  cmake -S "$sys_dir/llama.cpp" -B "$bench_build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF \
-    -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
+bench_build="$cache/$version-bench"
+if [ ! -x "$bench_build/llama-bench" ]; then
+  echo "building llama-bench against $sys_dir/llama.cpp (once)" >&2
+  cmake -S bench/llama_bench -B "$bench_build" -DLLAMA_SRC="$sys_dir/llama.cpp" \
+    -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
   cmake --build "$bench_build" --target llama-bench -j "$(nproc)" >/dev/null
 fi
 
@@ -54,14 +55,13 @@ import json,statistics,sys
 rows=[json.loads(l) for l in open(sys.argv[1])]
 print(int(statistics.median(r["prompt_tokens"] for r in rows)))' "$results")
 
-llama_json="$cache/generation-llama-bench.json"
-"$bench_build/bin/llama-bench" -m "$gguf" -t "$threads" -p "$prompt_tokens" -n 128 -r 3 -o json \
-  > "$llama_json" 2>/dev/null
+llama_json="$cache/generation-llama-bench.jsonl"
+"$bench_build/llama-bench" "$gguf" "$threads" "$prompt_tokens" 128 3 > "$llama_json"
 
 python3 - "$results" "$llama_json" "$threads" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-bench = json.load(open(sys.argv[2]))
+bench = [json.loads(l) for l in open(sys.argv[2])]
 threads = sys.argv[3]
 med = lambda xs: statistics.median(xs)
 ttft = med(r["time_to_first_token_ms"] for r in rows) / 1000

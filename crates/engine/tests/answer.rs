@@ -239,6 +239,35 @@ fn a_chinese_answer_streams_as_valid_utf8_and_cancel_stops_at_once() {
 }
 
 #[test]
+fn the_same_seed_gives_the_same_answer() {
+    let g = generator();
+    let run = |seed: u32| {
+        g.run(move |g| {
+            let prompt = g
+                .render(&[Message::new(Role::User, "Describe a harbour at dawn.")])
+                .unwrap();
+            let sampling = Sampling {
+                temperature: 1.0,
+                seed,
+                max_tokens: 24,
+                ..Sampling::default()
+            };
+            let mut text = String::new();
+            g.generate(&prompt, &sampling, &[], &mut |piece| {
+                text.push_str(piece);
+                Flow::Continue
+            })
+            .unwrap();
+            text
+        })
+        .unwrap()
+    };
+    let first = run(7);
+    assert_eq!(first, run(7));
+    assert!(!first.is_empty());
+}
+
+#[test]
 fn an_answer_cites_the_right_pages_and_follow_ups_use_the_conversation() {
     let mut guard = library().lock().unwrap();
     let library = &mut guard.1;
