@@ -25,12 +25,12 @@ sys_dir=$(cargo metadata --format-version 1 --locked 2>/dev/null |
   xargs dirname)
 version=$(basename "$sys_dir")
 bench_build="$cache/$version-bench"
-if [ ! -x "$bench_build/llama-bench" ]; then
-  echo "building llama-bench against $sys_dir/llama.cpp (once)" >&2
+if [ ! -f "$bench_build/CMakeCache.txt" ]; then
+  echo "configuring llama-bench against $sys_dir/llama.cpp (the first build takes minutes)" >&2
   cmake -S bench/llama_bench -B "$bench_build" -DLLAMA_SRC="$sys_dir/llama.cpp" \
     -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
-  cmake --build "$bench_build" --target llama-bench -j "$(nproc)" >/dev/null
 fi
+cmake --build "$bench_build" --target llama-bench -j "$(nproc)" >/dev/null
 
 # A library with one real manual, and five typical questions (5 sources each).
 library="$cache/generation-library"
@@ -77,5 +77,6 @@ print(f"{'prompt tokens':34}{ptok:>12.0f}{pp['n_prompt']:>14}")
 print(f"{'time to first token (s)':34}{ttft:>12.2f}{ptok / pp_rate:>14.2f}{(ptok / pp_rate) / ttft:>8.2f}")
 print(f"{'generated tokens/s':34}{tps:>12.1f}{tg_rate:>14.1f}{tps / tg_rate:>8.2f}")
 print(f"{'generated tokens per answer':34}{gen:>12.0f}{tg['n_gen']:>14}")
+print(f"(llama-bench generation measured after a {tg['depth']}-token prompt, as in an answer)")
 print("(llama-bench's time to first token = prompt tokens / its prompt rate; ratio > 1: quire faster)")
 EOF

@@ -1,6 +1,7 @@
 // Prompt processing and generation speed of a GGUF model, measured the way llama.cpp's own
 // llama-bench does it: random tokens, prompt decoded in batches, then one token per decode; one
-// warm-up run, then the average of the repetitions. Prints one JSON object per test.
+// warm-up run, then the average of the repetitions. Generation is timed after a prompt of
+// N_PROMPT tokens (llama-bench's `-d` depth), as in an answer. Prints one JSON object per test.
 //
 // usage: llama-bench MODEL.gguf THREADS N_PROMPT N_GEN REPETITIONS
 #include "llama.h"
@@ -58,30 +59,36 @@ int main(int argc, char ** argv) {
         }
         llama_synchronize(ctx);
     };
+    // Generation after the prompt (llama-bench's "tg N @ d<prompt>"): what an answer costs.
+    // Returns the seconds of the generation alone.
     auto generate = [&]() {
-        llama_memory_clear(llama_get_memory(ctx), true);
-        llama_token token = llama_vocab_bos(vocab);
+        prompt();
+        llama_token token = random_token();
+        double t0 = now_s();
         for (int i = 0; i < n_gen; i++) {
             if (llama_decode(ctx, llama_batch_get_one(&token, 1)) != 0) exit(1);
             llama_synchronize(ctx);
             token = random_token();
         }
+        return now_s() - t0;
     };
-    auto run = [&](const char * name, int n_p, int n_g, auto fn) {
-        fn();  // warm-up
-        double total = 0;
-        for (int r = 0; r < reps; r++) {
-            double t0 = now_s();
-            fn();
-            total += now_s() - t0;
-        }
-        double avg = total / reps;
-        printf("{\"test\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"threads\": %d, "
-               "\"avg_s\": %.6f, \"avg_ts\": %.3f}\n",
-               name, n_p, n_g, threads, avg, (n_p + n_g) / avg);
+    auto report = [&](const char * name, int n_p, int n_g, double avg) {
+        printf("{\"test\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"depth\": %d, "
+               "\"threads\": %d, \"avg_s\": %.6f, \"avg_ts\": %.3f}\n",
+               name, n_p, n_g, n_g > 0 ? n_prompt : 0, threads, avg, (n_p + n_g) / avg);
     };
-    run("pp", n_prompt, 0, prompt);
-    run("tg", 0, n_gen, generate);
+    prompt();  // warm-up
+    double total = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        prompt();
+        total += now_s() - t0;
+    }
+    report("pp", n_prompt, 0, total / reps);
+    generate();  // warm-up
+    total = 0;
+    for (int r = 0; r < reps; r++) total += generate();
+    report("tg", 0, n_gen, total / reps);
     llama_free(ctx);
     llama_model_free(model);
     llama_backend_free();

@@ -568,8 +568,13 @@ impl<'m> Generator<'m> {
     }
 }
 
+/// Candidates kept before the penalties run. Penalties only lower scores, so a token outside
+/// the 256 most likely can never come back into the final choice; without this cut, each
+/// penalty would walk the whole vocabulary (262,144 tokens for Gemma 3) at every token.
+const PENALTY_CANDIDATES: i32 = 256;
+
 fn make_sampler(model: &LlamaModel, s: &Sampling) -> LlamaSampler {
-    let mut chain = Vec::new();
+    let mut chain = vec![LlamaSampler::top_k(PENALTY_CANDIDATES.max(s.top_k))];
     if s.repeat_penalty != 1.0 && s.repeat_last_n > 0 {
         chain.push(LlamaSampler::penalties(
             model.n_vocab(),
