@@ -1,0 +1,98 @@
+// English and Simplified Chinese; the system language picks one, the user can switch.
+
+export type Locale = "en" | "zh-CN";
+
+const en = {
+  appTitle: "Quire",
+  addPdfs: "Add PDFs",
+  dropHere: "Drop PDFs or folders anywhere to add them",
+  emptyLibrary: "Your library is empty. Drag PDFs into this window or click “Add PDFs”; they never leave this computer.",
+  modelsMissing: "Models are missing: run `python3 models/fetch.py`, or choose model files in Settings.",
+  askPlaceholder: "Ask about your documents…",
+  send: "Send",
+  stop: "Stop",
+  cancel: "Cancel",
+  remove: "Remove",
+  rename: "Rename",
+  delete: "Delete",
+  newConversation: "New conversation",
+  conversations: "Conversations",
+  library: "Library",
+  settings: "Settings",
+  sources: "Sources",
+  supportingQuotes: "Supporting quotes",
+  matchedByQuire: "matched by Quire",
+  pages: "{n} pages",
+  chunksPerSecond: "{n} chunks/s",
+  secondsLeft: "{n} s left",
+  failedBecause: "Not added: {reason}",
+  onlySelected: "Ask only the selected documents",
+  noAnswer: "The model gave no answer; the passages it was given are listed below.",
+  language: "Language",
+  device: "Device in use",
+  answerModel: "Answer model (GGUF file)",
+  embeddingModel: "Embedding model (folder)",
+  modelsDir: "Models folder",
+  sourcesPerAnswer: "Sources per answer",
+  chunkSize: "Chunk size (tokens)",
+} as const;
+
+export type MessageKey = keyof typeof en;
+
+const zh: Record<MessageKey, string> = {
+  appTitle: "Quire",
+  addPdfs: "添加 PDF",
+  dropHere: "将 PDF 或文件夹拖到窗口任意位置即可添加",
+  emptyLibrary: "文库是空的。把 PDF 拖进窗口，或点击“添加 PDF”；文件不会离开这台电脑。",
+  modelsMissing: "缺少模型：运行 `python3 models/fetch.py`，或在设置中选择模型文件。",
+  askPlaceholder: "询问你的文档…",
+  send: "发送",
+  stop: "停止",
+  cancel: "取消",
+  remove: "移除",
+  rename: "重命名",
+  delete: "删除",
+  newConversation: "新对话",
+  conversations: "对话",
+  library: "文库",
+  settings: "设置",
+  sources: "来源",
+  supportingQuotes: "支持引文",
+  matchedByQuire: "由 Quire 匹配",
+  pages: "{n} 页",
+  chunksPerSecond: "每秒 {n} 段",
+  secondsLeft: "剩余 {n} 秒",
+  failedBecause: "未添加：{reason}",
+  onlySelected: "只询问选中的文档",
+  noAnswer: "模型没有给出回答；下面列出了提供给它的段落。",
+  language: "语言",
+  device: "使用的设备",
+  answerModel: "回答模型（GGUF 文件）",
+  embeddingModel: "嵌入模型（文件夹）",
+  modelsDir: "模型文件夹",
+  sourcesPerAnswer: "每个回答的来源数",
+  chunkSize: "分段大小（词元）",
+};
+
+const tables: Record<Locale, Record<MessageKey, string>> = { en, "zh-CN": zh };
+
+/** The locale for the system's preferred languages (Chinese variants → zh-CN, else English). */
+export function detectLocale(languages: readonly string[]): Locale {
+  for (const lang of languages) {
+    const l = lang.toLowerCase();
+    if (l.startsWith("zh")) return "zh-CN";
+    if (l.startsWith("en")) return "en";
+  }
+  return "en";
+}
+
+/** The message for `key` in `locale`, with `{name}` placeholders filled in. */
+export function translate(
+  locale: Locale,
+  key: MessageKey,
+  params: Record<string, string | number> = {},
+): string {
+  return tables[locale][key].replace(/\{(\w+)\}/g, (_, name) =>
+    name in params ? String(params[name]) : `{${name}}`,
+  );
+}

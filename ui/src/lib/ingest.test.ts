@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { applyIngest, fileFraction, initialIngest, secondsLeft } from "./ingest";
+import type { IngestEvent } from "./types";
+
+describe("ingestion progress", () => {
+  it("follows each file from reading to a result, and keeps failures with their reason", () => {
+    const events: [IngestEvent, number][] = [
+      [{ event: "planned", data: { files: 2, toIndex: 2 } }, 0],
+      [{ event: "reading", data: { path: "/a/good.pdf", pagesDone: 5, pagesTotal: 10 } }, 100],
+      [{ event: "reading", data: { path: "/a/good.pdf", pagesDone: 10, pagesTotal: 10 } }, 200],
+      [{ event: "embedding", data: { path: "/a/good.pdf", chunksDone: 20, chunksTotal: 40 } }, 2100],
+      [
+        {
+          event: "finished",
+          data: {
+            path: "/a/bad.pdf",
+            status: "failed",
+            documentId: null,
+            pages: 0,
+            chunks: 0,
+            errorKind: "encrypted",
+            error: "the PDF is encrypted",
+          },
+        },
+        2200,
+      ],
+    ];
+    let state = initialIngest();
+    for (const [e, t] of events) state = applyIngest(state, e, t);
+    const good = state.byPath["/a/good.pdf"];
+    expect(state.running).toBe(true);
+    expect(state.order).toEqual(["/a/good.pdf", "/a/bad.pdf"]);
+    expect(good.phase).toBe("embedding");
+    expect(good.name).toBe("good.pdf");
+    expect(fileFraction(good)).toBeCloseTo(0.6);
+    expect(good.rate).toBeCloseTo(10);
+    expect(secondsLeft(good)).toBeCloseTo(2);
+    expect(state.byPath["/a/bad.pdf"].error).toBe("the PDF is encrypted");
+    expect(state.failed).toBe(1);
+    state = applyIngest(state, { event: "done", data: { seconds: 3, failed: 1 } }, 3000);
+    expect(state.running).toBe(false);
+  });
+
+  it("never changes the state it was given", () => {
+    const before = initialIngest();
+    applyIngest(before, { event: "reading", data: { path: "/x.pdf", pagesDone: 1, pagesTotal: 2 } }, 0);
+    expect(before.order).toEqual([]);
+  });
+});

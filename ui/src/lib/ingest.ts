@@ -1,0 +1,130 @@
+// Per-file ingestion progress, folded from the shell's stream of events.
+import type { FileOutcome, IngestEvent } from "./types";
+
+export type FilePhase = "reading" | "embedding" | "added" | "replaced" | "unchanged" | "failed";
+
+export interface FileProgress {
+  path: string;
+  name: string;
+  phase: FilePhase;
+  pagesDone: number;
+  pagesTotal: number;
+  chunksDone: number;
+  chunksTotal: number;
+  /** Chunks per second while embedding this file. */
+  rate: number;
+  error: string | null;
+  errorKind: string | null;
+  startedMs: number;
+}
+
+export interface IngestState {
+  running: boolean;
+  files: number;
+  toIndex: number;
+  finished: number;
+  failed: number;
+  byPath: Record<string, FileProgress>;
+  order: string[];
+}
+
+export function initialIngest(): IngestState {
+  return { running: false, files: 0, toIndex: 0, finished: 0, failed: 0, byPath: {}, order: [] };
+}
+
+export function fileName(path: string): string {
+  const parts = path.split(/[\\/]/);
+  return parts[parts.length - 1] || path;
+}
+
+function file(state: IngestState, path: string, now: number): FileProgress {
+  let f = state.byPath[path];
+  if (!f) {
+    f = {
+      path,
+      name: fileName(path),
+      phase: "reading",
+      pagesDone: 0,
+      pagesTotal: 0,
+      chunksDone: 0,
+      chunksTotal: 0,
+      rate: 0,
+      error: null,
+      errorKind: null,
+      startedMs: now,
+    };
+    state.byPath[path] = f;
+    state.order.push(path);
+  }
+  return f;
+}
+
+/** The state after `event` (a new object; `now` in milliseconds). */
+export function applyIngest(prev: IngestState, event: IngestEvent, now: number): IngestState {
+  const state: IngestState = {
+    ...prev,
+    byPath: { ...prev.byPath },
+    order: [...prev.order],
+  };
+  const copy = (path: string) => {
+    const f = { ...file(state, path, now) };
+    state.byPath[path] = f;
+    return f;
+  };
+  switch (event.event) {
+    case "planned":
+      state.running = true;
+      state.files += event.data.files;
+      state.toIndex += event.data.toIndex;
+      break;
+    case "reading": {
+      const f = copy(event.data.path);
+      f.phase = "reading";
+      f.pagesDone = event.data.pagesDone;
+      f.pagesTotal = event.data.pagesTotal;
+      break;
+    }
+    case "embedding": {
+      const f = copy(event.data.path);
+      f.phase = "embedding";
+      f.chunksDone = event.data.chunksDone;
+      f.chunksTotal = event.data.chunksTotal;
+      const seconds = (now - f.startedMs) / 1000;
+      f.rate = seconds > 0 ? f.chunksDone / seconds : 0;
+      break;
+    }
+    case "finished":
+      finish(copy(event.data.path), event.data);
+      state.finished += 1;
+      if (event.data.status === "failed") state.failed += 1;
+      break;
+    case "done":
+      state.running = false;
+      break;
+  }
+  return state;
+}
+
+function finish(f: FileProgress, outcome: FileOutcome) {
+  f.phase = outcome.status;
+  f.pagesTotal = outcome.pages;
+  f.pagesDone = outcome.pages;
+  f.chunksTotal = Number(outcome.chunks);
+  f.chunksDone = Number(outcome.chunks);
+  f.error = outcome.error;
+  f.errorKind = outcome.errorKind;
+}
+
+/** Fraction done of one file: reading counts for a fifth, embedding for the rest. */
+export function fileFraction(f: FileProgress): number {
+  if (f.phase !== "reading" && f.phase !== "embedding") return 1;
+  const read = f.pagesTotal > 0 ? f.pagesDone / f.pagesTotal : 0;
+  const embedded = f.chunksTotal > 0 ? f.chunksDone / f.chunksTotal : 0;
+  return f.phase === "reading" ? 0.2 * read : 0.2 + 0.8 * embedded;
+}
+
+/** Seconds left for a file being embedded, or null when unknown. */
+export function secondsLeft(f: FileProgress): number | null {
+  if (f.phase !== "embedding" || f.rate <= 0) return null;
+  return Math.max(0, (f.chunksTotal - f.chunksDone) / f.rate);
+}
