@@ -98,3 +98,37 @@ export interface StoredMessage {
   citations: Citation[];
   quotes: Quote[];
 }
+
+export interface ModelState {
+  path: string;
+  present: boolean;
+  problem: string | null;
+}
+
+export interface LibraryStatus {
+  libraryDir: string;
+  modelsDir: string;
+  embeddingModel: ModelState;
+  answerModel: ModelState;
+  device: string;
+  deviceWarning: string | null;
+  documents: number;
+  chunks: number;
+  problems: string[];
+}
+
+export interface Settings {
+  modelsDir: string;
+  /** A GGUF file; null: the default in the models folder. */
+  answerModel: string | null;
+  /** A BERT-family model folder; null: the default in the models folder. */
+  embeddingModel: string | null;
+  /** auto | cpu | cuda | metal */
+  device: string;
+  /** Sources per answer. */
+  k: number;
+  /** Target chunk length in tokens. */
+  chunkTokens: number;
+  /** null: follow the system language. */
+  locale: string | null;
+}

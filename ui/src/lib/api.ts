@@ -1,0 +1,66 @@
+// The only module that talks to the desktop shell. Components call these functions, never
+// `invoke` themselves.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type {
+  Answer,
+  AnswerEvent,
+  AppError,
+  Conversation,
+  DocumentInfo,
+  FileOutcome,
+  IngestEvent,
+  LibraryStatus,
+  Settings,
+  StoredMessage,
+} from "./types";
+
+/** Any failure as `{kind, message}` (the shell's errors already are). */
+export function toAppError(e: unknown): AppError {
+  if (e && typeof e === "object" && "kind" in e && "message" in e) {
+    return { kind: String(e.kind), message: String(e.message) };
+  }
+  return { kind: "internal", message: e instanceof Error ? e.message : String(e) };
+}
+
+export const status = () => invoke<LibraryStatus>("status");
+export const listDocuments = () => invoke<DocumentInfo[]>("list_documents");
+export const removeDocument = (id: number) => invoke<void>("remove_document", { id });
+
+/** Adds PDFs and folders; progress arrives through `onEvent` while it runs. */
+export function addDocuments(
+  paths: string[],
+  onEvent: (e: IngestEvent) => void,
+): Promise<FileOutcome[]> {
+  const channel = new Channel<IngestEvent>();
+  channel.onmessage = onEvent;
+  return invoke<FileOutcome[]>("add_documents", { paths, onEvent: channel });
+}
+
+export interface AskRequest {
+  question: string;
+  conversation: number | null;
+  docs: number[];
+}
+
+/** Asks a question; sources, then the answer's text pieces, arrive through `onEvent`. */
+export function ask(request: AskRequest, onEvent: (e: AnswerEvent) => void): Promise<Answer> {
+  const channel = new Channel<AnswerEvent>();
+  channel.onmessage = onEvent;
+  return invoke<Answer>("ask", { request, onEvent: channel });
+}
+
+/** Stops the running ingestion or answer (what was done so far is kept). */
+export const cancel = (what: "ingest" | "answer") => invoke<void>("cancel", { what });
+
+export const conversations = () => invoke<Conversation[]>("list_conversations");
+export const conversationMessages = (id: number) =>
+  invoke<StoredMessage[]>("conversation_messages", { id });
+export const renameConversation = (id: number, title: string) =>
+  invoke<void>("rename_conversation", { id, title });
+export const deleteConversation = (id: number) => invoke<void>("delete_conversation", { id });
+
+export const settings = () => invoke<Settings>("get_settings");
+export const saveSettings = (value: Settings) => invoke<Settings>("save_settings", { value });
+
+/** The bytes of a document in the library, for the PDF viewer. */
+export const documentBytes = (id: number) => invoke<ArrayBuffer>("document_bytes", { id });
