@@ -36,4 +36,4 @@ say "fetching models"
 python3 models/fetch.py ${QUIRE_FETCH_ARGS:-}
 
 say "building (the first build takes a while)"
-cargo build --release --locked --workspace --tests
+cargo build --release --locked --workspace --exclude quire-app --tests

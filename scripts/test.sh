@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The desktop app (src-tauri, ui/) joins these checks with its end-to-end test (issue 4); until
+# then it is built by hand: see README.
 cargo fmt --all -- --check
-cargo clippy --release --locked --workspace --all-targets -- -D warnings
-cargo test --release --locked --workspace -- --test-threads 2
+cargo clippy --release --locked --workspace --exclude quire-app --all-targets -- -D warnings
+cargo test --release --locked --workspace --exclude quire-app -- --test-threads 2

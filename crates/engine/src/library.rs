@@ -288,6 +288,12 @@ impl Library {
         self.lock.is_some()
     }
 
+    /// Forgets the loaded vector index, so that the next search reads the one last saved: for a
+    /// read-only handle while another handle (or process) adds documents.
+    pub fn reload_index(&mut self) {
+        self.index = None;
+    }
+
     fn require_writable(&self) -> Result<()> {
         if self.lock.is_none() {
             return Err(Error::Busy(self.options.dir.clone()));

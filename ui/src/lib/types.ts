@@ -118,6 +118,7 @@ export interface LibraryStatus {
 }
 
 export interface Settings {
+  libraryDir: string;
   modelsDir: string;
   /** A GGUF file; null: the default in the models folder. */
   answerModel: string | null;

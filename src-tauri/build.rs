@@ -1,0 +1,24 @@
+// The app's config lives at the repository's top level (tauri.conf.json); the commands listed
+// here become permissions that src-tauri/capabilities grants to the main window.
+const COMMANDS: &[&str] = &[
+    "status",
+    "list_documents",
+    "add_documents",
+    "remove_document",
+    "document_bytes",
+    "ask",
+    "cancel",
+    "list_conversations",
+    "conversation_messages",
+    "rename_conversation",
+    "delete_conversation",
+    "get_settings",
+    "save_settings",
+];
+
+fn main() {
+    let attributes = tauri_build::Attributes::new()
+        .config_path("../tauri.conf.json")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    tauri_build::try_build(attributes).expect("tauri.conf.json and the capabilities are valid");
+}
