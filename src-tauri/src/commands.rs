@@ -148,9 +148,11 @@ pub async fn ask(
         };
         let answer = l.ask(&request.question, &options, &mut |event| {
             let _ = match event {
-                AskEvent::Sources(sources) => events.send(AnswerEvent::Sources(
-                    sources.iter().map(Into::into).collect(),
-                )),
+                AskEvent::Sources(sources) => {
+                    // None is cited yet: the answer has not been written.
+                    let given = quire_engine::answer::citations(sources, &[], &[]);
+                    events.send(AnswerEvent::Sources(given.iter().map(Into::into).collect()))
+                }
                 AskEvent::Text(piece) => events.send(AnswerEvent::Text(piece.to_string())),
             };
             if cancel.load(Ordering::SeqCst) {

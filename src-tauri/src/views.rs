@@ -162,26 +162,6 @@ impl From<&Citation> for CitationView {
     }
 }
 
-impl From<&quire_engine::Source> for CitationView {
-    fn from(s: &quire_engine::Source) -> Self {
-        let c = &s.chunk;
-        CitationView {
-            n: s.n,
-            cited: false,
-            attributed: false,
-            chunk_id: Some(c.id),
-            document_id: Some(c.document_id),
-            title: c.title.clone(),
-            path: c.path.clone(),
-            page_start: c.page_start,
-            page_end: c.page_end,
-            char_start: c.char_start,
-            char_end: c.char_end,
-            text: c.text.clone(),
-        }
-    }
-}
-
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct QuoteView {
