@@ -63,18 +63,40 @@ pub struct Quote {
     pub text: String,
 }
 
+/// The language a question is written in, as far as its script tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Language {
+    Japanese,
+    Korean,
+    Chinese,
+    English,
+    /// Latin or other scripts we do not tell apart.
+    Other,
+}
+
+fn language(question: &str) -> Language {
+    let has = |f: fn(char) -> bool| question.chars().any(f);
+    if has(|c| matches!(c, '\u{3040}'..='\u{30FF}')) {
+        Language::Japanese
+    } else if has(|c| matches!(c, '\u{AC00}'..='\u{D7AF}')) {
+        Language::Korean
+    } else if has(is_cjk) {
+        Language::Chinese
+    } else if crate::text::looks_english(question) {
+        Language::English
+    } else {
+        Language::Other
+    }
+}
+
 /// "Answer in …" for the question's script; small models follow an explicit language better
 /// than "the language of the question".
 pub fn language_instruction(question: &str) -> &'static str {
-    let has = |f: fn(char) -> bool| question.chars().any(f);
-    if has(|c| matches!(c, '\u{3040}'..='\u{30FF}')) {
-        "Write the answer in Japanese."
-    } else if has(|c| matches!(c, '\u{AC00}'..='\u{D7AF}')) {
-        "Write the answer in Korean."
-    } else if has(is_cjk) {
-        "Write the answer in Chinese (用中文回答)."
-    } else {
-        "Write the answer in the language of the question."
+    match language(question) {
+        Language::Japanese => "Write the answer in Japanese.",
+        Language::Korean => "Write the answer in Korean.",
+        Language::Chinese => "Write the answer in Chinese (用中文回答).",
+        Language::English | Language::Other => "Write the answer in the language of the question.",
     }
 }
 
@@ -82,17 +104,11 @@ pub fn language_instruction(question: &str) -> &'static str {
 /// model left to start by itself tends to copy the first source's heading; begun for it, it
 /// writes an answer. Empty for languages we cannot tell apart reliably.
 pub fn answer_opening(question: &str) -> &'static str {
-    let has = |f: fn(char) -> bool| question.chars().any(f);
-    if has(|c| matches!(c, '\u{3040}'..='\u{30FF}')) {
-        "資料によると、"
-    } else if has(|c| matches!(c, '\u{AC00}'..='\u{D7AF}')) {
-        ""
-    } else if has(is_cjk) {
-        "根据资料，"
-    } else if crate::text::looks_english(question) {
-        "According to the sources,"
-    } else {
-        ""
+    match language(question) {
+        Language::Japanese => "資料によると、",
+        Language::Chinese => "根据资料，",
+        Language::English => "According to the sources,",
+        Language::Korean | Language::Other => "",
     }
 }
 

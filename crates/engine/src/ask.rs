@@ -79,6 +79,8 @@ pub struct PromptReport {
     pub truncated: bool,
     /// Whether any source seemed to be about the question; when not, the model was told.
     pub relevant: bool,
+    /// The first words of the answer, written for the model (part of the answer's text).
+    pub opening: &'static str,
 }
 
 #[derive(Debug, Clone)]
@@ -210,15 +212,14 @@ impl Library {
                 }
             }
         }
-        let (mut prompt, stats) =
+        let (prompt, stats) =
             outcome.ok_or_else(|| Error::Generation("the generator thread stopped".into()))??;
         let mut text = text.trim().to_string();
-        if text == answer_opening(question).trim() {
+        if text == prompt.opening.trim() {
             // The model said nothing after the words it was given.
             text.clear();
         }
         let given = &sources[..prompt.sources_given];
-        prompt.sources_found = sources.len();
         let cited = cited_numbers(&text, given.len());
         let (text, attributed, quotes) = self.support(given, &cited, &vector, &text)?;
         let citations = citations(given, &cited, &attributed);
@@ -377,6 +378,7 @@ fn answer_job(
         history_messages: fitted.history,
         truncated: fitted.truncated,
         relevant,
+        opening,
     };
     let mut stops = g.stop_sequences();
     // A small base model that runs on tends to copy the prompt's layout: a new question, a
