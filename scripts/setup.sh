@@ -9,8 +9,10 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # System packages: a C/C++ toolchain for the bundled SQLite and usearch, cmake and libclang for
 # llama.cpp (built from source by llama-cpp-sys-2, bindings made by bindgen), Python's pip for
 # the model fetch, the real PDFs the tests and demo use, and qpdf to make an encrypted test PDF.
+# The desktop window: WebKitGTK 4.1 (Tauri's webview on Linux) with libxdo (menus) and librsvg
+# (icons); its end-to-end test: Xvfb for a display and WebKitWebDriver.
 packages=(build-essential pkg-config cmake libclang-dev python3 python3-pip texlive-latex-base-doc
-  qpdf poppler-utils)
+  qpdf poppler-utils libwebkit2gtk-4.1-dev libxdo-dev librsvg2-dev xvfb xauth webkit2gtk-driver)
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()
   for p in "${packages[@]}"; do
@@ -35,5 +37,11 @@ fi
 say "fetching models"
 python3 models/fetch.py ${QUIRE_FETCH_ARGS:-}
 
+say "building the window's UI"
+# shellcheck source=scripts/node.sh
+. scripts/node.sh
+ui_packages
+(cd ui && npm run --silent build >/dev/null)
+
 say "building (the first build takes a while)"
-cargo build --release --locked --workspace --exclude quire-app --tests
+cargo build --release --locked --workspace --bins --tests

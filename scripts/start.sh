@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Sets up everything that is missing, builds Quire and shows it working: a real PDF goes into
-# your library (the default one, or $QUIRE_LIBRARY) and a question comes back with cited pages.
+# Sets up everything that is missing, builds Quire and opens its window. On a machine without a
+# display (or with QUIRE_DEMO=cli) it shows the `quire` command instead: a real PDF goes into your
+# library (the default one, or $QUIRE_LIBRARY) and a question comes back with cited pages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-quire() { cargo run --release --locked --quiet -- "$@"; }
+# setup.sh built both programs; run them directly (a `cargo run -p` of one package alone would
+# build it again with a different feature set).
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
+
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${QUIRE_DEMO:-}" != cli ]; then
+  printf '\033[1m==> %s\033[0m\n' "opening Quire (drag PDFs into the window)" >&2
+  exec "$bin/quire-app"
+fi
+printf '\033[1m==> %s\033[0m\n' "no display: showing the quire command instead of the window" >&2
+quire() { "$bin/quire" "$@"; }
 
 pdf=/usr/share/doc/texlive-doc/latex/base/clsguide.pdf
 if [ ! -f "$pdf" ]; then

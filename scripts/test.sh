@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
-# Runs every check: formatting, lints, unit tests and the end-to-end tests with the real models
-# and real PDFs. Sets up whatever is missing first.
+# Runs every check: formatting, lints, type checks, unit tests, the end-to-end tests of the CLI
+# and the engine with the real models and real PDFs, and the desktop app's end-to-end test under
+# Xvfb. Sets up whatever is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# The desktop app (src-tauri, ui/) joins these checks with its end-to-end test (issue 4); until
-# then it is built by hand: see README.
+# shellcheck source=scripts/node.sh
+. scripts/node.sh
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+say "formatting and lints"
 cargo fmt --all -- --check
-cargo clippy --release --locked --workspace --exclude quire-app --all-targets -- -D warnings
-cargo test --release --locked --workspace --exclude quire-app -- --test-threads 2
+cargo clippy --release --locked --workspace --all-targets -- -D warnings
+
+say "UI: type check and unit tests"
+(cd ui && npm run --silent check && npm run --silent test)
+
+say "engine, CLI and shell tests"
+cargo test --release --locked --workspace -- --test-threads 2
+
+say "desktop app, end to end"
+bash scripts/e2e.sh

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyIngest, fileFraction, initialIngest, secondsLeft } from "./ingest";
+import { applyIngest, fileFraction, initialIngest, secondsLeft, visibleFiles } from "./ingest";
 import type { IngestEvent } from "./types";
 
 describe("ingestion progress", () => {
@@ -37,8 +37,16 @@ describe("ingestion progress", () => {
     expect(secondsLeft(good)).toBeCloseTo(2);
     expect(state.byPath["/a/bad.pdf"].error).toBe("the PDF is encrypted");
     expect(state.failed).toBe(1);
+    expect(visibleFiles(state).map((f) => f.name)).toEqual(["good.pdf", "bad.pdf"]);
     state = applyIngest(state, { event: "done", data: { seconds: 3, failed: 1 } }, 3000);
     expect(state.running).toBe(false);
+    expect(state.seconds).toBe(3);
+    // Once done, only the failures stay listed; the next batch starts a fresh list.
+    expect(visibleFiles(state).map((f) => f.name)).toEqual(["bad.pdf"]);
+    state = applyIngest(state, { event: "planned", data: { files: 1, toIndex: 1 } }, 4000);
+    expect(state.order).toEqual([]);
+    expect(state.files).toBe(1);
+    expect(state.failed).toBe(0);
   });
 
   it("never changes the state it was given", () => {

@@ -26,10 +26,12 @@ export interface IngestState {
   failed: number;
   byPath: Record<string, FileProgress>;
   order: string[];
+  /** Seconds the last finished batch took (null while running or before any). */
+  seconds: number | null;
 }
 
 export function initialIngest(): IngestState {
-  return { running: false, files: 0, toIndex: 0, finished: 0, failed: 0, byPath: {}, order: [] };
+  return { running: false, files: 0, toIndex: 0, finished: 0, failed: 0, byPath: {}, order: [], seconds: null };
 }
 
 export function fileName(path: string): string {
@@ -61,6 +63,8 @@ function file(state: IngestState, path: string, now: number): FileProgress {
 
 /** The state after `event` (a new object; `now` in milliseconds). */
 export function applyIngest(prev: IngestState, event: IngestEvent, now: number): IngestState {
+  // A new batch after a finished one starts a fresh list.
+  if (event.event === "planned" && !prev.running) prev = initialIngest();
   const state: IngestState = {
     ...prev,
     byPath: { ...prev.byPath },
@@ -100,6 +104,7 @@ export function applyIngest(prev: IngestState, event: IngestEvent, now: number):
       break;
     case "done":
       state.running = false;
+      state.seconds = event.data.seconds;
       break;
   }
   return state;
@@ -127,4 +132,10 @@ export function fileFraction(f: FileProgress): number {
 export function secondsLeft(f: FileProgress): number | null {
   if (f.phase !== "embedding" || f.rate <= 0) return null;
   return Math.max(0, (f.chunksTotal - f.chunksDone) / f.rate);
+}
+
+/** The rows to list: every file while a batch runs; afterwards only the ones that failed. */
+export function visibleFiles(state: IngestState): FileProgress[] {
+  const all = state.order.map((p) => state.byPath[p]);
+  return state.running ? all : all.filter((f) => f.phase === "failed");
 }

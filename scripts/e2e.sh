@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The desktop app's end-to-end test: the release build of the real window, driven through
+# tauri-driver + WebKitWebDriver under Xvfb, with a fresh library and the real models.
+# Expects scripts/setup.sh to have run (it installs Xvfb, WebKitWebDriver, Node and builds the UI).
+# Screenshots go to $QUIRE_E2E_SCREENSHOTS (default: the target dir; `--screenshots docs` keeps
+# them in docs/screenshots).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+shots="${QUIRE_E2E_SCREENSHOTS:-$target/e2e-screenshots}"
+if [ "${1:-}" = "--screenshots" ]; then shots="$(realpath "$2")/screenshots"; fi
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# tauri-driver proxies WebDriver to WebKitWebDriver and starts the app; it lives beside the build.
+tools="$target/tools"
+if [ ! -x "$tools/bin/tauri-driver" ]; then
+  say "installing tauri-driver (once)"
+  cargo install tauri-driver --locked --version =2.1.0 --root "$tools" --quiet
+fi
+
+say "building the app"
+# The same selection as setup.sh's build, so that features unify the same way and nothing rebuilds.
+cargo build --release --locked --workspace --bins --tests
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+export QUIRE_APP="$target/release/quire-app"
+export QUIRE_E2E_WORK="$work"
+export QUIRE_E2E_SCREENSHOTS="$shots"
+export QUIRE_LIBRARY="$work/library"
+export QUIRE_SETTINGS="$work/settings.json"
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+# The models stay where setup fetched them (the default models folder, or $QUIRE_MODELS).
+
+say "running the end-to-end test under Xvfb"
+export TAURI_DRIVER="$tools/bin/tauri-driver"
+xvfb-run --auto-servernum --server-args="-screen 0 1400x900x24" bash -c '
+  set -u
+  "$TAURI_DRIVER" --port 4444 --native-port 4445 --native-driver "$(command -v WebKitWebDriver)" &
+  driver=$!
+  for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/4444) 2>/dev/null && break
+    sleep 0.1
+  done
+  node --test --test-reporter=spec tests/e2e/app.test.mjs
+  rc=$?
+  kill "$driver" 2>/dev/null
+  wait "$driver" 2>/dev/null
+  exit $rc
+'
+say "screenshots in $shots"
