@@ -241,6 +241,9 @@ pub fn get_settings(state: State<'_, AppState>) -> CommandResult<Settings> {
 /// Saves the settings; folders and models take effect by reopening the library.
 #[tauri::command]
 pub async fn save_settings(value: Settings, state: State<'_, AppState>) -> CommandResult<Settings> {
+    if let Some(problem) = value.problem() {
+        return Err(CommandError::new("usage", problem));
+    }
     value.save()?;
     let reopen = {
         let mut current = state
