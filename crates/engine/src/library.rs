@@ -331,8 +331,8 @@ impl Library {
             let dir = self.options.embedding_model_dir();
             if !dir.is_dir() {
                 return Err(Error::ModelMissing(format!(
-                    "the embedding model is missing: no folder {}; run `python3 models/fetch.py` \
-                     or point --models at a folder that has it",
+                    "the embedding model is missing: no folder {}; fetch the default models with \
+                     `python3 models/fetch.py`, or choose a models folder that has it",
                     dir.display()
                 )));
             }
