@@ -33,3 +33,17 @@ ui_packages() {
     echo "$want" >"$stamp"
   fi
 }
+
+# Builds the UI into ui/dist when its sources changed since the last build (an unchanged dist
+# keeps the app from being rebuilt: Tauri embeds it).
+ui_build() {
+  local stamp=ui/node_modules/.quire-dist.sha256
+  local want
+  want="$(cd ui && find src index.html package-lock.json vite.config.ts tsconfig.json -type f -print0 |
+    sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  if [ ! -f ui/dist/index.html ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    printf '\033[1m==> %s\033[0m\n' "building the window's UI" >&2
+    (cd ui && npm run --silent build >/dev/null)
+    echo "$want" >"$stamp"
+  fi
+}

@@ -37,11 +37,11 @@ fi
 say "fetching models"
 python3 models/fetch.py ${QUIRE_FETCH_ARGS:-}
 
-say "building the window's UI"
+# The window's UI (Node.js, its packages as locked, a build when the sources changed).
 # shellcheck source=scripts/node.sh
 . scripts/node.sh
 ui_packages
-(cd ui && npm run --silent build >/dev/null)
+ui_build
 
 say "building (the first build takes a while)"
 cargo build --release --locked --workspace --bins --tests
