@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Validate the retrieval benchmark questions in questions.json.
+
+For every item this checks that
+
+* the item has the expected fields and types,
+* the referenced PDF exists (paths are relative to the texlive doc root,
+  /usr/share/doc/texlive-doc by default),
+* every listed page exists in that PDF (1-based physical page index),
+* the evidence phrase occurs in the text of at least one listed page.
+
+Text is extracted with ``pdftotext -f P -l P -layout``; if the phrase is not
+found there, the plain reading-order extraction (no ``-layout``) is tried as
+well, because in multi-column documents ``-layout`` puts the columns side by
+side and splits sentences.  Both sides are NFKC-normalised, lower-cased and
+have all whitespace collapsed to single spaces before comparison.
+
+Prints one line per failure and a summary line; exits 1 if anything failed.
+
+Usage: check_questions.py [--questions FILE] [--doc-root DIR]
+Standard library only; needs pdftotext (and pdfinfo, if present) on PATH.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import unicodedata
+from collections import Counter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_QUESTIONS = os.path.join(HERE, "questions.json")
+DEFAULT_DOC_ROOT = "/usr/share/doc/texlive-doc"
+
+MIN_EVIDENCE_WORDS = 6
+MAX_EVIDENCE_WORDS = 20
+MAX_PAGES = 3
+
+
+def normalise(text):
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"\s+", " ", text)
+    return text.strip().lower()
+
+
+class PdfCache:
+    def __init__(self):
+        self._pages = {}
+        self._text = {}
+        self._have_pdfinfo = shutil.which("pdfinfo") is not None
+
+    def page_count(self, path):
+        if path not in self._pages:
+            self._pages[path] = self._count(path)
+        return self._pages[path]
+
+    def _count(self, path):
+        if self._have_pdfinfo:
+            res = subprocess.run(["pdfinfo", path], capture_output=True,
+                                 text=True, errors="replace")
+            m = re.search(r"^Pages:\s+(\d+)", res.stdout, re.M)
+            if res.returncode == 0 and m:
+                return int(m.group(1))
+        # Fallback: pdftotext emits a form feed after every page.
+        res = subprocess.run(["pdftotext", path, "-"], capture_output=True,
+                             text=True, errors="replace")
+        if res.returncode != 0:
+            return None
+        return res.stdout.count("\f")
+
+    def page_text(self, path, page, layout):
+        key = (path, page, layout)
+        if key not in self._text:
+            cmd = ["pdftotext", "-f", str(page), "-l", str(page)]
+            if layout:
+                cmd.append("-layout")
+            cmd += [path, "-"]
+            res = subprocess.run(cmd, capture_output=True, text=True,
+                                 errors="replace")
+            self._text[key] = (normalise(res.stdout)
+                               if res.returncode == 0 else None)
+        return self._text[key]
+
+
+def check_item(item, index, doc_root, pdfs, seen_ids):
+    """Return a list of failure messages for one item."""
+    label = "item #%d" % index
+    if not isinstance(item, dict):
+        return ["%s: not a JSON object" % label]
+    qid = item.get("id")
+    if isinstance(qid, int) and not isinstance(qid, bool):
+        label = "id %d" % qid
+        duplicate = qid in seen_ids
+        seen_ids.add(qid)
+    else:
+        return ["%s: missing or non-integer 'id'" % label]
+
+    schema = []
+    for field in ("question", "document", "evidence"):
+        if not isinstance(item.get(field), str) or not item[field].strip():
+            schema.append("%s: missing or empty '%s'" % (label, field))
+    pages = item.get("pages")
+    if (not isinstance(pages, list) or not pages
+            or not all(isinstance(p, int) and not isinstance(p, bool)
+                       for p in pages)):
+        schema.append("%s: 'pages' must be a non-empty list of integers"
+                      % label)
+    fails = ["%s: duplicate id" % label] if duplicate else []
+    if schema:
+        return fails + schema
+    if len(pages) > MAX_PAGES:
+        fails.append("%s: %d pages listed (at most %d)"
+                     % (label, len(pages), MAX_PAGES))
+
+    words = len(item["evidence"].split())
+    if not MIN_EVIDENCE_WORDS <= words <= MAX_EVIDENCE_WORDS:
+        fails.append("%s: evidence has %d words (want %d-%d)"
+                     % (label, words, MIN_EVIDENCE_WORDS, MAX_EVIDENCE_WORDS))
+
+    path = os.path.join(doc_root, item["document"])
+    if not os.path.isfile(path):
+        fails.append("%s: document not found: %s" % (label, path))
+        return fails
+    count = pdfs.page_count(path)
+    if count is None:
+        fails.append("%s: cannot read page count of %s"
+                     % (label, item["document"]))
+        return fails
+    good_pages = []
+    for p in pages:
+        if 1 <= p <= count:
+            good_pages.append(p)
+        else:
+            fails.append("%s: page %d out of range (%s has %d pages)"
+                         % (label, p, item["document"], count))
+
+    evidence = normalise(item["evidence"])
+    found = False
+    for layout in (True, False):
+        for p in good_pages:
+            text = pdfs.page_text(path, p, layout)
+            if text is not None and evidence in text:
+                found = True
+                break
+        if found:
+            break
+    if good_pages and not found:
+        fails.append("%s: evidence not found on page(s) %s of %s: %r"
+                     % (label, ",".join(map(str, pages)), item["document"],
+                        item["evidence"]))
+    return fails
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--questions", default=DEFAULT_QUESTIONS)
+    ap.add_argument("--doc-root", default=DEFAULT_DOC_ROOT)
+    args = ap.parse_args(argv)
+
+    if shutil.which("pdftotext") is None:
+        print("FAIL: pdftotext not found on PATH")
+        return 1
+    try:
+        with open(args.questions, encoding="utf-8") as fh:
+            items = json.load(fh)
+    except (OSError, ValueError) as exc:
+        print("FAIL: cannot load %s: %s" % (args.questions, exc))
+        return 1
+    if not isinstance(items, list):
+        print("FAIL: %s does not contain a JSON array" % args.questions)
+        return 1
+
+    pdfs = PdfCache()
+    seen_ids = set()
+    failed_items = 0
+    for index, item in enumerate(items, 1):
+        fails = check_item(item, index, args.doc_root, pdfs, seen_ids)
+        for msg in fails:
+            print("FAIL: " + msg)
+        if fails:
+            failed_items += 1
+
+    docs = Counter(it.get("document") for it in items if isinstance(it, dict))
+    busiest = max(docs.values()) if docs else 0
+    print("%d questions, %d documents (max %d per document): "
+          "%d passed, %d failed"
+          % (len(items), len(docs), busiest, len(items) - failed_items,
+             failed_items))
+    return 1 if failed_items else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
