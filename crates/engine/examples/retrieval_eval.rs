@@ -1,0 +1,180 @@
+//! Retrieval quality and full-query latency on a real library, with labelled questions.
+//!
+//! For every question of `bench/retrieval/questions.json` (the document and the pages that answer
+//! it), runs the search in three modes — dense only, BM25 only, hybrid — and reports hit@1, hit@5
+//! and MRR@10 per mode (a hit: a passage of the right document whose pages overlap the labelled
+//! ones), plus the latency of each mode's full query (hybrid: embed the question, dense + BM25,
+//! fusion, passages read back), p50 and p95 after one warm-up query.
+//!
+//! cargo run --release -p quire-engine --example retrieval_eval -- \
+//!     --library DIR [--models DIR] [--questions FILE] [--root /usr/share/doc/texlive-doc] [--json]
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use quire_engine::{Library, LibraryOptions, SearchMode};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Question {
+    id: u32,
+    question: String,
+    document: String,
+    pages: Vec<u32>,
+}
+
+struct ModeResult {
+    name: &'static str,
+    ranks: Vec<Option<usize>>,
+    millis: Vec<f64>,
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .map(|i| args.get(i + 1).cloned().unwrap_or_else(|| panic!("{name} needs a value")))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (p / 100.0 * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn main() {
+    quire_engine::extract::run_worker_if_requested();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let library_dir = PathBuf::from(arg(&args, "--library").expect("--library DIR"));
+    let models = arg(&args, "--models")
+        .map(PathBuf::from)
+        .unwrap_or_else(quire_engine::default_models_dir);
+    let questions_file = arg(&args, "--questions")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("bench/retrieval/questions.json"));
+    let root = PathBuf::from(
+        arg(&args, "--root").unwrap_or_else(|| "/usr/share/doc/texlive-doc".to_string()),
+    );
+    let json = args.iter().any(|a| a == "--json");
+
+    let questions: Vec<Question> = serde_json::from_str(
+        &std::fs::read_to_string(&questions_file)
+            .unwrap_or_else(|e| panic!("{}: {e}", questions_file.display())),
+    )
+    .expect("questions.json");
+    let mut library =
+        Library::open(LibraryOptions::new(&library_dir, &models)).expect("open the library");
+    let status = library.status().expect("status");
+    let ready = status.documents.get("ready").copied().unwrap_or(0);
+
+    // Warm-up: loads the embedding model and the vector index.
+    library
+        .search_with("warm up", 10, &[], SearchMode::Hybrid)
+        .expect("search");
+
+    let mut modes = [
+        ModeResult { name: "dense", ranks: vec![], millis: vec![] },
+        ModeResult { name: "bm25", ranks: vec![], millis: vec![] },
+        ModeResult { name: "hybrid", ranks: vec![], millis: vec![] },
+    ];
+    let mut missing_documents = Vec::new();
+    for q in &questions {
+        let want: PathBuf = root.join(&q.document);
+        if library
+            .find_document(&want.to_string_lossy())
+            .ok()
+            .flatten()
+            .is_none()
+        {
+            missing_documents.push(q.document.clone());
+        }
+        for m in modes.iter_mut() {
+            let mode = match m.name {
+                "dense" => SearchMode::Dense,
+                "bm25" => SearchMode::Keyword,
+                _ => SearchMode::Hybrid,
+            };
+            let started = Instant::now();
+            let hits = library.search_with(&q.question, 10, &[], mode).expect("search");
+            m.millis.push(started.elapsed().as_secs_f64() * 1000.0);
+            let rank = hits.iter().position(|h| {
+                Path::new(&h.chunk.path) == want
+                    && q
+                        .pages
+                        .iter()
+                        .any(|p| (h.chunk.page_start..=h.chunk.page_end).contains(p))
+            });
+            m.ranks.push(rank);
+        }
+    }
+
+    let n = questions.len() as f64;
+    let mut rows = Vec::new();
+    for m in &modes {
+        let hit = |k: usize| m.ranks.iter().filter(|r| matches!(r, Some(r) if *r < k)).count() as f64 / n;
+        let mrr = m
+            .ranks
+            .iter()
+            .map(|r| r.map_or(0.0, |r| 1.0 / (r as f64 + 1.0)))
+            .sum::<f64>()
+            / n;
+        let mut sorted = m.millis.clone();
+        sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        rows.push(serde_json::json!({
+            "mode": m.name,
+            "hit_at_1": hit(1),
+            "hit_at_5": hit(5),
+            "mrr_at_10": mrr,
+            "latency_ms_p50": percentile(&sorted, 50.0),
+            "latency_ms_p95": percentile(&sorted, 95.0),
+        }));
+    }
+    let per_question: Vec<_> = questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            serde_json::json!({
+                "id": q.id,
+                "dense": modes[0].ranks[i].map(|r| r + 1),
+                "bm25": modes[1].ranks[i].map(|r| r + 1),
+                "hybrid": modes[2].ranks[i].map(|r| r + 1),
+            })
+        })
+        .collect();
+    let report = serde_json::json!({
+        "questions": questions.len(),
+        "documents_in_library": ready,
+        "chunks_in_library": status.chunks,
+        "questions_whose_document_is_missing": missing_documents.len(),
+        "modes": rows,
+        "ranks": per_question,
+    });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap());
+        return;
+    }
+    println!(
+        "{} questions; library: {} ready documents, {} chunks{}",
+        questions.len(),
+        ready,
+        status.chunks,
+        if missing_documents.is_empty() {
+            String::new()
+        } else {
+            format!("; {} questions' documents are not in it", missing_documents.len())
+        }
+    );
+    println!("mode     hit@1  hit@5  MRR@10  p50 ms  p95 ms");
+    for r in &rows {
+        println!(
+            "{:<8} {:>5.3}  {:>5.3}  {:>6.3}  {:>6.1}  {:>6.1}",
+            r["mode"].as_str().unwrap(),
+            r["hit_at_1"].as_f64().unwrap(),
+            r["hit_at_5"].as_f64().unwrap(),
+            r["mrr_at_10"].as_f64().unwrap(),
+            r["latency_ms_p50"].as_f64().unwrap(),
+            r["latency_ms_p95"].as_f64().unwrap(),
+        );
+    }
+}
