@@ -1,7 +1,10 @@
 //! Embedding throughput on real text: Quire's encoder against candle's stock `BertModel`, same
 //! chunks, same batches, same run.
 //!
-//! cargo run --release -p quire-engine --example embed_bench -- [PDF] [CHUNKS]
+//! cargo run --release -p quire-engine --example embed_bench -- [PDF] [CHUNKS] [--dump FILE] [--json]
+//!
+//! `--dump FILE` writes the chunks (a JSON array of strings) for other embedders to measure on
+//! exactly the same input (bench/embed_st.py); `--json` prints the figures as one JSON object.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -14,7 +17,14 @@ use quire_engine::embed::{Embedder, ModelFiles, ModelTokens};
 use quire_engine::{Extractor, Isolation};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let json = args.iter().any(|a| a == "--json");
+    args.retain(|a| a != "--json");
+    let dump = args.iter().position(|a| a == "--dump").map(|i| {
+        let file = args.get(i + 1).expect("--dump FILE").clone();
+        args.drain(i..=i + 1);
+        file
+    });
     let pdf = args
         .get(1)
         .cloned()
@@ -41,11 +51,15 @@ fn main() {
         .map(|c| quire_engine::chunk::TokenCounter::count(&tokens, &[c])[0])
         .sum::<usize>()
         / chunks.len();
-    println!(
+    if let Some(file) = &dump {
+        std::fs::write(file, serde_json::to_vec(&chunks).unwrap()).unwrap();
+    }
+    let threads = std::thread::available_parallelism().unwrap().get();
+    eprintln!(
         "{} chunks, {} tokens on average, {} threads",
         chunks.len(),
         mean_tokens,
-        std::thread::available_parallelism().unwrap()
+        threads
     );
 
     let device = Device::Cpu;
@@ -105,6 +119,20 @@ fn main() {
         }
     }
     let stock_rate = chunks.len() as f64 / t.elapsed().as_secs_f64();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "chunks": chunks.len(),
+                "mean_tokens": mean_tokens,
+                "threads": threads,
+                "quire_chunks_per_s": quire_rate,
+                "candle_bert_chunks_per_s": stock_rate,
+                "max_abs_difference": max_diff,
+            })
+        );
+        return;
+    }
     println!("quire encoder     {quire_rate:7.2} chunks/s");
     println!("candle BertModel  {stock_rate:7.2} chunks/s");
     println!(

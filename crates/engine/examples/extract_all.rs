@@ -23,6 +23,8 @@ fn main() {
         threads = args[i + 1].parse().expect("--threads N");
         args.drain(i..=i + 1);
     }
+    let json = args.iter().any(|a| a == "--json");
+    args.retain(|a| a != "--json");
     let paths: Vec<PathBuf> = if args.is_empty() {
         std::io::stdin()
             .lock()
@@ -58,10 +60,25 @@ fn main() {
             *kinds
                 .entry(e.split(':').next().unwrap().to_string())
                 .or_default() += 1;
-            println!("failed {}: {e}", path.display());
+            eprintln!("failed {}: {e}", path.display());
         }
     }
     let read = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "files": outcomes.len(),
+                "read": read,
+                "failed": outcomes.len() - read,
+                "failed_kinds": kinds,
+                "pages": pages,
+                "seconds": elapsed,
+                "threads": threads,
+            })
+        );
+        return;
+    }
     println!(
         "{} files: {read} read ({pages} pages), {} failed {kinds:?}; {elapsed:.1} s with {threads} reader(s), {:.0} pages/s",
         outcomes.len(),

@@ -43,7 +43,7 @@ impl std::str::FromStr for Precision {
 }
 
 /// Candidates explored per search; measured on real embeddings, see docs/benchmarks.md.
-const EXPANSION_SEARCH: usize = 256;
+pub const EXPANSION_SEARCH: usize = 256;
 
 pub struct VectorIndex {
     index: Index,
@@ -55,19 +55,24 @@ fn index_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Index(format!("{what}: {e}"))
 }
 
+/// The HNSW configuration of every Quire index (public for the benchmarks).
+pub fn index_options(dimensions: usize, precision: Precision) -> IndexOptions {
+    IndexOptions {
+        dimensions,
+        metric: MetricKind::Cos,
+        quantization: precision.scalar(),
+        connectivity: 16,
+        expansion_add: 128,
+        expansion_search: EXPANSION_SEARCH,
+        multi: false,
+    }
+}
+
 impl VectorIndex {
     /// Opens the index saved at `path`, or starts an empty one when there is none. An index
     /// file with other dimensions is discarded (the caller re-embeds from the database).
     pub fn open(path: &Path, dimensions: usize, precision: Precision) -> Result<VectorIndex> {
-        let options = IndexOptions {
-            dimensions,
-            metric: MetricKind::Cos,
-            quantization: precision.scalar(),
-            connectivity: 16,
-            expansion_add: 128,
-            expansion_search: EXPANSION_SEARCH,
-            multi: false,
-        };
+        let options = index_options(dimensions, precision);
         let index = Index::new(&options).map_err(|e| index_error("cannot create", e))?;
         let mut changed = false;
         let usable = path.is_file()
