@@ -59,7 +59,7 @@ llama_json="$cache/generation-llama-bench.jsonl"
 "$bench_build/llama-bench" "$gguf" "$threads" "$prompt_tokens" 128 3 > "$llama_json"
 
 python3 - "$results" "$llama_json" "$threads" <<'EOF'
-import json, statistics, sys
+import json, os, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 bench = [json.loads(l) for l in open(sys.argv[2])]
 threads = sys.argv[3]
@@ -79,4 +79,12 @@ print(f"{'generated tokens/s':34}{tps:>12.1f}{tg_rate:>14.1f}{tps / tg_rate:>8.2
 print(f"{'generated tokens per answer':34}{gen:>12.0f}{tg['n_gen']:>14}")
 print(f"(llama-bench generation measured after a {tg['depth']}-token prompt, as in an answer)")
 print("(llama-bench's time to first token = prompt tokens / its prompt rate; ratio > 1: quire faster)")
+out = os.environ.get("GENERATION_JSON")
+if out:
+    json.dump({
+        "threads": int(threads), "questions": len(rows), "prompt_tokens": ptok,
+        "quire_ttft_s": ttft, "llama_bench_ttft_s": ptok / pp_rate,
+        "quire_tokens_per_s": tps, "llama_bench_tokens_per_s": tg_rate,
+        "llama_bench_depth": tg["depth"],
+    }, open(out, "w"))
 EOF

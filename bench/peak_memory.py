@@ -2,9 +2,11 @@
 """Runs a command and reports the peak resident memory of its whole process tree (the command
 plus its children, e.g. Quire's PDF reader processes), sampled every 50 ms, and the wall time.
 
-Usage: python3 bench/peak_memory.py COMMAND [ARGS...]
+Usage: python3 bench/peak_memory.py [--json FILE] COMMAND [ARGS...]
+(--json FILE also writes {"peak_mib", "wall_s", "exit"} there.)
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -35,8 +37,12 @@ def tree_rss(root: int) -> int:
 
 
 def main() -> int:
+    args = sys.argv[1:]
+    out = None
+    if args[:1] == ["--json"]:
+        out, args = args[1], args[2:]
     start = time.monotonic()
-    proc = subprocess.Popen(sys.argv[1:])
+    proc = subprocess.Popen(args)
     peak = 0
     while proc.poll() is None:
         peak = max(peak, tree_rss(proc.pid))
@@ -44,6 +50,9 @@ def main() -> int:
     wall = time.monotonic() - start
     print(f"peak memory of the process tree: {peak / 2**20:.0f} MiB; wall time {wall:.1f} s; exit {proc.returncode}",
           file=sys.stderr)
+    if out:
+        with open(out, "w") as f:
+            json.dump({"peak_mib": peak / 2**20, "wall_s": wall, "exit": proc.returncode}, f)
     return proc.returncode
 
 

@@ -30,9 +30,11 @@ struct ModeResult {
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .map(|i| args.get(i + 1).cloned().unwrap_or_else(|| panic!("{name} needs a value")))
+    args.iter().position(|a| a == name).map(|i| {
+        args.get(i + 1)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} needs a value"))
+    })
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -74,9 +76,21 @@ fn main() {
         .expect("search");
 
     let mut modes = [
-        ModeResult { name: "dense", ranks: vec![], millis: vec![] },
-        ModeResult { name: "bm25", ranks: vec![], millis: vec![] },
-        ModeResult { name: "hybrid", ranks: vec![], millis: vec![] },
+        ModeResult {
+            name: "dense",
+            ranks: vec![],
+            millis: vec![],
+        },
+        ModeResult {
+            name: "bm25",
+            ranks: vec![],
+            millis: vec![],
+        },
+        ModeResult {
+            name: "hybrid",
+            ranks: vec![],
+            millis: vec![],
+        },
     ];
     let mut missing_documents = Vec::new();
     for q in &questions {
@@ -96,12 +110,13 @@ fn main() {
                 _ => SearchMode::Hybrid,
             };
             let started = Instant::now();
-            let hits = library.search_with(&q.question, 10, &[], mode).expect("search");
+            let hits = library
+                .search_with(&q.question, 10, &[], mode)
+                .expect("search");
             m.millis.push(started.elapsed().as_secs_f64() * 1000.0);
             let rank = hits.iter().position(|h| {
                 Path::new(&h.chunk.path) == want
-                    && q
-                        .pages
+                    && q.pages
                         .iter()
                         .any(|p| (h.chunk.page_start..=h.chunk.page_end).contains(p))
             });
@@ -112,7 +127,13 @@ fn main() {
     let n = questions.len() as f64;
     let mut rows = Vec::new();
     for m in &modes {
-        let hit = |k: usize| m.ranks.iter().filter(|r| matches!(r, Some(r) if *r < k)).count() as f64 / n;
+        let hit = |k: usize| {
+            m.ranks
+                .iter()
+                .filter(|r| matches!(r, Some(r) if *r < k))
+                .count() as f64
+                / n
+        };
         let mrr = m
             .ranks
             .iter()
@@ -162,7 +183,10 @@ fn main() {
         if missing_documents.is_empty() {
             String::new()
         } else {
-            format!("; {} questions' documents are not in it", missing_documents.len())
+            format!(
+                "; {} questions' documents are not in it",
+                missing_documents.len()
+            )
         }
     );
     println!("mode     hit@1  hit@5  MRR@10  p50 ms  p95 ms");

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark in docs/benchmarks.md, each side by side with its baseline on the
+# same input in the same run, then the table and plots (bench/report.py).
+#
+#   bash bench/run.sh [SECTION...]   sections: extraction embedding ingestion search index
+#                                    generation (default: all, in that order); `search` also
+#                                    measures retrieval quality (same questions, same library)
+#
+# Results (JSON) go to $QUIRE_BENCH_OUT (default: <target>/bench); the report reads every result
+# there, so a section can be rerun alone. Baselines are installed here: poppler-utils (apt, by
+# scripts/setup.sh), sentence-transformers + PyTorch + matplotlib (pip, in a virtual environment
+# under the cache folder), llama-bench (built from the vendored llama.cpp by generation.sh).
+# INDEX_SIZES (default 10000,100000,1000000) sets the vector index sizes; the 1M build takes
+# about half an hour on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+target="${CARGO_TARGET_DIR:-$root/target}"
+out="${QUIRE_BENCH_OUT:-$target/bench}"
+cache="${QUIRE_CACHE:-$HOME/.cache/quire}"
+threads="$(nproc)"
+mkdir -p "$out" "$cache"
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+sections=("$@")
+[ ${#sections[@]} -gt 0 ] || sections=(extraction embedding ingestion search index generation)
+
+say "setting up (packages, models, build)"
+bash scripts/setup.sh
+cargo build --release --locked -p quire-engine --examples
+examples="$target/release/examples"
+models="${QUIRE_MODELS:-$HOME/.local/share/quire/models}"
+
+# The Python baselines' environment, made once.
+venv="$cache/bench-venv"
+if ! "$venv/bin/python" -c "import sentence_transformers, matplotlib" 2>/dev/null; then
+  say "installing the Python baselines (PyTorch, sentence-transformers, matplotlib) into $venv"
+  python3 -m venv "$venv" 2>/dev/null || {
+    sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$venv"
+  }
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    torch==2.15.0 sentence-transformers==6.2.0 transformers==5.24.0 matplotlib==3.11.2
+fi
+
+pdf_list="$out/pdfs.txt"
+dpkg -L texlive-latex-base-doc | grep '\.pdf$' | sort >"$pdf_list"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $threads logical CPUs, $(free -g | awk '/Mem:/{print $2}') GiB" >"$out/machine.txt"
+
+for section in "${sections[@]}"; do
+  case "$section" in
+  extraction)
+    say "extraction: Quire vs pdftotext over $(wc -l <"$pdf_list") PDFs, $threads at a time"
+    "$examples/extract_all" --threads "$threads" --json <"$pdf_list" >"$out/extraction-quire.json" 2>/dev/null
+    python3 bench/pdftotext_baseline.py "$threads" <"$pdf_list" >"$out/extraction-pdftotext.json"
+    ;;
+  embedding)
+    say "embedding: Quire (candle) vs sentence-transformers (PyTorch), same 256-token chunks"
+    "$examples/embed_bench" /usr/share/doc/texlive-doc/latex/base/source2e.pdf 96 \
+      --dump "$out/embedding-chunks.json" --json >"$out/embedding-quire.json" 2>/dev/null
+    "$venv/bin/python" bench/embed_st.py "$out/embedding-chunks.json" \
+      "$models/all-MiniLM-L6-v2" "$threads" 16 >"$out/embedding-pytorch.json" 2>/dev/null
+    ;;
+  ingestion)
+    say "ingestion: the whole collection into a fresh library (this takes a while)"
+    rm -rf "$out/library"
+    python3 bench/peak_memory.py --json "$out/ingestion-memory.json" \
+      "$examples/ingest_bench" "$out/library" <"$pdf_list" >"$out/ingestion.json"
+    ;;
+  search | retrieval)
+    [ -f "$out/library/library.sqlite" ] || { echo "run the ingestion section first" >&2; exit 1; }
+    say "search: full-query latency and retrieval quality on that library"
+    "$examples/retrieval_eval" --library "$out/library" --models "$models" --json >"$out/retrieval.json"
+    ;;
+  index)
+    say "vector index: ${INDEX_SIZES:-10000,100000,1000000} generated vectors"
+    "$examples/index_bench" --sizes "${INDEX_SIZES:-10000,100000,1000000}" --json >"$out/index.json"
+    ;;
+  generation)
+    say "generation: quire ask vs llama-bench (same llama.cpp, GGUF, threads)"
+    GENERATION_JSON="$out/generation.json" QUIRE_CACHE="$cache" bash bench/generation.sh
+    ;;
+  *)
+    echo "unknown section $section" >&2
+    exit 2
+    ;;
+  esac
+done
+
+say "report"
+"$venv/bin/python" bench/report.py "$out" docs
