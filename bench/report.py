@@ -80,7 +80,7 @@ def main() -> None:
         rows.append(("Ingestion", "stage time ÷ wall time (> 1: stages overlap)",
                      f"{ing['stage_sum_over_wall']:.2f}", "", "", "", "extraction overlaps embedding",
                      status(ing["stage_sum_over_wall"] > 1.05)))
-        fig, ax = plt.subplots(figsize=(6, 2.6))
+        fig, ax = plt.subplots(figsize=(6, 3.2))
         stages = ing["stages"]
         left = 0.0
         for name, value in stages.items():
@@ -88,7 +88,7 @@ def main() -> None:
             left += value
         ax.barh(["wall"], [secs], color="grey", label=f"wall {secs:.0f} s")
         ax.set_xlabel("seconds")
-        ax.legend(fontsize=7, ncol=3, loc="lower right")
+        ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.3))
         ax.set_title("Ingestion of the texlive collection: time per stage")
         fig.tight_layout()
         fig.savefig(os.path.join(plots, "ingestion-stages.png"), dpi=120)
