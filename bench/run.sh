@@ -2,8 +2,8 @@
 # `make bench`: every benchmark in docs/benchmarks.md, each side by side with its baseline on the
 # same input in the same run, then the table and plots (bench/report.py).
 #
-#   bash bench/run.sh [SECTION...]   sections: extraction embedding ingestion search index
-#                                    generation (default: all, in that order); `search` also
+#   bash bench/run.sh [SECTION...]   sections: extraction embedding ingestion search generation
+#                                    index (default: all, in that order); `search` also
 #                                    measures retrieval quality (same questions, same library)
 #
 # Results (JSON) go to $QUIRE_BENCH_OUT (default: <target>/bench); the report reads every result
@@ -23,7 +23,7 @@ mkdir -p "$out" "$cache"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(extraction embedding ingestion search index generation)
+[ ${#sections[@]} -gt 0 ] || sections=(extraction embedding ingestion search generation index)
 
 say "setting up (packages, models, build)"
 bash scripts/setup.sh
