@@ -437,14 +437,33 @@ impl EmbedderThread {
 
     /// Embeds `texts` on the model's thread, blocking until done.
     pub fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
+        self.submit(texts)?.wait()
+    }
+
+    /// Starts embedding `texts` on the model's thread and returns at once; the caller can do
+    /// other work (a keyword search) before it waits for the vectors.
+    pub fn submit(&self, texts: Vec<String>) -> Result<PendingEmbedding> {
         let (tx, rx) = mpsc::channel();
-        let stopped = || Error::Embedding("the embedding thread has stopped".into());
         self.requests
             .as_ref()
-            .ok_or_else(stopped)?
+            .ok_or_else(thread_stopped)?
             .send((texts, tx))
-            .map_err(|_| stopped())?;
-        rx.recv().map_err(|_| stopped())?
+            .map_err(|_| thread_stopped())?;
+        Ok(PendingEmbedding(rx))
+    }
+}
+
+fn thread_stopped() -> Error {
+    Error::Embedding("the embedding thread has stopped".into())
+}
+
+/// Vectors being computed on the embedding thread.
+pub struct PendingEmbedding(mpsc::Receiver<Result<Vec<Vec<f32>>>>);
+
+impl PendingEmbedding {
+    /// Blocks until the vectors are ready.
+    pub fn wait(self) -> Result<Vec<Vec<f32>>> {
+        self.0.recv().map_err(|_| thread_stopped())?
     }
 }
 

@@ -743,11 +743,17 @@ impl Library {
         docs: &[i64],
         mode: SearchMode,
     ) -> Result<Vec<SearchHit>> {
-        let vector = match mode {
+        // The question is embedded on the embedding thread while BM25 runs here.
+        let pending = match mode {
             SearchMode::Keyword => None,
-            _ => Some(self.embed_query(query)?),
+            _ => Some(self.submit_query(query)?),
         };
-        self.search_by(query, vector.as_deref(), k, docs, mode)
+        let keyword = self.keyword_candidates(query, k, docs, mode)?;
+        let vector = match pending {
+            Some(p) => p.wait()?.pop(),
+            None => None,
+        };
+        self.fuse(vector.as_deref(), keyword, k, docs, mode)
     }
 
     /// Search with the query's vector already made (needed unless `mode` is keyword only).
@@ -759,19 +765,48 @@ impl Library {
         docs: &[i64],
         mode: SearchMode,
     ) -> Result<Vec<SearchHit>> {
-        let candidates = (k * 5).max(50);
+        let keyword = self.keyword_candidates(query, k, docs, mode)?;
+        self.fuse(vector, keyword, k, docs, mode)
+    }
+
+    /// How many candidates each retriever gives the fusion.
+    fn candidates(k: usize) -> usize {
+        (k * 5).max(50)
+    }
+
+    /// BM25's candidates, best first (none in dense-only mode).
+    fn keyword_candidates(
+        &self,
+        query: &str,
+        k: usize,
+        docs: &[i64],
+        mode: SearchMode,
+    ) -> Result<Vec<i64>> {
+        if mode == SearchMode::Dense {
+            return Ok(Vec::new());
+        }
+        self.store
+            .keyword_search(&query_terms(query), Self::candidates(k), docs)
+    }
+
+    /// Dense candidates for `vector`, fused with the keyword candidates by reciprocal rank, and
+    /// the passages read back.
+    fn fuse(
+        &mut self,
+        vector: Option<&[f32]>,
+        keyword: Vec<i64>,
+        k: usize,
+        docs: &[i64],
+        mode: SearchMode,
+    ) -> Result<Vec<SearchHit>> {
         let dense = match vector {
-            Some(v) if mode != SearchMode::Keyword => self.dense_search(v, candidates, docs)?,
+            Some(v) if mode != SearchMode::Keyword => {
+                self.dense_search(v, Self::candidates(k), docs)?
+            }
             _ => Vec::new(),
         };
         let dense_ids: Vec<i64> = dense.iter().map(|d| d.0).collect();
         let similarity: HashMap<i64, f32> = dense.into_iter().collect();
-        let keyword = if mode == SearchMode::Dense {
-            Vec::new()
-        } else {
-            self.store
-                .keyword_search(&query_terms(query), candidates, docs)?
-        };
         let fused = reciprocal_rank_fusion(&[&dense_ids, &keyword], k);
         let scores: HashMap<i64, f64> = fused.iter().copied().collect();
         let ids: Vec<i64> = fused.iter().map(|f| f.0).collect();
@@ -787,8 +822,8 @@ impl Library {
             .collect())
     }
 
-    /// The query's vector, after checking that the stored vectors come from the same model.
-    pub(crate) fn embed_query(&mut self, query: &str) -> Result<Vec<f32>> {
+    /// Fails when the stored vectors come from another embedding model than the loaded one.
+    fn check_query_model(&mut self) -> Result<()> {
         let info = self.embedder()?.info().clone();
         if let Some(stored) = self.store.meta("embedding_model")? {
             if stored != info.id() {
@@ -799,7 +834,21 @@ impl Library {
                 )));
             }
         }
-        Ok(self.embedder()?.embed(vec![query.to_string()])?.remove(0))
+        Ok(())
+    }
+
+    /// The query's vector, after checking that the stored vectors come from the same model.
+    pub(crate) fn embed_query(&mut self, query: &str) -> Result<Vec<f32>> {
+        self.submit_query(query)?
+            .wait()?
+            .pop()
+            .ok_or_else(|| Error::Embedding("no vector for the question".into()))
+    }
+
+    /// Starts embedding the query on the embedding thread (model checked first).
+    fn submit_query(&mut self, query: &str) -> Result<crate::embed::PendingEmbedding> {
+        self.check_query_model()?;
+        self.embedder()?.submit(vec![query.to_string()])
     }
 
     /// Nearest chunks of ready documents (all, or those in `docs`) with their cosine
