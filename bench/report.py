@@ -31,6 +31,12 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b else "–"
 
 
+def save(fig, plots: str, name: str) -> None:
+    fig.tight_layout()
+    fig.savefig(os.path.join(plots, name), dpi=120)
+    plt.close(fig)
+
+
 def status(ok: bool) -> str:
     return "met" if ok else "not yet"
 
@@ -90,9 +96,7 @@ def main() -> None:
         ax.set_xlabel("seconds")
         ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.3))
         ax.set_title("Ingestion of the texlive collection: time per stage")
-        fig.tight_layout()
-        fig.savefig(os.path.join(plots, "ingestion-stages.png"), dpi=120)
-        plt.close(fig)
+        save(fig, plots, "ingestion-stages.png")
 
     ret = load(results, "retrieval.json")
     if ret:
@@ -122,9 +126,7 @@ def main() -> None:
         ax.set_ylim(0, 1)
         ax.legend(fontsize=8)
         ax.set_title("Retrieval quality")
-        fig.tight_layout()
-        fig.savefig(os.path.join(plots, "retrieval.png"), dpi=120)
-        plt.close(fig)
+        save(fig, plots, "retrieval.png")
 
     idx = load(results, "index.json")
     if idx:
@@ -158,9 +160,7 @@ def main() -> None:
         ax.axvline(5, color="grey", linestyle=":", linewidth=1)
         ax.legend(fontsize=8)
         ax.set_title("Vector index: latency vs recall (expansion 64…256)")
-        fig.tight_layout()
-        fig.savefig(os.path.join(plots, "index.png"), dpi=120)
-        plt.close(fig)
+        save(fig, plots, "index.png")
 
     gen = load(results, "generation.json")
     if gen:
@@ -181,9 +181,7 @@ def main() -> None:
         ax.set_xticks(range(len(bars)), [label for label, _, _ in bars])
         ax.set_ylabel("Quire ÷ baseline")
         ax.set_title("Throughput against the baseline (same machine, same run)")
-        fig.tight_layout()
-        fig.savefig(os.path.join(plots, "throughput-ratios.png"), dpi=120)
-        plt.close(fig)
+        save(fig, plots, "throughput-ratios.png")
 
     out = [
         "# Benchmarks",

@@ -8,6 +8,9 @@
 //! cargo run --release -p quire-engine --example index_bench -- [--sizes 10000,100000,1000000]
 //!     [--queries 200] [--expansions 64,128,256] [--threads N] [--json]
 
+mod common;
+
+use common::percentile;
 use std::time::Instant;
 
 use quire_engine::index::{index_options, EXPANSION_SEARCH};
@@ -55,10 +58,6 @@ fn list(args: &[String], name: &str, default: &[usize]) -> Vec<usize> {
             .collect(),
         None => default.to_vec(),
     }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((p / 100.0 * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
 }
 
 fn main() {

@@ -9,6 +9,9 @@
 //! cargo run --release -p quire-engine --example retrieval_eval -- \
 //!     --library DIR [--models DIR] [--questions FILE] [--root /usr/share/doc/texlive-doc] [--json]
 
+mod common;
+
+use common::percentile;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -35,14 +38,6 @@ fn arg(args: &[String], name: &str) -> Option<String> {
             .cloned()
             .unwrap_or_else(|| panic!("{name} needs a value"))
     })
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (p / 100.0 * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
 }
 
 fn main() {
