@@ -11,7 +11,7 @@
 # scripts/setup.sh), sentence-transformers + PyTorch + matplotlib (pip, in a virtual environment
 # under the cache folder), llama-bench (built from the vendored llama.cpp by generation.sh).
 # INDEX_SIZES (default 10000,100000,1000000) sets the vector index sizes; the 1M build takes
-# about half an hour on 2 cores.
+# about half an hour on 2 cores, so built indexes are kept under $QUIRE_CACHE/bench-index and reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -75,7 +75,8 @@ for section in "${sections[@]}"; do
     ;;
   index)
     say "vector index: ${INDEX_SIZES:-10000,100000,1000000} generated vectors"
-    "$examples/index_bench" --sizes "${INDEX_SIZES:-10000,100000,1000000}" --json >"$out/index.json"
+    "$examples/index_bench" --sizes "${INDEX_SIZES:-10000,100000,1000000}" \
+      --cache "$cache/bench-index" --json >"$out/index.json"
     ;;
   generation)
     say "generation: quire ask vs llama-bench (same llama.cpp, GGUF, threads)"

@@ -67,6 +67,7 @@ pub fn answer_json(answer: &Answer) -> serde_json::Value {
         "stop": answer.stats.stop.as_str(),
         "model": answer.model,
         "prompt_tokens": answer.stats.prompt_tokens,
+        "passage_tokens": answer.prompt.passage_tokens,
         "generated_tokens": answer.stats.generated_tokens,
         "time_to_first_token_ms": answer.stats.time_to_first_token.as_millis() as u64,
         "tokens_per_second": answer.stats.tokens_per_second(),
@@ -123,8 +124,12 @@ fn print_sources(answer: &Answer) {
 
 fn print_stats(answer: &Answer) {
     let s = &answer.stats;
+    let focus = match answer.prompt.passage_tokens {
+        0 => String::new(),
+        n => format!(" (focused to ~{n} tokens each)"),
+    };
     let mut line = format!(
-        "conversation {} · {} of {} sources · {} prompt tokens · first token after {:.2} s · {} tokens at {:.1}/s",
+        "conversation {} · {} of {} sources{focus} · {} prompt tokens · first token after {:.2} s · {} tokens at {:.1}/s",
         answer.conversation_id.map_or("-".to_string(), |c| c.to_string()),
         answer.prompt.sources_given,
         answer.prompt.sources_found,

@@ -11,7 +11,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use quire_engine::{
-    AddEvent, AddStatus, AskOptions, DeviceChoice, Library, LibraryOptions, Sampling, SearchMode,
+    AddEvent, AddStatus, AskOptions, DeviceChoice, Library, LibraryOptions, Passages, Sampling,
+    SearchMode,
 };
 
 mod ask;
@@ -126,9 +127,25 @@ struct AnswerArgs {
     /// CPU threads for the answer model [default: one per physical core]
     #[arg(long)]
     threads: Option<usize>,
+    /// How much of each passage the model reads: whole, a number of tokens around what the
+    /// question asks, or auto (whole when this machine reads them within about a second, else
+    /// focused; longer passages make the answer start later)
+    #[arg(long, value_name = "auto|whole|TOKENS", default_value = "auto", value_parser = parse_passages)]
+    passages: Passages,
     /// Print the prompt the model was given to stderr
     #[arg(long)]
     show_prompt: bool,
+}
+
+fn parse_passages(value: &str) -> Result<Passages, String> {
+    match value {
+        "auto" => Ok(Passages::Auto),
+        "whole" | "0" => Ok(Passages::Whole),
+        n => match n.parse::<usize>() {
+            Ok(n) if n >= 16 => Ok(Passages::Tokens(n)),
+            _ => Err("expected auto, whole or a number of tokens (at least 16)".into()),
+        },
+    }
 }
 
 impl AnswerArgs {
@@ -138,6 +155,7 @@ impl AnswerArgs {
             docs: resolve_docs(library, &self.docs)?,
             conversation: self.conversation,
             save: !self.no_save,
+            passages: self.passages,
             sampling: Sampling {
                 temperature: self.temperature,
                 seed: self.seed,

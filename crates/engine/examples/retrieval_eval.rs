@@ -4,7 +4,9 @@
 //! it), runs the search in three modes — dense only, BM25 only, hybrid — and reports hit@1, hit@5
 //! and MRR@10 per mode (a hit: a passage of the right document whose pages overlap the labelled
 //! ones), plus the latency of each mode's full query (hybrid: embed the question, dense + BM25,
-//! fusion, passages read back), p50 and p95 after one warm-up query.
+//! fusion, passages read back), p50 and p95 after one warm-up query. Then, for the hybrid top 5,
+//! how much of the labelled evidence survives when each passage is focused to a token budget
+//! for the prompt ([`quire_engine::focus`]), and how many prompt tokens that saves.
 //!
 //! cargo run --release -p quire-engine --example retrieval_eval -- \
 //!     --library DIR [--models DIR] [--questions FILE] [--root /usr/share/doc/texlive-doc] [--json]
@@ -15,6 +17,7 @@ use common::percentile;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use quire_engine::focus::focus_passage;
 use quire_engine::{Library, LibraryOptions, SearchMode};
 use serde::Deserialize;
 
@@ -24,6 +27,20 @@ struct Question {
     question: String,
     document: String,
     pages: Vec<u32>,
+    /// Words on those pages that answer the question (verbatim, as pdftotext reads them).
+    evidence: String,
+}
+
+/// Passage budgets compared for the prompt (answer-model tokens per source; 0: whole passages).
+const PASSAGE_BUDGETS: [usize; 5] = [0, 48, 64, 96, 128];
+
+/// Lower-case words only, single spaces: how evidence is looked for in a passage.
+fn normalised(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 struct ModeResult {
@@ -88,6 +105,8 @@ fn main() {
         },
     ];
     let mut missing_documents = Vec::new();
+    // The hybrid top 5 of each question: what the model would be given.
+    let mut top_texts: Vec<Vec<String>> = Vec::new();
     for q in &questions {
         let want: PathBuf = root.join(&q.document);
         if library
@@ -116,8 +135,12 @@ fn main() {
                         .any(|p| (h.chunk.page_start..=h.chunk.page_end).contains(p))
             });
             m.ranks.push(rank);
+            if m.name == "hybrid" {
+                top_texts.push(hits.iter().take(5).map(|h| h.chunk.text.clone()).collect());
+            }
         }
     }
+    let passages = passage_budgets(&mut library, &questions, top_texts);
 
     let n = questions.len() as f64;
     let mut rows = Vec::new();
@@ -165,6 +188,7 @@ fn main() {
         "questions_whose_document_is_missing": missing_documents.len(),
         "modes": rows,
         "ranks": per_question,
+        "passages": passages,
     });
     if json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap());
@@ -196,4 +220,69 @@ fn main() {
             r["latency_ms_p95"].as_f64().unwrap(),
         );
     }
+    println!("passage budget  source tokens (mean)  evidence kept");
+    for p in passages["budgets"].as_array().unwrap() {
+        println!(
+            "{:>14}  {:>20.0}  {:>13.3}",
+            match p["passage_tokens"].as_u64().unwrap() {
+                0 => "whole".to_string(),
+                t => t.to_string(),
+            },
+            p["source_tokens_mean"].as_f64().unwrap(),
+            p["evidence_kept"].as_f64().unwrap(),
+        );
+    }
+}
+
+/// For each budget of [`PASSAGE_BUDGETS`]: the answer model's tokens that the five focused
+/// sources take (mean over the questions), and the share of the questions whose evidence is in
+/// the whole top 5 that still have it in the focused passages. Counted with the answer model's
+/// tokenizer, on its own thread.
+fn passage_budgets(
+    library: &mut Library,
+    questions: &[Question],
+    top_texts: Vec<Vec<String>>,
+) -> serde_json::Value {
+    let items: Vec<(String, String, Vec<String>)> = questions
+        .iter()
+        .zip(top_texts)
+        .map(|(q, texts)| (q.question.clone(), normalised(&q.evidence), texts))
+        .collect();
+    library
+        .generator()
+        .expect("the answer model")
+        .run(move |g| {
+            let count = |t: &str| g.count_tokens(t);
+            let with_evidence: Vec<bool> = items
+                .iter()
+                .map(|(_, evidence, texts)| normalised(&texts.join(" ")).contains(evidence))
+                .collect();
+            let mut budgets = Vec::new();
+            for budget in PASSAGE_BUDGETS {
+                let (mut tokens, mut kept) = (0usize, 0usize);
+                for ((question, evidence, texts), had) in items.iter().zip(&with_evidence) {
+                    let terms = quire_engine::text::query_terms(question);
+                    let focused: Vec<String> = texts
+                        .iter()
+                        .map(|t| focus_passage(t, &terms, budget, &count))
+                        .collect();
+                    tokens += focused.iter().map(|t| count(t)).sum::<usize>();
+                    if *had && normalised(&focused.join(" ")).contains(evidence) {
+                        kept += 1;
+                    }
+                }
+                let had = with_evidence.iter().filter(|h| **h).count();
+                budgets.push(serde_json::json!({
+                    "passage_tokens": budget,
+                    "source_tokens_mean": tokens as f64 / items.len() as f64,
+                    "evidence_kept": kept as f64 / had.max(1) as f64,
+                }));
+            }
+            serde_json::json!({
+                "questions_with_evidence_in_top5": with_evidence.iter().filter(|h| **h).count(),
+                "min_passage_tokens": quire_engine::answer::MIN_PASSAGE_TOKENS,
+                "budgets": budgets,
+            })
+        })
+        .expect("the generator thread answers")
 }

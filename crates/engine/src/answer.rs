@@ -15,6 +15,36 @@ sources above, never outside knowledge. End every sentence with the number of th
 comes from in square brackets, like [2]. If the sources do not contain the answer, say plainly \
 that the documents do not contain the answer.";
 
+/// The answer should start within this many seconds on the machine it runs on; evaluating the
+/// prompt is most of that wait on a CPU.
+pub const FIRST_TOKEN_TARGET_SECONDS: f64 = 1.0;
+
+/// Focused passages never get fewer tokens than this, even when the target above cannot be
+/// met: on the 131 labelled questions of bench/retrieval, 96 tokens per source keep the answer's
+/// evidence for 80 % of the questions, 64 tokens for 64 % (docs/benchmarks.md).
+pub const MIN_PASSAGE_TOKENS: usize = 96;
+
+/// Tokens per source for [`crate::ask::Passages::Auto`] (0: whole passages). `whole_prompt`
+/// is the prompt's length with whole passages, `source_tokens` the part of it the passages
+/// take, `rate` the prompt tokens this machine evaluates per second. Whole passages when that
+/// prompt is evaluated within [`FIRST_TOKEN_TARGET_SECONDS`]; else the share of that time left
+/// after the instructions and question, split between the sources, but at least
+/// [`MIN_PASSAGE_TOKENS`].
+pub fn auto_passage_tokens(
+    whole_prompt: usize,
+    source_tokens: usize,
+    sources: usize,
+    rate: f64,
+) -> usize {
+    let affordable = rate * FIRST_TOKEN_TARGET_SECONDS;
+    if sources == 0 || whole_prompt as f64 <= affordable {
+        return 0;
+    }
+    let fixed = whole_prompt.saturating_sub(source_tokens) as f64;
+    let per_source = ((affordable - fixed) / sources as f64).max(0.0) as usize;
+    per_source.max(MIN_PASSAGE_TOKENS)
+}
+
 /// Told when no source seems to be about the question.
 pub const NOT_FOUND_NOTE: &str = "Note: none of these sources seems to be about the question. \
 Unless one of them clearly answers it, reply that the documents do not contain the answer.";
@@ -675,5 +705,19 @@ mod tests {
             "How do I set margins?"
         );
         assert_eq!(conversation_title(&"x".repeat(100)).chars().count(), 58);
+    }
+
+    #[test]
+    fn passages_are_whole_when_the_machine_is_fast_enough() {
+        // 1,300-token prompt, 1,100 of it sources, five sources.
+        assert_eq!(auto_passage_tokens(1300, 1100, 5, 2000.0), 0);
+        // 400 tokens/s: 200 fixed tokens leave 200 for five sources: the floor applies.
+        assert_eq!(
+            auto_passage_tokens(1300, 1100, 5, 400.0),
+            MIN_PASSAGE_TOKENS
+        );
+        // 1,000 tokens/s: 800 left for five sources.
+        assert_eq!(auto_passage_tokens(1300, 1100, 5, 1000.0), 160);
+        assert_eq!(auto_passage_tokens(1300, 0, 0, 10.0), 0);
     }
 }

@@ -5,16 +5,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 
 use crate::answer::{
-    answer_opening, attribute, citations, cited_numbers, conversation_title, fit_prompt,
-    pick_quotes, says_not_found, source_sentences, standalone_query, uncited_sentences, Citation,
-    Quote, Sentence, Source, ATTRIBUTION_SIMILARITY,
+    answer_opening, attribute, auto_passage_tokens, citations, cited_numbers, conversation_title,
+    fit_prompt, pick_quotes, says_not_found, source_sentences, standalone_query, uncited_sentences,
+    Citation, Quote, Sentence, Source, ATTRIBUTION_SIMILARITY,
 };
 use crate::conversation::Exchange;
 use crate::error::{Error, Result};
+use crate::focus::focus_passage;
 use crate::generate::{
     Flow, GenerationStats, GeneratorOptions, GeneratorThread, Message, Sampling,
 };
 use crate::library::{Library, SearchMode};
+use crate::text::query_terms;
 use crate::DeviceChoice;
 
 /// Below this cosine similarity (all-MiniLM-L6-v2, question to passage) a source is taken as
@@ -22,6 +24,19 @@ use crate::DeviceChoice;
 /// labelled questions scored 0.354–0.722; for 10 off-topic questions (bread, vaccines, car
 /// repair, …) 0.018–0.206.
 pub const RELEVANT_SIMILARITY: f32 = 0.3;
+
+/// How much of each retrieved passage goes into the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passages {
+    /// Whole passages when this machine evaluates such a prompt within
+    /// [`crate::answer::FIRST_TOKEN_TARGET_SECONDS`]; otherwise each is focused on the question
+    /// to what fits that time, but never below [`crate::answer::MIN_PASSAGE_TOKENS`] (see
+    /// [`auto_passage_tokens`]).
+    Auto,
+    Whole,
+    /// Each passage focused to about this many tokens of the answer model ([`crate::focus`]).
+    Tokens(usize),
+}
 
 /// Sentences considered for supporting quotes (from the cited or top sources).
 const QUOTE_CANDIDATES: usize = 48;
@@ -38,6 +53,8 @@ pub struct AskOptions {
     pub save: bool,
     /// Earlier messages (questions and answers) the model sees.
     pub history_messages: usize,
+    /// How much of each source the model reads.
+    pub passages: Passages,
     pub sampling: Sampling,
 }
 
@@ -49,6 +66,7 @@ impl Default for AskOptions {
             conversation: None,
             save: true,
             history_messages: 6,
+            passages: Passages::Auto,
             sampling: Sampling::default(),
         }
     }
@@ -81,6 +99,8 @@ pub struct PromptReport {
     pub relevant: bool,
     /// The first words of the answer, written for the model (part of the answer's text).
     pub opening: &'static str,
+    /// Each source was focused to about this many tokens (0: whole passages).
+    pub passage_tokens: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +195,7 @@ impl Library {
             let question = question.to_string();
             let sources = sources.clone();
             let sampling = options.sampling.clone();
+            let passages = options.passages;
             move |g: &mut crate::generate::Generator<'_>| {
                 let result = answer_job(
                     g,
@@ -182,6 +203,7 @@ impl Library {
                     &history,
                     &sources,
                     relevant,
+                    passages,
                     &sampling,
                     &cancel,
                     &updates_tx,
@@ -345,6 +367,7 @@ fn answer_job(
     history: &[Message],
     sources: &[Source],
     relevant: bool,
+    passages: Passages,
     sampling: &Sampling,
     cancel: &AtomicBool,
     updates: &mpsc::Sender<Update>,
@@ -359,6 +382,30 @@ fn answer_job(
             Err(_) => usize::MAX,
         }
     };
+    let count = |text: &str| g.count_tokens(text);
+    let passage_tokens = match passages {
+        Passages::Whole => 0,
+        Passages::Tokens(n) => n,
+        Passages::Auto => {
+            fit_prompt(question, history, sources, relevant, limit, &measure).map_or(0, |whole| {
+                let source_tokens = sources[..whole.sources]
+                    .iter()
+                    .map(|s| count(&s.chunk.text))
+                    .sum();
+                auto_passage_tokens(whole.tokens, source_tokens, whole.sources, g.prompt_rate())
+            })
+        }
+    };
+    let terms = query_terms(question);
+    let focused: Vec<Source> = sources
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            s.chunk.text = focus_passage(&s.chunk.text, &terms, passage_tokens, &count);
+            s
+        })
+        .collect();
+    let sources = &focused[..];
     let fitted =
         fit_prompt(question, history, sources, relevant, limit, &measure).ok_or_else(|| {
             Error::Generation(format!(
@@ -379,6 +426,7 @@ fn answer_job(
         truncated: fitted.truncated,
         relevant,
         opening,
+        passage_tokens,
     };
     let mut stops = g.stop_sequences();
     // A small base model that runs on tends to copy the prompt's layout: a new question, a

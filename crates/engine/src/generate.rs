@@ -404,11 +404,67 @@ pub struct Generator<'m> {
     model: &'m LlamaModel,
     context: LlamaContext<'m>,
     info: GeneratorInfo,
+    /// Prompt tokens evaluated per second on this machine: measured by the warm-up at start,
+    /// then by every prompt long enough to tell.
+    prompt_rate: f64,
 }
+
+/// Text evaluated once when the model is loaded: it brings the weights into memory and starts
+/// the threads before the first question, and measures the prompt rate.
+const WARM_UP_TEXT: &str = "Quire reads the documents on this computer and answers questions about them. Every answer names the pages it comes from, so that the reader can check it. The sources are numbered, and each sentence of the answer ends with the number of its source. Nothing leaves the machine: the models, the library and the conversations stay on this disk.";
+
+/// Prompts shorter than this do not update the measured prompt rate.
+const RATE_SAMPLE_TOKENS: usize = 48;
 
 impl<'m> Generator<'m> {
     pub fn info(&self) -> &GeneratorInfo {
         &self.info
+    }
+
+    /// Prompt tokens this machine evaluates per second with this model (see [`Self::warm_up`]).
+    pub fn prompt_rate(&self) -> f64 {
+        self.prompt_rate
+    }
+
+    /// Evaluates a short text once and forgets it: the first question then finds the weights in
+    /// memory and the threads started, and [`Self::prompt_rate`] has a first measure.
+    pub fn warm_up(&mut self) -> Result<()> {
+        let tokens = self.prompt_tokens(&format!("{WARM_UP_TEXT} {WARM_UP_TEXT}"));
+        let n_ctx = self.context.n_ctx() as usize;
+        self.evaluate_prompt(&tokens[..tokens.len().min(n_ctx / 2)])?;
+        self.context.clear_kv_cache();
+        Ok(())
+    }
+
+    /// Clears the context and evaluates `tokens` from position 0, asking for the last one's
+    /// logits; updates the prompt rate. Returns the batch holding the last token.
+    fn evaluate_prompt(&mut self, tokens: &[LlamaToken]) -> Result<LlamaBatch<'static>> {
+        let started = Instant::now();
+        self.context.clear_kv_cache();
+        let n_batch = self.context.n_batch() as usize;
+        let mut batch = LlamaBatch::new(n_batch.max(1), 1);
+        for (start, piece) in tokens
+            .chunks(n_batch)
+            .enumerate()
+            .map(|(i, p)| (i * n_batch, p))
+        {
+            batch.clear();
+            for (offset, token) in piece.iter().enumerate() {
+                let pos = start + offset;
+                let last = pos + 1 == tokens.len();
+                batch
+                    .add(*token, pos as i32, &[0], last)
+                    .map_err(|e| Error::Generation(e.to_string()))?;
+            }
+            self.context
+                .decode(&mut batch)
+                .map_err(|e| Error::Generation(format!("prompt: {e}")))?;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        if tokens.len() >= RATE_SAMPLE_TOKENS && seconds > 0.0 {
+            self.prompt_rate = tokens.len() as f64 / seconds;
+        }
+        Ok(batch)
     }
 
     /// Tokens of `text` as it appears inside a prompt (special markers parsed, no BOS).
@@ -481,26 +537,7 @@ impl<'m> Generator<'m> {
                 tokens.len()
             )));
         }
-        self.context.clear_kv_cache();
-        let n_batch = self.context.n_batch() as usize;
-        let mut batch = LlamaBatch::new(n_batch.max(1), 1);
-        for (start, piece) in tokens
-            .chunks(n_batch)
-            .enumerate()
-            .map(|(i, p)| (i * n_batch, p))
-        {
-            batch.clear();
-            for (offset, token) in piece.iter().enumerate() {
-                let pos = start + offset;
-                let last = pos + 1 == tokens.len();
-                batch
-                    .add(*token, pos as i32, &[0], last)
-                    .map_err(|e| Error::Generation(e.to_string()))?;
-            }
-            self.context
-                .decode(&mut batch)
-                .map_err(|e| Error::Generation(format!("prompt: {e}")))?;
-        }
+        let mut batch = self.evaluate_prompt(&tokens)?;
 
         let mut sampler = make_sampler(self.model, sampling);
         let vocab = self.model.vocab();
@@ -737,7 +774,12 @@ impl GeneratorThread {
                     model: &model,
                     context,
                     info: info.clone(),
+                    prompt_rate: 0.0,
                 };
+                if let Err(e) = generator.warm_up() {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
                 if ready_tx.send(Ok(info)).is_err() {
                     return;
                 }

@@ -27,6 +27,7 @@ pub mod conversation;
 pub mod embed;
 mod error;
 pub mod extract;
+pub mod focus;
 pub mod generate;
 pub mod index;
 mod library;
@@ -35,7 +36,7 @@ pub mod store;
 pub mod text;
 
 pub use answer::{Citation, Quote, Source};
-pub use ask::{Answer, AskEvent, AskOptions, PromptReport, RELEVANT_SIMILARITY};
+pub use ask::{Answer, AskEvent, AskOptions, Passages, PromptReport, RELEVANT_SIMILARITY};
 pub use conversation::{Conversation, StoredMessage};
 pub use embed::DeviceChoice;
 pub use error::{Error, Result};
