@@ -44,47 +44,57 @@ questions=(
   "What does \\ProvidesPackage do?"
   "How can a package find out whether another package is loaded?"
 )
-results="$cache/generation-quire.jsonl"
-: > "$results"
-for q in "${questions[@]}"; do
-  "$quire" --library "$library" --json ask "$q" --no-save --threads "$threads" --max-tokens 256 \
-    | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' >> "$results"
-done
-prompt_tokens=$(python3 -c '
+# Each question twice: as `quire ask` answers by default (passages focused when whole ones would
+# not be read within ~1 s here) and with whole passages. llama-bench measures the same prompt
+# lengths.
+for passages in auto whole; do
+  results="$cache/generation-quire-$passages.jsonl"
+  : > "$results"
+  for q in "${questions[@]}"; do
+    "$quire" --library "$library" --json ask "$q" --no-save --threads "$threads" --max-tokens 256 \
+      --passages "$passages" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' >> "$results"
+  done
+  prompt_tokens=$(python3 -c '
 import json,statistics,sys
 rows=[json.loads(l) for l in open(sys.argv[1])]
 print(int(statistics.median(r["prompt_tokens"] for r in rows)))' "$results")
+  "$bench_build/llama-bench" "$gguf" "$threads" "$prompt_tokens" 128 3 > "$cache/generation-llama-bench-$passages.jsonl"
+done
 
-llama_json="$cache/generation-llama-bench.jsonl"
-"$bench_build/llama-bench" "$gguf" "$threads" "$prompt_tokens" 128 3 > "$llama_json"
-
-python3 - "$results" "$llama_json" "$threads" <<'EOF'
+python3 - "$cache" "$threads" <<'EOF'
 import json, os, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-bench = [json.loads(l) for l in open(sys.argv[2])]
-threads = sys.argv[3]
-med = lambda xs: statistics.median(xs)
-ttft = med(r["time_to_first_token_ms"] for r in rows) / 1000
-tps = med(r["tokens_per_second"] for r in rows)
-ptok = med(r["prompt_tokens"] for r in rows)
-gen = med(r["generated_tokens"] for r in rows)
-pp = next(b for b in bench if b["n_prompt"] > 0)
-tg = next(b for b in bench if b["n_gen"] > 0)
-pp_rate, tg_rate = pp["avg_ts"], tg["avg_ts"]
-print(f"threads {threads}; {len(rows)} questions with 5 sources; medians")
-print(f"{'':34}{'quire ask':>12}{'llama-bench':>14}{'ratio':>8}")
-print(f"{'prompt tokens':34}{ptok:>12.0f}{pp['n_prompt']:>14}")
-print(f"{'time to first token (s)':34}{ttft:>12.2f}{ptok / pp_rate:>14.2f}{(ptok / pp_rate) / ttft:>8.2f}")
-print(f"{'generated tokens/s':34}{tps:>12.1f}{tg_rate:>14.1f}{tps / tg_rate:>8.2f}")
-print(f"{'generated tokens per answer':34}{gen:>12.0f}{tg['n_gen']:>14}")
-print(f"(llama-bench generation measured after a {tg['depth']}-token prompt, as in an answer)")
-print("(llama-bench's time to first token = prompt tokens / its prompt rate; ratio > 1: quire faster)")
+cache, threads = sys.argv[1], int(sys.argv[2])
+med = statistics.median
+
+def measure(passages):
+    rows = [json.loads(l) for l in open(f"{cache}/generation-quire-{passages}.jsonl")]
+    bench = [json.loads(l) for l in open(f"{cache}/generation-llama-bench-{passages}.jsonl")]
+    pp = next(b for b in bench if b["n_prompt"] > 0)
+    tg = next(b for b in bench if b["n_gen"] > 0)
+    ptok = med(r["prompt_tokens"] for r in rows)
+    return {
+        "questions": len(rows), "prompt_tokens": ptok,
+        "passage_tokens": med(r["passage_tokens"] for r in rows),
+        "quire_ttft_s": med(r["time_to_first_token_ms"] for r in rows) / 1000,
+        "llama_bench_ttft_s": ptok / pp["avg_ts"],
+        "quire_tokens_per_s": med(r["tokens_per_second"] for r in rows),
+        "llama_bench_tokens_per_s": tg["avg_ts"], "llama_bench_depth": tg["depth"],
+        "generated_tokens": med(r["generated_tokens"] for r in rows),
+    }
+
+auto, whole = measure("auto"), measure("whole")
+print(f"threads {threads}; {auto['questions']} questions with 5 sources; medians")
+print(f"{'':38}{'quire ask':>12}{'llama-bench':>14}{'ratio':>8}")
+for name, m in [("default (auto)", auto), ("whole passages", whole)]:
+    focus = f", focused to ~{m['passage_tokens']:.0f} tokens" if m["passage_tokens"] else ""
+    print(f"{name}: {m['prompt_tokens']:.0f}-token prompt{focus}")
+    print(f"{'  time to first token (s)':38}{m['quire_ttft_s']:>12.2f}{m['llama_bench_ttft_s']:>14.2f}"
+          f"{m['llama_bench_ttft_s'] / m['quire_ttft_s']:>8.2f}")
+    print(f"{'  generated tokens/s':38}{m['quire_tokens_per_s']:>12.1f}{m['llama_bench_tokens_per_s']:>14.1f}"
+          f"{m['quire_tokens_per_s'] / m['llama_bench_tokens_per_s']:>8.2f}")
+print("(llama-bench: generation after a prompt of the same length; its time to first token = prompt")
+print(" tokens / its prompt rate; ratio > 1: quire faster)")
 out = os.environ.get("GENERATION_JSON")
 if out:
-    json.dump({
-        "threads": int(threads), "questions": len(rows), "prompt_tokens": ptok,
-        "quire_ttft_s": ttft, "llama_bench_ttft_s": ptok / pp_rate,
-        "quire_tokens_per_s": tps, "llama_bench_tokens_per_s": tg_rate,
-        "llama_bench_depth": tg["depth"],
-    }, open(out, "w"))
+    json.dump({"threads": threads, **auto, "whole": whole}, open(out, "w"))
 EOF

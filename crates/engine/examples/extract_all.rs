@@ -1,7 +1,8 @@
 //! Extracts many PDFs through Quire's isolated reader and classifies every outcome, without
 //! embedding: how fast, how many read, and why the others failed.
 //!
-//! cargo run --release -p quire-engine --example extract_all -- [--threads N] PDF...
+//! cargo run --release -p quire-engine --example extract_all -- [--threads N] [--dump DIR] PDF...
+//! (`--dump DIR`: each file's text into DIR/<file name>.txt, pages separated by form feeds)
 //! (with no PDFs, reads one path per line from stdin)
 
 use std::collections::BTreeMap;
@@ -21,6 +22,11 @@ fn main() {
         .unwrap_or(1);
     if let Some(i) = args.iter().position(|a| a == "--threads") {
         threads = args[i + 1].parse().expect("--threads N");
+        args.drain(i..=i + 1);
+    }
+    let mut dump: Option<PathBuf> = None;
+    if let Some(i) = args.iter().position(|a| a == "--dump") {
+        dump = Some(PathBuf::from(&args[i + 1]));
         args.drain(i..=i + 1);
     }
     let json = args.iter().any(|a| a == "--json");
@@ -45,7 +51,16 @@ fn main() {
                 let Some(path) = paths.get(i) else { break };
                 let result = extractor
                     .extract(path, &mut |_, _| {})
-                    .map(|pdf| pdf.pages.len())
+                    .map(|pdf| {
+                        if let Some(dir) = &dump {
+                            let text: Vec<&str> =
+                                pdf.pages.iter().map(|p| p.text.as_str()).collect();
+                            let name = path.file_name().unwrap().to_string_lossy();
+                            std::fs::write(dir.join(format!("{name}.txt")), text.join("\u{c}"))
+                                .expect("write the dump");
+                        }
+                        pdf.pages.len()
+                    })
                     .map_err(|e| format!("{}: {}", e.kind.as_str(), e.message));
                 outcomes.lock().unwrap().push((path.clone(), result));
             });

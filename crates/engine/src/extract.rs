@@ -547,11 +547,23 @@ fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result
         pages: pages.len() as u32,
         title: pdf_title(&doc),
     });
+    // One processor for the whole document: it keeps the fonts it has parsed (see
+    // vendor/pdf-extract/QUIRE.md).
+    let no_resources = lopdf::Dictionary::new();
+    let mut processor = pdf_extract::Processor::new();
     for &number in pages.keys() {
         let raw = catch_unwind(AssertUnwindSafe(|| {
             let mut s = String::new();
             let mut output = pdf_extract::PlainTextOutput::new(&mut s);
-            pdf_extract::output_doc_page(&doc, &mut output, number).map(|_| s)
+            pdf_extract::output_doc_page_with(
+                &doc,
+                &pages,
+                &mut processor,
+                &no_resources,
+                &mut output,
+                number,
+            )
+            .map(|_| s)
         }));
         let (text, error) = match raw {
             Ok(Ok(s)) => (clean_page(&s), None),
@@ -608,6 +620,63 @@ fn decode_pdf_string(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The per-document font cache (vendor/pdf-extract/QUIRE.md) gives, page for page, the text
+    /// that upstream's per-page extraction (fonts parsed afresh on every page) gives. Real
+    /// PDFs with many fonts; `QUIRE_FONT_CACHE_PDFS` (one path per line) checks others.
+    #[test]
+    fn font_cache_keeps_every_page_text() {
+        let paths: Vec<String> = match std::env::var("QUIRE_FONT_CACHE_PDFS") {
+            Ok(list) => std::fs::read_to_string(list)
+                .unwrap()
+                .lines()
+                .map(String::from)
+                .collect(),
+            Err(_) => [
+                "base/clsguide.pdf",
+                "base/fntguide.pdf",
+                "base/ltnews30.pdf",
+            ]
+            .iter()
+            .map(|p| format!("/usr/share/doc/texlive-doc/latex/{p}"))
+            .collect(),
+        };
+        let mut pages_compared = 0;
+        for path in &paths {
+            let Ok(doc) = lopdf::Document::load(path) else {
+                continue;
+            };
+            let pages = doc.get_pages();
+            let empty = lopdf::Dictionary::new();
+            let mut processor = pdf_extract::Processor::new();
+            for &n in pages.keys() {
+                let fresh = catch_unwind(AssertUnwindSafe(|| {
+                    let mut s = String::new();
+                    let mut out = pdf_extract::PlainTextOutput::new(&mut s);
+                    pdf_extract::output_doc_page(&doc, &mut out, n)
+                        .map(|_| s)
+                        .ok()
+                }));
+                let cached = catch_unwind(AssertUnwindSafe(|| {
+                    let mut s = String::new();
+                    let mut out = pdf_extract::PlainTextOutput::new(&mut s);
+                    pdf_extract::output_doc_page_with(
+                        &doc,
+                        &pages,
+                        &mut processor,
+                        &empty,
+                        &mut out,
+                        n,
+                    )
+                    .map(|_| s)
+                    .ok()
+                }));
+                assert_eq!(fresh.ok(), cached.ok(), "{path} page {n}");
+                pages_compared += 1;
+            }
+        }
+        assert!(pages_compared >= 50, "only {pages_compared} pages compared");
+    }
 
     #[test]
     fn pdf_strings_decode() {
