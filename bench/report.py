@@ -7,7 +7,7 @@ Only sections with results are reported; every figure comes from the files in RE
 import json
 import os
 import sys
-from datetime import date
+from datetime import date, datetime, timezone
 
 import matplotlib
 
@@ -60,7 +60,7 @@ def main() -> None:
                      status(q_rate >= p_rate)))
         rows.append(("Extraction", "files read / failed", f"{ex_q['read']} / {ex_q['failed']}",
                      "pdftotext", f"{ex_p['read']} / {ex_p['failed']}", "",
-                     "fewer failures", status(ex_q["failed"] <= ex_p["failed"])))
+                     "no more failures than pdftotext", status(ex_q["failed"] <= ex_p["failed"])))
         bars.append(("extraction\npages/s", q_rate, p_rate))
 
     em_q, em_p = load(results, "embedding-quire.json"), load(results, "embedding-pytorch.json")
@@ -210,8 +210,9 @@ def main() -> None:
         "# Benchmarks",
         "",
         f"Produced by `make bench` (bench/run.sh, then bench/report.py) on {date.today().isoformat()}; "
-        f"{machine}, CPU only. Every figure below comes from that run; Quire and its baseline ran on "
-        "the same input in the same run. Ratios: Quire ÷ baseline for rates, baseline ÷ Quire for "
+        f"{machine}, CPU only. A section can be rerun alone, so each section's time of measurement is "
+        "listed below the table; within a section, Quire and its baseline ran on the same input in the "
+        "same run. Ratios: Quire ÷ baseline for rates, baseline ÷ Quire for "
         "times, so > 1 always means Quire is ahead.",
         "",
         "Inputs: the PDFs of Debian's `texlive-latex-base-doc`; generated vectors for the index.",
@@ -220,6 +221,18 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     out += ["| " + " | ".join(r) + " |" for r in rows]
+    measured = []
+    for section, files in [("extraction", ["extraction-quire.json", "extraction-pdftotext.json"]),
+                           ("embedding", ["embedding-quire.json", "embedding-pytorch.json"]),
+                           ("ingestion", ["ingestion.json"]), ("search and retrieval", ["retrieval.json"]),
+                           ("generation", ["generation.json"]), ("vector index", ["index.json"])]:
+        times = [os.path.getmtime(os.path.join(results, f)) for f in files
+                 if os.path.exists(os.path.join(results, f))]
+        if times:
+            when = datetime.fromtimestamp(max(times), timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            measured.append(f"{section} {when}")
+    if measured:
+        out += ["", "Measured: " + "; ".join(measured) + "."]
     out += lines
     out.append("\n### Plots\n")
     for name, title in [("throughput-ratios.png", "Throughput ratios"), ("ingestion-stages.png", "Ingestion stages"),

@@ -10,7 +10,7 @@ use quire_engine::generate::{
     Fallback, GeneratorOptions, GeneratorThread, Message, PromptFormat, Role,
 };
 use quire_engine::{
-    AskEvent, AskOptions, Flow, Isolation, Library, LibraryOptions, Sampling, StopReason,
+    AskEvent, AskOptions, Flow, Isolation, Library, LibraryOptions, Passages, Sampling, StopReason,
     StoredChunk,
 };
 
@@ -388,4 +388,59 @@ fn a_question_the_library_cannot_answer_is_flagged_to_the_model() {
     assert!(on_topic.prompt.relevant);
     assert!(!on_topic.prompt.text.contains(NOT_FOUND_NOTE));
     assert!(on_topic.stats.time_to_first_token < Duration::from_secs(60));
+}
+
+/// Focused passages: the prompt holds each source cut to its budget around the question's words
+/// (shorter than with whole passages), the answer still cites the same sources, and `Auto`
+/// either keeps whole passages or focuses them to at least the floor.
+#[test]
+fn focused_passages_shorten_the_prompt_around_the_question() {
+    let mut guard = library().lock().unwrap();
+    let library = &mut guard.1;
+    let question = "What does \\ProvidesPackage declare?";
+    let ask = |library: &mut Library, passages: Passages| {
+        let options = AskOptions {
+            save: false,
+            passages,
+            sampling: Sampling {
+                max_tokens: 16,
+                ..Sampling::default()
+            },
+            ..AskOptions::default()
+        };
+        library
+            .ask(question, &options, &mut |_| Flow::Continue)
+            .unwrap()
+    };
+    let whole = ask(library, Passages::Whole);
+    let focused = ask(library, Passages::Tokens(48));
+    assert_eq!(whole.prompt.passage_tokens, 0);
+    assert_eq!(focused.prompt.passage_tokens, 48);
+    assert!(
+        focused.prompt.tokens * 2 < whole.prompt.tokens,
+        "focused {} vs whole {} prompt tokens",
+        focused.prompt.tokens,
+        whole.prompt.tokens
+    );
+    assert!(focused.prompt.text.contains(" …") || focused.prompt.text.contains("… "));
+    assert!(focused.prompt.text.contains("\\ProvidesPackage"));
+    // Same sources, in the same order, whatever their length in the prompt.
+    let pages = |a: &quire_engine::Answer| -> Vec<(String, u32)> {
+        a.citations
+            .iter()
+            .map(|c| (c.path.clone(), c.page_start))
+            .collect()
+    };
+    assert_eq!(pages(&whole), pages(&focused));
+    let auto = ask(library, Passages::Auto);
+    let floor = quire_engine::answer::MIN_PASSAGE_TOKENS;
+    assert!(
+        auto.prompt.passage_tokens == 0 || auto.prompt.passage_tokens >= floor,
+        "auto chose {} tokens per passage",
+        auto.prompt.passage_tokens
+    );
+    eprintln!(
+        "prompt tokens: whole {}, 48 per passage {}, auto ({} per passage) {}",
+        whole.prompt.tokens, focused.prompt.tokens, auto.prompt.passage_tokens, auto.prompt.tokens
+    );
 }
