@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Runs a command and reports the peak resident memory of its whole process tree (the command
-plus its children, e.g. Quire's PDF reader processes), sampled every 50 ms, and the wall time.
+plus its children, e.g. Quire's PDF reader processes), sampled every 50 ms, the wall time, and
+the CPU time of the tree (user + system, children included) as a share of all cores' time.
 
 Usage: python3 bench/peak_memory.py [--json FILE] COMMAND [ARGS...]
-(--json FILE also writes {"peak_mib", "wall_s", "exit"} there.)
+(--json FILE also writes {"peak_mib", "wall_s", "cpu_s", "cores", "cores_busy", "exit"} there.)
 """
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -48,11 +50,16 @@ def main() -> int:
         peak = max(peak, tree_rss(proc.pid))
         time.sleep(0.05)
     wall = time.monotonic() - start
-    print(f"peak memory of the process tree: {peak / 2**20:.0f} MiB; wall time {wall:.1f} s; exit {proc.returncode}",
-          file=sys.stderr)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime
+    cores = os.cpu_count() or 1
+    busy = cpu / (wall * cores) if wall > 0 else 0.0
+    print(f"peak memory of the process tree: {peak / 2**20:.0f} MiB; wall time {wall:.1f} s; "
+          f"CPU {cpu:.1f} s ({busy:.0%} of {cores} cores); exit {proc.returncode}", file=sys.stderr)
     if out:
         with open(out, "w") as f:
-            json.dump({"peak_mib": peak / 2**20, "wall_s": wall, "exit": proc.returncode}, f)
+            json.dump({"peak_mib": peak / 2**20, "wall_s": wall, "cpu_s": cpu, "cores": cores,
+                       "cores_busy": busy, "exit": proc.returncode}, f)
     return proc.returncode
 
 
