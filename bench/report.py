@@ -83,9 +83,18 @@ def main() -> None:
         if mem:
             rows.append(("Ingestion", "peak memory (process tree)", f"{fmt(mem['peak_mib'], 0)} MiB",
                          "", "", "", "", ""))
-        rows.append(("Ingestion", "stage time ÷ wall time (> 1: stages overlap)",
-                     f"{ing['stage_sum_over_wall']:.2f}", "", "", "", "extraction overlaps embedding",
-                     status(ing["stage_sum_over_wall"] > 1.05)))
+        # Extraction runs on its own thread, one file ahead: the stage times add up to more than
+        # the wall time by the part of the extraction that was hidden behind the other stages.
+        stages_sum = sum(ing["stages"].values())
+        extract = ing["stages"].get("extract", 0.0)
+        hidden = min(1.0, max(0.0, (stages_sum - secs) / extract)) if extract > 0 else 0.0
+        rows.append(("Ingestion", f"extraction hidden behind embedding (of {fmt(extract, 0)} s extracting; "
+                     f"stage time ÷ wall {ing['stage_sum_over_wall']:.2f})", f"{hidden:.0%}", "", "", "",
+                     "extraction overlaps embedding", status(hidden >= 0.5)))
+        if mem and "cores_busy" in mem:
+            rows.append(("Ingestion", f"cores busy (CPU time ÷ wall time × {mem['cores']} cores)",
+                         f"{mem['cores_busy']:.0%}", "", "", "", "cores kept busy (≥ 90 %)",
+                         status(mem["cores_busy"] >= 0.9)))
         fig, ax = plt.subplots(figsize=(6, 3.2))
         stages = ing["stages"]
         left = 0.0

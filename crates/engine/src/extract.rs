@@ -553,17 +553,7 @@ fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result
     let mut processor = pdf_extract::Processor::new();
     for &number in pages.keys() {
         let raw = catch_unwind(AssertUnwindSafe(|| {
-            let mut s = String::new();
-            let mut output = pdf_extract::PlainTextOutput::new(&mut s);
-            pdf_extract::output_doc_page_with(
-                &doc,
-                &pages,
-                &mut processor,
-                &no_resources,
-                &mut output,
-                number,
-            )
-            .map(|_| s)
+            page_text(&doc, &pages, &mut processor, &no_resources, number)
         }));
         let (text, error) = match raw {
             Ok(Ok(s)) => (clean_page(&s), None),
@@ -577,6 +567,21 @@ fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result
         });
     }
     Ok(())
+}
+
+/// One page's raw text through `processor`, which keeps the fonts it has parsed for the next
+/// pages of the same document.
+fn page_text<'a>(
+    doc: &'a lopdf::Document,
+    pages: &std::collections::BTreeMap<u32, lopdf::ObjectId>,
+    processor: &mut pdf_extract::Processor<'a>,
+    no_resources: &'a lopdf::Dictionary,
+    number: u32,
+) -> Result<String, pdf_extract::OutputError> {
+    let mut s = String::new();
+    let mut output = pdf_extract::PlainTextOutput::new(&mut s);
+    pdf_extract::output_doc_page_with(doc, pages, processor, no_resources, &mut output, number)?;
+    Ok(s)
 }
 
 fn encrypted() -> ExtractError {
@@ -658,18 +663,7 @@ mod tests {
                         .ok()
                 }));
                 let cached = catch_unwind(AssertUnwindSafe(|| {
-                    let mut s = String::new();
-                    let mut out = pdf_extract::PlainTextOutput::new(&mut s);
-                    pdf_extract::output_doc_page_with(
-                        &doc,
-                        &pages,
-                        &mut processor,
-                        &empty,
-                        &mut out,
-                        n,
-                    )
-                    .map(|_| s)
-                    .ok()
+                    page_text(&doc, &pages, &mut processor, &empty, n).ok()
                 }));
                 assert_eq!(fresh.ok(), cached.ok(), "{path} page {n}");
                 pages_compared += 1;
