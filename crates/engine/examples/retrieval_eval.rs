@@ -257,6 +257,7 @@ fn passage_budgets(
                 .iter()
                 .map(|(_, evidence, texts)| normalised(&texts.join(" ")).contains(evidence))
                 .collect();
+            let had = with_evidence.iter().filter(|h| **h).count();
             let mut budgets = Vec::new();
             for budget in PASSAGE_BUDGETS {
                 let (mut tokens, mut kept) = (0usize, 0usize);
@@ -271,7 +272,6 @@ fn passage_budgets(
                         kept += 1;
                     }
                 }
-                let had = with_evidence.iter().filter(|h| **h).count();
                 budgets.push(serde_json::json!({
                     "passage_tokens": budget,
                     "source_tokens_mean": tokens as f64 / items.len() as f64,
@@ -279,7 +279,7 @@ fn passage_budgets(
                 }));
             }
             serde_json::json!({
-                "questions_with_evidence_in_top5": with_evidence.iter().filter(|h| **h).count(),
+                "questions_with_evidence_in_top5": had,
                 "min_passage_tokens": quire_engine::answer::MIN_PASSAGE_TOKENS,
                 "budgets": budgets,
             })

@@ -383,36 +383,50 @@ fn answer_job(
         }
     };
     let count = |text: &str| g.count_tokens(text);
+    let fit =
+        |sources: &[Source]| fit_prompt(question, history, sources, relevant, limit, &measure);
+    // With `Auto`, the prompt with whole passages is fitted first; it is the one used when the
+    // machine is fast enough.
+    let whole = match passages {
+        Passages::Auto => fit(sources),
+        _ => None,
+    };
     let passage_tokens = match passages {
         Passages::Whole => 0,
         Passages::Tokens(n) => n,
-        Passages::Auto => {
-            fit_prompt(question, history, sources, relevant, limit, &measure).map_or(0, |whole| {
-                let source_tokens = sources[..whole.sources]
-                    .iter()
-                    .map(|s| count(&s.chunk.text))
-                    .sum();
-                auto_passage_tokens(whole.tokens, source_tokens, whole.sources, g.prompt_rate())
-            })
-        }
+        Passages::Auto => whole.as_ref().map_or(0, |whole| {
+            let source_tokens = sources[..whole.sources]
+                .iter()
+                .map(|s| count(&s.chunk.text))
+                .sum();
+            auto_passage_tokens(whole.tokens, source_tokens, whole.sources, g.prompt_rate())
+        }),
     };
-    let terms = query_terms(question);
-    let focused: Vec<Source> = sources
-        .iter()
-        .map(|s| {
-            let mut s = s.clone();
-            s.chunk.text = focus_passage(&s.chunk.text, &terms, passage_tokens, &count);
-            s
-        })
-        .collect();
-    let sources = &focused[..];
-    let fitted =
-        fit_prompt(question, history, sources, relevant, limit, &measure).ok_or_else(|| {
-            Error::Generation(format!(
-                "the answer model's context window ({context} tokens) is too small for even the \
+    let focused: Vec<Source>;
+    let sources = if passage_tokens == 0 {
+        sources
+    } else {
+        let terms = query_terms(question);
+        focused = sources
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                s.chunk.text = focus_passage(&s.chunk.text, &terms, passage_tokens, &count);
+                s
+            })
+            .collect();
+        &focused[..]
+    };
+    let fitted = match whole {
+        Some(whole) if passage_tokens == 0 => Some(whole),
+        _ => fit(sources),
+    }
+    .ok_or_else(|| {
+        Error::Generation(format!(
+            "the answer model's context window ({context} tokens) is too small for even the \
              instructions and the question"
-            ))
-        })?;
+        ))
+    })?;
     let opening = answer_opening(question);
     let text = g.render(&fitted.messages)? + opening;
     let report = PromptReport {

@@ -431,8 +431,8 @@ impl<'m> Generator<'m> {
     pub fn warm_up(&mut self) -> Result<()> {
         let tokens = self.prompt_tokens(&format!("{WARM_UP_TEXT} {WARM_UP_TEXT}"));
         let n_ctx = self.context.n_ctx() as usize;
+        // Every prompt clears the context before it is evaluated, so nothing is left to undo.
         self.evaluate_prompt(&tokens[..tokens.len().min(n_ctx / 2)])?;
-        self.context.clear_kv_cache();
         Ok(())
     }
 
