@@ -223,7 +223,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| quire_engine::default_library_dir().display().to_string())
         )
     })?;
-    match &cli.command {
+    let code = match &cli.command {
         Command::Add { paths, .. } => add(&mut library, paths, cli.json),
         Command::Search {
             query,
@@ -256,7 +256,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::List => list(&library, cli.json),
         Command::Remove { documents } => remove(&mut library, documents),
         Command::Status => status(&mut library, cli.json),
+    };
+    if let Some(warning) = library.take_device_warning() {
+        eprintln!("quire: warning: {warning}");
     }
+    code
 }
 
 /// Progress bars for `add` on a terminal: files overall, pages read, chunks embedded.

@@ -5,6 +5,11 @@
 //! 1/sqrt(head size) scale applied to the query instead of the scores; a fused softmax; and no
 //! attention mask at all for batches without padding (the embedder sorts by length, so most
 //! batches have none).
+//!
+//! With the `cuda` feature and an f16 model on a CUDA device there is a second path,
+//! [`Bert::embed_packed`]: sequences packed one after another without padding, Quire's fused
+//! kernels (`kernels/bert.cu`) for attention, bias + GELU and bias + residual + LayerNorm, and
+//! cuBLAS (through candle) for the matrix products.
 
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, Tensor};
 use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
@@ -132,6 +137,21 @@ impl Layer {
 pub struct Bert {
     embeddings: Embeddings,
     layers: Vec<Layer>,
+    #[cfg(feature = "cuda")]
+    fused: Option<Vec<FusedLayer>>,
+    #[cfg(feature = "cuda")]
+    eps: f32,
+}
+
+/// A layer's biases and norms arranged for the fused kernels, made once at load.
+#[cfg(feature = "cuda")]
+struct FusedLayer {
+    qkv_bias: Tensor,
+    /// (3, hidden): output bias, gamma, beta of the attention block's LayerNorm.
+    attention_params: Tensor,
+    intermediate_bias: Tensor,
+    /// (3, hidden): the same for the layer's output LayerNorm.
+    output_params: Tensor,
 }
 
 impl Bert {
@@ -146,10 +166,80 @@ impl Bert {
             None => vb,
         };
         let embeddings = Embeddings::load(vb.pp("embeddings"), c)?;
-        let layers = (0..c.num_hidden_layers)
+        let layers: Vec<Layer> = (0..c.num_hidden_layers)
             .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), c))
             .collect::<Result<_>>()?;
-        Ok(Bert { embeddings, layers })
+        #[cfg(feature = "cuda")]
+        let fused = fused_layers(&layers, c, vb.device(), vb.dtype())?;
+        Ok(Bert {
+            embeddings,
+            layers,
+            #[cfg(feature = "cuda")]
+            fused,
+            #[cfg(feature = "cuda")]
+            eps: c.layer_norm_eps as f32,
+        })
+    }
+
+    /// Whether [`Bert::embed_packed`] can run: an f16 model on CUDA whose shapes the fused
+    /// kernels support.
+    #[cfg(feature = "cuda")]
+    pub fn has_fused(&self) -> bool {
+        self.fused.is_some()
+    }
+
+    /// Turns the fused path off (when it failed its start-up check).
+    #[cfg(feature = "cuda")]
+    pub fn disable_fused(&mut self) {
+        self.fused = None;
+    }
+
+    /// Sentence embeddings for `rows` (token ids) on the fused CUDA path: the sequences packed
+    /// without padding, the masked mean of the last hidden states, L2-normalised; (rows, hidden)
+    /// f32. Returns before the GPU is done: reading the tensor waits for it.
+    #[cfg(feature = "cuda")]
+    pub fn embed_packed(&self, rows: &[&[u32]], device: &candle_core::Device) -> Result<Tensor> {
+        use crate::cuda_kernels as k;
+        let Some(fused) = &self.fused else {
+            candle_core::bail!("the fused CUDA path is not available for this model or device");
+        };
+        let total: usize = rows.iter().map(|r| r.len()).sum();
+        let mut ids = Vec::with_capacity(total);
+        let mut positions = Vec::with_capacity(total);
+        let mut offsets = Vec::with_capacity(rows.len() + 1);
+        offsets.push(0u32);
+        let mut max_len = 0;
+        for row in rows {
+            if row.is_empty() {
+                candle_core::bail!("an empty sequence (no tokens, not even [CLS])");
+            }
+            ids.extend_from_slice(row);
+            positions.extend(0..row.len() as u32);
+            offsets.push(ids.len() as u32);
+            max_len = max_len.max(row.len());
+        }
+        let ids = Tensor::from_vec(ids, total, device)?;
+        let positions = Tensor::from_vec(positions, total, device)?;
+        let offsets = Tensor::from_vec(offsets, rows.len() + 1, device)?;
+        let e = &self.embeddings;
+        let segment = e.token_type.embeddings().get(0)?;
+        let x = (e.word.forward(&ids)? + e.position.forward(&positions)?)?.broadcast_add(&segment)?;
+        let mut x = e.norm.forward(&x)?;
+        for (layer, f) in self.layers.iter().zip(fused) {
+            let qkv = x.matmul(&layer.qkv.weight().t()?)?;
+            let context = k::attention(&qkv, &f.qkv_bias, &offsets, layer.heads, max_len)?;
+            let attended = context.matmul(&layer.attention_out.weight().t()?)?;
+            x = k::bias_residual_layer_norm(&attended, &x, &f.attention_params, self.eps)?;
+            let inner = x.matmul(&layer.intermediate.weight().t()?)?;
+            let inner = match layer.act {
+                HiddenAct::Gelu => k::bias_gelu(&inner, &f.intermediate_bias)?,
+                HiddenAct::GeluApproximate => inner.broadcast_add(&f.intermediate_bias)?.gelu()?,
+                HiddenAct::Relu => inner.broadcast_add(&f.intermediate_bias)?.relu()?,
+            };
+            let out = inner.matmul(&layer.output.weight().t()?)?;
+            x = k::bias_residual_layer_norm(&out, &x, &f.output_params, self.eps)?;
+        }
+        k::mean_pool(&x, &offsets)
     }
 
     /// `ids` and `mask` are (batch, len) u32 tensors; `padded` says whether any mask entry is 0.
@@ -168,6 +258,50 @@ impl Bert {
         }
         Ok(x)
     }
+}
+
+/// The fused path's per-layer tensors, or None where it cannot run (not CUDA, not f16, or shapes
+/// the kernels do not take): the encoder then uses candle's ops.
+#[cfg(feature = "cuda")]
+fn fused_layers(
+    layers: &[Layer],
+    c: &Config,
+    device: &candle_core::Device,
+    dtype: DType,
+) -> Result<Option<Vec<FusedLayer>>> {
+    use crate::cuda_kernels::{HEAD_SIZES, MAX_LAYER_NORM_WIDTH};
+    let head_size = c.hidden_size / c.num_attention_heads;
+    if !device.is_cuda()
+        || dtype != DType::F16
+        || !HEAD_SIZES.contains(&head_size)
+        || c.hidden_size > MAX_LAYER_NORM_WIDTH
+        || c.intermediate_size % 2 != 0
+    {
+        return Ok(None);
+    }
+    let bias = |l: &Linear| match l.bias() {
+        Some(b) => Ok(b.clone()),
+        None => Tensor::zeros(l.weight().dim(0)?, dtype, device),
+    };
+    let params = |l: &Linear, n: &LayerNorm| -> Result<Tensor> {
+        let beta = match n.bias() {
+            Some(b) => b.clone(),
+            None => n.weight().zeros_like()?,
+        };
+        Tensor::stack(&[bias(l)?, n.weight().clone(), beta], 0)?.contiguous()
+    };
+    layers
+        .iter()
+        .map(|l| {
+            Ok(FusedLayer {
+                qkv_bias: bias(&l.qkv)?,
+                attention_params: params(&l.attention_out, &l.attention_norm)?,
+                intermediate_bias: bias(&l.intermediate)?,
+                output_params: params(&l.output, &l.output_norm)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
 /// GELU with the exact (erf) form, as BERT was trained with, for f32 on the CPU. candle's own

@@ -22,6 +22,8 @@
 pub mod answer;
 mod ask;
 mod bert;
+#[cfg(feature = "cuda")]
+mod cuda_kernels;
 pub mod chunk;
 pub mod conversation;
 pub mod embed;

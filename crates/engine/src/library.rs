@@ -253,6 +253,8 @@ pub struct Library {
     /// The answer model on its thread, loaded on the first question.
     pub(crate) generator: Option<GeneratorThread>,
     tokens: Option<ModelTokens>,
+    /// Why the wanted GPU is not in use, once the embedder has started (until taken).
+    device_warning: Option<String>,
     /// Holds the advisory write lock for the library's lifetime.
     lock: Option<File>,
 }
@@ -272,6 +274,7 @@ impl Library {
             embedder: None,
             generator: None,
             tokens: None,
+            device_warning: None,
             lock,
         };
         if library.lock.is_some() && library.store.meta("dirty")?.as_deref() == Some("1") {
@@ -325,6 +328,18 @@ impl Library {
         Ok(self.index.as_mut())
     }
 
+    /// When `--device auto` wanted a GPU that could not start, the reason (the CPU is used
+    /// instead); given once, after the embedding model has loaded.
+    pub fn take_device_warning(&mut self) -> Option<String> {
+        self.device_warning.take()
+    }
+
+    /// Which device and kernels embed here ("CUDA GPU 0 (f16, fused kernels)", "CPU (f32)"),
+    /// once the embedding model has loaded.
+    pub fn embedding_device(&self) -> Option<&str> {
+        self.embedder.as_ref().map(|e| e.device_name())
+    }
+
     /// Loads the embedding model (once) on its thread.
     pub(crate) fn embedder(&mut self) -> Result<&EmbedderThread> {
         if self.embedder.is_none() {
@@ -337,6 +352,7 @@ impl Library {
                 )));
             }
             let device = select_device(self.options.device)?;
+            self.device_warning = device.warning.clone();
             let embedder = EmbedderThread::start(&dir, &device)?;
             self.tokens = Some(ModelTokens::new(&ModelFiles::locate(&dir)?)?);
             self.embedder = Some(embedder);

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The GPU benchmarks, on a machine with an NVIDIA GPU, its driver, the CUDA 13 libraries and
+# PyTorch + transformers, and no Rust toolchain. Uses what bench/gpu-pack.sh prepared elsewhere:
+#
+#   dist/gpu/            gpu_bench (the CUDA build), model-config/ (all-MiniLM-L6-v2's config and
+#                        tokenizer), chunks.json (real 256-token chunks), answer.skeleton (the
+#                        default GGUF's header), pdfs/ (texlive PDFs, as many as fit)
+#   dist/gpu-pdfs-*/     more of the PDFs, when they were sent ahead in earlier calls
+#
+#   bash bench/gpu.sh OUT_DIR        results: OUT_DIR/*.json and OUT_DIR/gpu.md (the table)
+#
+# Everything runs side by side in this one run: Quire's fused f16 encoder, the same model on
+# candle's own CUDA ops, PyTorch fp16 (and fp32) on the same card with the same random weights
+# and chunks, and Quire's CPU path; ingestion of the PDFs on the GPU and on the CPU; generation
+# with all layers on the GPU and on the CPU (random weights in the default model's shape: the
+# real 253 MB file cannot travel).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="$(mkdir -p "${1:?usage: bash bench/gpu.sh OUT_DIR}" && cd "$1" && pwd)"
+dist="dist/gpu"
+say() { printf '==> %s\n' "$*" >&2; }
+[ -x "$dist/gpu_bench" ] || { [ -f "$dist/gpu_bench.xz" ] && xz -dk "$dist/gpu_bench.xz"; }
+[ -x "$dist/gpu_bench" ] || { echo "no $dist/gpu_bench: run bench/gpu-pack.sh on the build machine" >&2; exit 1; }
+
+# The CUDA libraries Quire links (cuBLAS, cuRAND, the runtime), wherever this machine has them.
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu \
+  "$(python3 -c 'import nvidia, os; print(os.path.join(nvidia.__path__[0], "cu13", "lib"))' 2>/dev/null || true)"; do
+  [ -d "$d" ] && LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+done
+export LD_LIBRARY_PATH
+if ldd "$dist/gpu_bench" | grep -q "not found"; then
+  ldd "$dist/gpu_bench" | grep "not found" >&2
+  exit 1
+fi
+nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv,noheader | tee "$out/gpu.txt"
+echo "$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) logical CPUs" >"$out/cpu.txt"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+say "embedding: random weights in all-MiniLM-L6-v2's shape, the same for every contender"
+python3 bench/gpu_torch.py make-model "$dist/model-config" "$work/model" 0 >"$out/model.json"
+repeat="${EMBED_REPEAT:-8}"
+"$dist/gpu_bench" embed "$work/model" "$dist/chunks.json" --repeat "$repeat" --cpu-sample 512 \
+  >"$out/embed-quire.json"
+cat "$out/embed-quire.json"
+for dtype in float16 float32; do
+  python3 bench/gpu_torch.py embed "$work/model" "$dist/chunks.json" --repeat "$repeat" \
+    --batch 512 --dtype "$dtype" >"$out/embed-torch-$dtype.json"
+  cat "$out/embed-torch-$dtype.json"
+done
+
+say "ingestion: the PDFs that came along, into fresh libraries on the GPU and on the CPU"
+find "$dist/pdfs" dist/gpu-pdfs-* -name '*.pdf' 2>/dev/null | sort >"$work/pdfs.txt" || true
+if [ -s "$work/pdfs.txt" ]; then
+  models="$work/models"
+  mkdir -p "$models" && ln -s "$work/model" "$models/all-MiniLM-L6-v2"
+  for device in cuda cpu; do
+    QUIRE_MODELS="$models" "$dist/gpu_bench" ingest "$work/library-$device" --device "$device" \
+      <"$work/pdfs.txt" >"$out/ingest-$device.json"
+    cat "$out/ingest-$device.json"
+  done
+  du -cb $(cat "$work/pdfs.txt") | tail -1 | cut -f1 >"$out/pdf-bytes.txt"
+fi
+
+say "generation: the default answer model's shape with random weights, GPU and CPU"
+python3 bench/gguf_random.py expand "$dist/answer.skeleton" "$work/answer.gguf" 0 >&2
+for where in gpu cpu; do
+  flag=""; [ "$where" = cpu ] && flag="--cpu"
+  "$dist/gpu_bench" generate "$work/answer.gguf" $flag --prompt-tokens 1024 --gen-tokens 128 \
+    >"$out/generate-$where.json"
+  cat "$out/generate-$where.json"
+done
+
+python3 bench/gpu_report.py "$out" >"$out/gpu.md"
+cat "$out/gpu.md"
