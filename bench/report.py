@@ -248,6 +248,11 @@ def main() -> None:
                         ("retrieval.png", "Retrieval quality"), ("index.png", "Vector index")]:
         if os.path.exists(os.path.join(plots, name)):
             out.append(f"![{title}](bench/{name})\n")
+    # The GPU section comes from another machine (bench/gpu.sh writes gpu.md; keep it as
+    # docs/bench/gpu.md), so it is carried over, not remade here.
+    gpu = os.path.join(plots, "gpu.md")
+    out.append("\n## On the GPU (bench/gpu.sh)\n")
+    out.append(open(gpu).read().strip() if os.path.exists(gpu) else "Not measured yet.")
     with open(os.path.join(docs, "benchmarks.md"), "w") as f:
         f.write("\n".join(out) + "\n")
     print(f"wrote {os.path.join(docs, 'benchmarks.md')} ({len(rows)} rows)")

@@ -16,6 +16,12 @@ cargo clippy --release --locked --workspace --all-targets -- -D warnings
 say "UI: type check and unit tests"
 (cd ui && npm run --silent check && npm run --silent test)
 
+say "GPU kernels on the CPU emulator (kernels/emu: every CUDA kernel against a reference)"
+mkdir -p "${CARGO_TARGET_DIR:-target}"
+g++ -std=c++20 -O2 -pthread -Wall -Wno-unknown-pragmas -I crates/engine/kernels \
+  crates/engine/kernels/emu/kernel_test.cpp -o "${CARGO_TARGET_DIR:-target}/kernel_test"
+"${CARGO_TARGET_DIR:-target}/kernel_test"
+
 say "engine, CLI and shell tests"
 cargo test --release --locked --workspace -- --test-threads 2
 

@@ -69,7 +69,10 @@ fn number(args: &mut Vec<String>, name: &str, default: usize) -> usize {
 fn timed(embedder: &Embedder, texts: &[String]) -> (f64, Vec<Vec<f32>>) {
     let started = Instant::now();
     let vectors = embedder.embed(texts).expect("embedding works");
-    (texts.len() as f64 / started.elapsed().as_secs_f64(), vectors)
+    (
+        texts.len() as f64 / started.elapsed().as_secs_f64(),
+        vectors,
+    )
 }
 
 fn embed(mut args: Vec<String>) -> serde_json::Value {
@@ -78,7 +81,8 @@ fn embed(mut args: Vec<String>) -> serde_json::Value {
     let [model, chunks] = <[String; 2]>::try_from(args).unwrap_or_else(|_| usage());
     let model = PathBuf::from(model);
     let distinct: Vec<String> =
-        serde_json::from_slice(&std::fs::read(&chunks).expect("chunks file")).expect("JSON strings");
+        serde_json::from_slice(&std::fs::read(&chunks).expect("chunks file"))
+            .expect("JSON strings");
     let texts: Vec<String> = (0..repeat).flat_map(|_| distinct.iter().cloned()).collect();
 
     let gpu = select_device(DeviceChoice::Cuda).expect("a CUDA GPU");
@@ -90,7 +94,9 @@ fn embed(mut args: Vec<String>) -> serde_json::Value {
 
     #[cfg(feature = "cuda")]
     let candle_rate = {
-        let stock = Embedder::load(&model, &gpu.device).unwrap().without_fused_kernels();
+        let stock = Embedder::load(&model, &gpu.device)
+            .unwrap()
+            .without_fused_kernels();
         let sample = &texts[..texts.len().min(8192)];
         let _ = stock.embed(&sample[..sample.len().min(512)]).unwrap();
         timed(&stock, sample).0
@@ -125,19 +131,29 @@ fn chunks(args: Vec<String>) -> serde_json::Value {
     use quire_engine::chunk::{chunk_pages, ChunkOptions};
     use quire_engine::embed::{ModelFiles, ModelTokens};
     use quire_engine::{Extractor, Isolation};
-    let [out, count, pdfs @ ..] = args.as_slice() else { usage() };
+    let [out, count, pdfs @ ..] = args.as_slice() else {
+        usage()
+    };
     let count: usize = count.parse().unwrap_or_else(|_| usage());
     let models = std::env::var_os("QUIRE_MODELS")
         .map(PathBuf::from)
         .unwrap_or_else(quire_engine::default_models_dir);
-    let files = ModelFiles::locate(&models.join(quire_engine::DEFAULT_EMBEDDING_MODEL)).expect("model");
+    let files =
+        ModelFiles::locate(&models.join(quire_engine::DEFAULT_EMBEDDING_MODEL)).expect("model");
     let tokens = ModelTokens::new(&files).expect("tokenizer");
     let options = ChunkOptions::for_model(256, 256);
     let extractor = Extractor::new(Isolation::Thread);
     let mut texts = Vec::new();
     for pdf in pdfs {
-        let Ok(doc) = extractor.extract(pdf.as_ref(), &mut |_, _| {}) else { continue };
-        texts.extend(chunk_pages(&doc.pages, &options, &tokens).into_iter().filter(|c| c.tokens >= 200).map(|c| c.text));
+        let Ok(doc) = extractor.extract(pdf.as_ref(), &mut |_, _| {}) else {
+            continue;
+        };
+        texts.extend(
+            chunk_pages(&doc.pages, &options, &tokens)
+                .into_iter()
+                .filter(|c| c.tokens >= 200)
+                .map(|c| c.text),
+        );
         if texts.len() >= count {
             break;
         }
@@ -153,8 +169,11 @@ fn ingest(mut args: Vec<String>) -> serde_json::Value {
     let models = std::env::var_os("QUIRE_MODELS")
         .map(PathBuf::from)
         .unwrap_or_else(quire_engine::default_models_dir);
-    let paths: Vec<PathBuf> =
-        std::io::stdin().lock().lines().map(|l| PathBuf::from(l.unwrap())).collect();
+    let paths: Vec<PathBuf> = std::io::stdin()
+        .lock()
+        .lines()
+        .map(|l| PathBuf::from(l.unwrap()))
+        .collect();
     let mut options = LibraryOptions::new(&library, &models);
     options.device = device.parse().expect("auto, cpu or cuda");
     let mut library = Library::open(options).expect("library");
@@ -205,7 +224,10 @@ fn generate(mut args: Vec<String>) -> serde_json::Value {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let prompt_seconds: Vec<f64> = runs.iter().map(|s| s.time_to_first_token.as_secs_f64()).collect();
+    let prompt_seconds: Vec<f64> = runs
+        .iter()
+        .map(|s| s.time_to_first_token.as_secs_f64())
+        .collect();
     json!({
         "model": info.name,
         "device": info.device,

@@ -203,27 +203,20 @@ impl Bert {
         let Some(fused) = &self.fused else {
             candle_core::bail!("the fused CUDA path is not available for this model or device");
         };
-        let total: usize = rows.iter().map(|r| r.len()).sum();
-        let mut ids = Vec::with_capacity(total);
-        let mut positions = Vec::with_capacity(total);
-        let mut offsets = Vec::with_capacity(rows.len() + 1);
-        offsets.push(0u32);
-        let mut max_len = 0;
-        for row in rows {
-            if row.is_empty() {
-                candle_core::bail!("an empty sequence (no tokens, not even [CLS])");
-            }
-            ids.extend_from_slice(row);
-            positions.extend(0..row.len() as u32);
-            offsets.push(ids.len() as u32);
-            max_len = max_len.max(row.len());
-        }
+        let Packed {
+            ids,
+            positions,
+            offsets,
+            max_len,
+        } = Packed::new(rows)?;
+        let total = ids.len();
         let ids = Tensor::from_vec(ids, total, device)?;
         let positions = Tensor::from_vec(positions, total, device)?;
         let offsets = Tensor::from_vec(offsets, rows.len() + 1, device)?;
         let e = &self.embeddings;
         let segment = e.token_type.embeddings().get(0)?;
-        let x = (e.word.forward(&ids)? + e.position.forward(&positions)?)?.broadcast_add(&segment)?;
+        let x =
+            (e.word.forward(&ids)? + e.position.forward(&positions)?)?.broadcast_add(&segment)?;
         let mut x = e.norm.forward(&x)?;
         for (layer, f) in self.layers.iter().zip(fused) {
             let qkv = x.matmul(&layer.qkv.weight().t()?)?;
@@ -257,6 +250,44 @@ impl Bert {
             x = layer.forward(&x, additive.as_ref())?;
         }
         Ok(x)
+    }
+}
+
+/// Sequences packed one after another: token ids, each token's position within its sequence,
+/// and where each sequence starts (`offsets[s]..offsets[s + 1]` are sequence s's tokens).
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+#[derive(Debug, PartialEq)]
+struct Packed {
+    ids: Vec<u32>,
+    positions: Vec<u32>,
+    offsets: Vec<u32>,
+    max_len: usize,
+}
+
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+impl Packed {
+    fn new(rows: &[&[u32]]) -> Result<Packed> {
+        let total: usize = rows.iter().map(|r| r.len()).sum();
+        if total > u32::MAX as usize {
+            candle_core::bail!("{total} tokens in one batch");
+        }
+        let mut packed = Packed {
+            ids: Vec::with_capacity(total),
+            positions: Vec::with_capacity(total),
+            offsets: Vec::with_capacity(rows.len() + 1),
+            max_len: 0,
+        };
+        packed.offsets.push(0);
+        for row in rows {
+            if row.is_empty() {
+                candle_core::bail!("an empty sequence (no tokens, not even [CLS])");
+            }
+            packed.ids.extend_from_slice(row);
+            packed.positions.extend(0..row.len() as u32);
+            packed.offsets.push(packed.ids.len() as u32);
+            packed.max_len = packed.max_len.max(row.len());
+        }
+        Ok(packed)
     }
 }
 
@@ -354,6 +385,16 @@ impl CustomOp1 for GeluErf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_sequences_restart_positions_and_record_offsets() {
+        let packed = Packed::new(&[&[101, 7, 102], &[101, 102], &[101, 5, 6, 9, 102]]).unwrap();
+        assert_eq!(packed.ids, [101, 7, 102, 101, 102, 101, 5, 6, 9, 102]);
+        assert_eq!(packed.positions, [0, 1, 2, 0, 1, 0, 1, 2, 3, 4]);
+        assert_eq!(packed.offsets, [0, 3, 5, 10]);
+        assert_eq!(packed.max_len, 5);
+        assert!(Packed::new(&[&[101], &[]]).is_err());
+    }
 
     #[test]
     fn fast_gelu_matches_candles_exact_gelu() {

@@ -10,8 +10,7 @@ use candle_core::cuda_backend::cudarc::driver::sys::CUfunction_attribute;
 use candle_core::cuda_backend::cudarc::driver::{CudaView, LaunchConfig, PushKernelArg};
 use candle_core::cuda_backend::{CudaDType, WrapErr};
 use candle_core::{
-    bail, CpuStorage, CudaDevice, CudaStorage, CustomOp2, CustomOp3, Layout, Result, Shape,
-    Tensor,
+    bail, CpuStorage, CudaDevice, CudaStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor,
 };
 use half::f16;
 
@@ -50,14 +49,29 @@ impl CustomOp2 for BiasGelu {
         "quire-bias-gelu"
     }
 
-    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         gpu_only(self.name())
     }
 
-    fn cuda_fwd(&self, xs: &CudaStorage, xl: &Layout, bs: &CudaStorage, bl: &Layout) -> Result<(CudaStorage, Shape)> {
+    fn cuda_fwd(
+        &self,
+        xs: &CudaStorage,
+        xl: &Layout,
+        bs: &CudaStorage,
+        bl: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
         let (rows, cols) = dims2(xl, "bias-gelu input")?;
         if cols % 2 != 0 || bl.shape().elem_count() != cols {
-            bail!("bias-gelu: {cols} columns with a bias of {}", bl.shape().elem_count());
+            bail!(
+                "bias-gelu: {cols} columns with a bias of {}",
+                bl.shape().elem_count()
+            );
         }
         let dev = xs.device().clone();
         let x = view::<f16>(xs, xl, "bias-gelu input")?;
@@ -88,7 +102,15 @@ impl CustomOp3 for BiasResidualLayerNorm {
         "quire-bias-residual-layer-norm"
     }
 
-    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout, _: &CpuStorage, _: &Layout, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         gpu_only(self.name())
     }
 
@@ -103,7 +125,12 @@ impl CustomOp3 for BiasResidualLayerNorm {
     ) -> Result<(CudaStorage, Shape)> {
         let (rows, cols) = dims2(xl, "layer-norm input")?;
         if rl.shape() != xl.shape() || pl.shape().dims() != [3, cols] {
-            bail!("layer norm: input {:?}, residual {:?}, parameters {:?}", xl.shape(), rl.shape(), pl.shape());
+            bail!(
+                "layer norm: input {:?}, residual {:?}, parameters {:?}",
+                xl.shape(),
+                rl.shape(),
+                pl.shape()
+            );
         }
         if cols % 2 != 0 || cols > MAX_LAYER_NORM_WIDTH {
             bail!("layer norm: {cols} columns (even and at most {MAX_LAYER_NORM_WIDTH})");
@@ -116,7 +143,13 @@ impl CustomOp3 for BiasResidualLayerNorm {
         let func = dev.get_or_load_custom_func("quire_bias_residual_layernorm_f16", MODULE, PTX)?;
         let mut b = func.builder();
         let (r, c) = (rows as u32, cols as u32);
-        b.arg(&x).arg(&residual).arg(&params).arg(&out).arg(&r).arg(&c).arg(&self.eps);
+        b.arg(&x)
+            .arg(&residual)
+            .arg(&params)
+            .arg(&out)
+            .arg(&r)
+            .arg(&c)
+            .arg(&self.eps);
         const WARPS: usize = 4;
         let cfg = LaunchConfig {
             grid_dim: (rows.div_ceil(WARPS) as u32, 1, 1),
@@ -139,7 +172,15 @@ impl CustomOp3 for Attention {
         "quire-attention"
     }
 
-    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout, _: &CpuStorage, _: &Layout, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         gpu_only(self.name())
     }
 
@@ -162,7 +203,12 @@ impl CustomOp3 for Attention {
             other => bail!("attention: no kernel for head size {other}"),
         };
         if width != 3 * head_size * self.heads || bl.shape().elem_count() != width {
-            bail!("attention: qkv {:?} with bias {:?} for {} heads", ql.shape(), bl.shape(), self.heads);
+            bail!(
+                "attention: qkv {:?} with bias {:?} for {} heads",
+                ql.shape(),
+                bl.shape(),
+                self.heads
+            );
         }
         let dev: CudaDevice = qs.device().clone();
         let qkv = view::<f16>(qs, ql, "qkv")?;
@@ -178,7 +224,12 @@ impl CustomOp3 for Attention {
         let mut b = func.builder();
         let heads = self.heads as u32;
         let scale = 1.0f32 / (head_size as f32).sqrt();
-        b.arg(&qkv).arg(&bias).arg(&offsets).arg(&out).arg(&heads).arg(&scale);
+        b.arg(&qkv)
+            .arg(&bias)
+            .arg(&offsets)
+            .arg(&out)
+            .arg(&heads)
+            .arg(&scale);
         let cfg = LaunchConfig {
             grid_dim: (
                 self.max_len.div_ceil(QUERY_TILE).max(1) as u32,
@@ -191,7 +242,10 @@ impl CustomOp3 for Attention {
         // SAFETY: offsets are increasing and end at `tokens` (checked by the caller that built
         // them); blocks past a sequence's end return before touching memory.
         unsafe { b.launch(cfg) }.w()?;
-        Ok((CudaStorage::wrap_cuda_slice(out, dev), Shape::from((tokens, hidden))))
+        Ok((
+            CudaStorage::wrap_cuda_slice(out, dev),
+            Shape::from((tokens, hidden)),
+        ))
     }
 }
 
@@ -202,11 +256,23 @@ impl CustomOp2 for MeanPool {
         "quire-mean-pool"
     }
 
-    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         gpu_only(self.name())
     }
 
-    fn cuda_fwd(&self, xs: &CudaStorage, xl: &Layout, os: &CudaStorage, ol: &Layout) -> Result<(CudaStorage, Shape)> {
+    fn cuda_fwd(
+        &self,
+        xs: &CudaStorage,
+        xl: &Layout,
+        os: &CudaStorage,
+        ol: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
         let (_, cols) = dims2(xl, "hidden states")?;
         let sequences = ol.shape().elem_count().saturating_sub(1);
         let dev = xs.device().clone();
@@ -224,7 +290,10 @@ impl CustomOp2 for MeanPool {
         };
         // SAFETY: one block per sequence, rows bounded by the offsets.
         unsafe { b.launch(cfg) }.w()?;
-        Ok((CudaStorage::wrap_cuda_slice(out, dev), Shape::from((sequences, cols))))
+        Ok((
+            CudaStorage::wrap_cuda_slice(out, dev),
+            Shape::from((sequences, cols)),
+        ))
     }
 }
 
@@ -234,13 +303,24 @@ pub fn bias_gelu(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
 }
 
 /// LayerNorm(x + bias + residual); `params`: (3, cols) = bias, gamma, beta.
-pub fn bias_residual_layer_norm(x: &Tensor, residual: &Tensor, params: &Tensor, eps: f32) -> Result<Tensor> {
+pub fn bias_residual_layer_norm(
+    x: &Tensor,
+    residual: &Tensor,
+    params: &Tensor,
+    eps: f32,
+) -> Result<Tensor> {
     x.apply_op3_no_bwd(residual, params, &BiasResidualLayerNorm { eps })
 }
 
 /// Multi-head self-attention over packed sequences: `qkv` (tokens, 3 * hidden) without bias,
 /// `bias` (3 * hidden), `offsets` (sequences + 1) u32; returns (tokens, hidden).
-pub fn attention(qkv: &Tensor, bias: &Tensor, offsets: &Tensor, heads: usize, max_len: usize) -> Result<Tensor> {
+pub fn attention(
+    qkv: &Tensor,
+    bias: &Tensor,
+    offsets: &Tensor,
+    heads: usize,
+    max_len: usize,
+) -> Result<Tensor> {
     qkv.apply_op3_no_bwd(bias, offsets, &Attention { heads, max_len })
 }
 

@@ -333,7 +333,10 @@ impl Embedder {
     pub fn without_fused_kernels(mut self) -> Embedder {
         if self.model.has_fused() {
             self.model.disable_fused();
-            self.backend = format!("{}, candle kernels (asked for)", self.backend.split(',').next().unwrap_or(""));
+            self.backend = format!(
+                "{}, candle kernels (asked for)",
+                self.backend.split(',').next().unwrap_or("")
+            );
         }
         self
     }
@@ -350,7 +353,8 @@ impl Embedder {
     #[cfg(feature = "cuda")]
     fn check_fused(&mut self) {
         if !self.model.has_fused() {
-            self.backend.push_str(", candle kernels (no fused kernels for this model)");
+            self.backend
+                .push_str(", candle kernels (no fused kernels for this model)");
             return;
         }
         let texts = fused_check_texts();
@@ -496,7 +500,11 @@ fn fused_check_texts() -> Vec<String> {
 fn packed_batch(device: &Device, config: &Config, max_tokens: usize) -> usize {
     let per_text = 2 * (8 * config.hidden_size + 2 * config.intermediate_size) * max_tokens.max(1);
     let free = match device {
-        Device::Cuda(d) => d.cuda_stream().context().mem_get_info().map(|(free, _)| free),
+        Device::Cuda(d) => d
+            .cuda_stream()
+            .context()
+            .mem_get_info()
+            .map(|(free, _)| free),
         _ => return 16,
     };
     match free {

@@ -22,10 +22,10 @@
 pub mod answer;
 mod ask;
 mod bert;
-#[cfg(feature = "cuda")]
-mod cuda_kernels;
 pub mod chunk;
 pub mod conversation;
+#[cfg(feature = "cuda")]
+mod cuda_kernels;
 pub mod embed;
 mod error;
 pub mod extract;

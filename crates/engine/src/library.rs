@@ -353,7 +353,18 @@ impl Library {
             }
             let device = select_device(self.options.device)?;
             self.device_warning = device.warning.clone();
-            let embedder = EmbedderThread::start(&dir, &device)?;
+            let embedder = match EmbedderThread::start(&dir, &device) {
+                // A GPU that starts but cannot hold or run the model (memory, libraries) under
+                // `auto`: the CPU always works.
+                Err(e) if self.options.device == DeviceChoice::Auto && !device.device.is_cpu() => {
+                    self.device_warning = Some(format!(
+                        "the embedding model could not run on {} ({e}); using the CPU",
+                        device.name
+                    ));
+                    EmbedderThread::start(&dir, &select_device(DeviceChoice::Cpu)?)?
+                }
+                other => other?,
+            };
             self.tokens = Some(ModelTokens::new(&ModelFiles::locate(&dir)?)?);
             self.embedder = Some(embedder);
         }

@@ -27,7 +27,10 @@ fn texts() -> Vec<String> {
     (0..300)
         .map(|i| {
             let n = 1 + (i * 7) % 260;
-            (0..n).map(|j| words[(i + j) % words.len()]).collect::<Vec<_>>().join(" ")
+            (0..n)
+                .map(|j| words[(i + j) % words.len()])
+                .collect::<Vec<_>>()
+                .join(" ")
         })
         .collect()
 }
@@ -46,7 +49,11 @@ fn gpu_embeddings_match_the_cpu_within_1e_2_cosine() {
         }
     };
     let dir = model_dir();
-    assert!(dir.is_dir(), "no embedding model at {}: run python3 models/fetch.py", dir.display());
+    assert!(
+        dir.is_dir(),
+        "no embedding model at {}: run python3 models/fetch.py",
+        dir.display()
+    );
     let on_gpu = Embedder::load(&dir, &gpu.device).unwrap();
     assert!(
         on_gpu.backend().contains("fused kernels") && !on_gpu.backend().contains("candle"),
