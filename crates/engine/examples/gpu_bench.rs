@@ -22,8 +22,10 @@ use std::time::Instant;
 
 use quire_engine::embed::{select_device, DeviceChoice, Embedder};
 use quire_engine::generate::{GeneratorOptions, GeneratorThread};
-use quire_engine::{AddEvent, AddStatus, Flow, Library, LibraryOptions, Sampling};
+use quire_engine::{Flow, Library, LibraryOptions, Sampling};
 use serde_json::json;
+
+mod common;
 
 fn main() {
     quire_engine::extract::run_worker_if_requested();
@@ -177,20 +179,10 @@ fn ingest(mut args: Vec<String>) -> serde_json::Value {
     let mut options = LibraryOptions::new(&library, &models);
     options.device = device.parse().expect("auto, cpu or cuda");
     let mut library = Library::open(options).expect("library");
-    let report = library.add(&paths, &|_: AddEvent<'_>| true).expect("add");
-    let count = |s: AddStatus| report.files.iter().filter(|f| f.status == s).count();
-    let s = &report.stages;
-    json!({
-        "device": device,
-        "embedding_device": library.embedding_device(),
-        "files": report.files.len(),
-        "added": count(AddStatus::Added),
-        "failed": count(AddStatus::Failed),
-        "pages": report.pages,
-        "chunks": report.chunks,
-        "seconds": report.elapsed,
-        "stages": { "extract": s.extract, "chunk": s.chunk, "embed": s.embed, "store": s.store, "index": s.index },
-    })
+    let mut report = common::add_report(&mut library, &paths);
+    report["device"] = json!(device);
+    report["embedding_device"] = json!(library.embedding_device());
+    report
 }
 
 fn generate(mut args: Vec<String>) -> serde_json::Value {

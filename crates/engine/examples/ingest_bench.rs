@@ -7,7 +7,9 @@
 use std::io::BufRead;
 use std::path::PathBuf;
 
-use quire_engine::{AddEvent, AddStatus, Library, LibraryOptions};
+use quire_engine::{Library, LibraryOptions};
+
+mod common;
 
 fn main() {
     quire_engine::extract::run_worker_if_requested();
@@ -21,24 +23,5 @@ fn main() {
         .map(|l| PathBuf::from(l.unwrap()))
         .collect();
     let mut library = Library::open(LibraryOptions::new(&library, &models)).expect("library");
-    let report = library.add(&paths, &|_: AddEvent<'_>| true).expect("add");
-    let count = |s: AddStatus| report.files.iter().filter(|f| f.status == s).count();
-    let s = &report.stages;
-    let sum = s.extract + s.chunk + s.embed + s.store + s.index;
-    println!(
-        "{}",
-        serde_json::json!({
-            "files": report.files.len(),
-            "added": count(AddStatus::Added),
-            "failed": count(AddStatus::Failed),
-            "pages": report.pages,
-            "chunks": report.chunks,
-            "seconds": report.elapsed,
-            "stages": {
-                "extract": s.extract, "chunk": s.chunk, "embed": s.embed,
-                "store": s.store, "index": s.index,
-            },
-            "stage_sum_over_wall": sum / report.elapsed,
-        })
-    );
+    println!("{}", common::add_report(&mut library, &paths));
 }

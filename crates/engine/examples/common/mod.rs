@@ -1,10 +1,39 @@
 //! Helpers shared by the benchmark examples (`mod common;`).
 
 /// The `p`-th percentile (nearest rank) of ascending `sorted`; NaN when it is empty.
+#[allow(dead_code)] // not every example that shares this module measures latency
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
     let rank = (p / 100.0 * (sorted.len() - 1) as f64).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
+}
+
+/// One `Library::add` of `paths` (what `quire add` runs), reported as JSON: files, pages,
+/// chunks, wall time, time per stage and how much of the wall time the stages' sum covers
+/// (> 1: stages overlapped).
+#[allow(dead_code)] // not every example that shares this module ingests
+pub fn add_report(
+    library: &mut quire_engine::Library,
+    paths: &[std::path::PathBuf],
+) -> serde_json::Value {
+    use quire_engine::{AddEvent, AddStatus};
+    let report = library.add(paths, &|_: AddEvent<'_>| true).expect("add");
+    let count = |s: AddStatus| report.files.iter().filter(|f| f.status == s).count();
+    let s = &report.stages;
+    let sum = s.extract + s.chunk + s.embed + s.store + s.index;
+    serde_json::json!({
+        "files": report.files.len(),
+        "added": count(AddStatus::Added),
+        "failed": count(AddStatus::Failed),
+        "pages": report.pages,
+        "chunks": report.chunks,
+        "seconds": report.elapsed,
+        "stages": {
+            "extract": s.extract, "chunk": s.chunk, "embed": s.embed,
+            "store": s.store, "index": s.index,
+        },
+        "stage_sum_over_wall": sum / report.elapsed,
+    })
 }

@@ -13,6 +13,8 @@
 #include <barrier>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -53,7 +55,11 @@ struct Block {
   std::unique_ptr<std::barrier<>> all;
   std::vector<std::unique_ptr<std::barrier<>>> warps;
   std::vector<uint32_t> exchange;  // one word per thread, for shuffles
-  std::vector<unsigned char> dynamic_shared;
+  // Aligned as CUDA aligns dynamic shared memory, so the fragment checks below mean something.
+  struct Free {
+    void operator()(unsigned char* p) const { std::free(p); }
+  };
+  std::unique_ptr<unsigned char[], Free> dynamic_shared;
 };
 inline Block* block = nullptr;
 }  // namespace quire_emu
@@ -78,7 +84,7 @@ inline float __shfl_xor_sync(unsigned, float v, int mask) {
   return v;
 }
 
-#define QUIRE_DYNAMIC_SHARED(name) unsigned char* name = quire_emu::block->dynamic_shared.data()
+#define QUIRE_DYNAMIC_SHARED(name) unsigned char* name = quire_emu::block->dynamic_shared.get()
 #define QUIRE_HAVE_WMMA 1
 
 // Runs `kernel(args...)` over the grid, one block at a time, each with blockDim.x OS threads.
@@ -96,7 +102,9 @@ void quire_emu_launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t s
         for (unsigned w = 0; w < (threads + 31) / 32; w++)
           b.warps.push_back(std::make_unique<std::barrier<>>(threads - w * 32 < 32 ? threads - w * 32 : 32));
         b.exchange.assign(threads, 0);
-        b.dynamic_shared.assign(shared_bytes, 0xAB);  // garbage, as on a GPU
+        const size_t rounded = (shared_bytes + 127) / 128 * 128 + 128;
+        b.dynamic_shared.reset(static_cast<unsigned char*>(std::aligned_alloc(128, rounded)));
+        std::memset(b.dynamic_shared.get(), 0xAB, rounded);  // garbage, as on a GPU
         quire_emu::block = &b;
         std::vector<std::thread> pool;
         for (unsigned t = 0; t < threads; t++)
@@ -132,6 +140,16 @@ void fill_fragment(fragment<Use, M, N, K, T, L>& f, float v) {
   for (auto& e : f.x) e = v;
 }
 
+// What CUDA requires of wmma loads and stores (else undefined behaviour): a 256-bit aligned
+// pointer, and a row stride that is a multiple of 16 bytes.
+template <typename P>
+void check_fragment_memory(const P* p, unsigned ldm) {
+  if (reinterpret_cast<uintptr_t>(p) % 32 != 0 || (ldm * sizeof(P)) % 16 != 0) {
+    std::fprintf(stderr, "wmma: misaligned pointer %p or stride %u\n", (const void*)p, ldm);
+    std::abort();
+  }
+}
+
 inline float as_float(const __half& h) { return (float)h.v; }
 inline float as_float(const float& f) { return f; }
 
@@ -139,6 +157,7 @@ inline float as_float(const float& f) { return f; }
 template <typename Use, int M, int N, int K, typename T, typename L, typename P>
 void load_matrix_sync(fragment<Use, M, N, K, T, L>& f, const P* p, unsigned ldm) {
   using F = fragment<Use, M, N, K, T, L>;
+  check_fragment_memory(p, ldm);
   for (int i = 0; i < F::rows; i++)
     for (int j = 0; j < F::cols; j++)
       f.x[i * F::cols + j] = as_float(std::is_same_v<L, col_major> ? p[j * ldm + i] : p[i * ldm + j]);
@@ -147,6 +166,7 @@ void load_matrix_sync(fragment<Use, M, N, K, T, L>& f, const P* p, unsigned ldm)
 template <int M, int N, int K>
 void load_matrix_sync(fragment<accumulator, M, N, K, float>& f, const float* p, unsigned ldm,
                       layout_t layout) {
+  check_fragment_memory(p, ldm);
   for (int i = 0; i < M; i++)
     for (int j = 0; j < N; j++)
       f.x[i * N + j] = layout == mem_row_major ? p[i * ldm + j] : p[j * ldm + i];
@@ -155,6 +175,7 @@ void load_matrix_sync(fragment<accumulator, M, N, K, float>& f, const float* p, 
 template <int M, int N, int K>
 void store_matrix_sync(float* p, const fragment<accumulator, M, N, K, float>& f, unsigned ldm,
                        layout_t layout) {
+  check_fragment_memory(p, ldm);
   __syncwarp();  // every lane has computed its copy
   if (threadIdx.x % 32 == 0)
     for (int i = 0; i < M; i++)
