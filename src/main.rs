@@ -405,11 +405,12 @@ fn add(library: &mut Library, paths: &[PathBuf], json: bool) -> anyhow::Result<E
         let t = &report.stages;
         if report.chunks > 0 {
             eprintln!(
-                "time: reading PDFs {:.1} s (alongside the rest), chunking {:.1} s, embedding {:.1} s ({:.1} chunks/s), storing {:.1} s, vector index {:.1} s",
+                "time: reading PDFs {:.1} s (alongside the rest), chunking {:.1} s, embedding {:.1} s ({:.1} chunks/s on {}), storing {:.1} s, vector index {:.1} s",
                 t.extract,
                 t.chunk,
                 t.embed,
                 report.chunks as f64 / t.embed.max(1e-9),
+                library.embedding_device().unwrap_or("?"),
                 t.store,
                 t.index
             );

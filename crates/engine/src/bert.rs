@@ -306,7 +306,7 @@ fn fused_layers(
         || dtype != DType::F16
         || !HEAD_SIZES.contains(&head_size)
         || c.hidden_size > MAX_LAYER_NORM_WIDTH
-        || c.intermediate_size % 2 != 0
+        || !c.intermediate_size.is_multiple_of(2)
     {
         return Ok(None);
     }

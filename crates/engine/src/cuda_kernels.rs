@@ -67,7 +67,7 @@ impl CustomOp2 for BiasGelu {
         bl: &Layout,
     ) -> Result<(CudaStorage, Shape)> {
         let (rows, cols) = dims2(xl, "bias-gelu input")?;
-        if cols % 2 != 0 || bl.shape().elem_count() != cols {
+        if !cols.is_multiple_of(2) || bl.shape().elem_count() != cols {
             bail!(
                 "bias-gelu: {cols} columns with a bias of {}",
                 bl.shape().elem_count()
@@ -132,7 +132,7 @@ impl CustomOp3 for BiasResidualLayerNorm {
                 pl.shape()
             );
         }
-        if cols % 2 != 0 || cols > MAX_LAYER_NORM_WIDTH {
+        if !cols.is_multiple_of(2) || cols > MAX_LAYER_NORM_WIDTH {
             bail!("layer norm: {cols} columns (even and at most {MAX_LAYER_NORM_WIDTH})");
         }
         let dev = xs.device().clone();

@@ -70,8 +70,9 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
                     "this build has no CUDA support; rebuild with `--features cuda` or use --device cpu".into(),
                 ));
             }
-            let device = Device::new_cuda(0)
-                .map_err(|e| Error::Device(format!("cannot start CUDA GPU 0: {e}")))?;
+            let device = Device::new_cuda(0).map_err(|e| {
+                Error::Device(format!("cannot start CUDA GPU 0: {}", first_line(&e)))
+            })?;
             Ok(SelectedDevice {
                 device,
                 name: "CUDA GPU 0".into(),
@@ -84,8 +85,9 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
                     "this build has no Metal support; rebuild with `--features metal` or use --device cpu".into(),
                 ));
             }
-            let device = Device::new_metal(0)
-                .map_err(|e| Error::Device(format!("cannot start the Metal GPU: {e}")))?;
+            let device = Device::new_metal(0).map_err(|e| {
+                Error::Device(format!("cannot start the Metal GPU: {}", first_line(&e)))
+            })?;
             Ok(SelectedDevice {
                 device,
                 name: "Metal GPU".into(),
@@ -100,7 +102,10 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
                         name: "CUDA GPU 0".into(),
                         warning: None,
                     },
-                    Err(e) => cpu(Some(format!("CUDA GPU unavailable ({e}); using the CPU"))),
+                    Err(e) => cpu(Some(format!(
+                        "CUDA GPU unavailable ({}); using the CPU",
+                        first_line(&e)
+                    ))),
                 });
             }
             if cfg!(feature = "metal") {
@@ -110,12 +115,25 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
                         name: "Metal GPU".into(),
                         warning: None,
                     },
-                    Err(e) => cpu(Some(format!("Metal GPU unavailable ({e}); using the CPU"))),
+                    Err(e) => cpu(Some(format!(
+                        "Metal GPU unavailable ({}); using the CPU",
+                        first_line(&e)
+                    ))),
                 });
             }
             Ok(cpu(None))
         }
     }
+}
+
+/// candle's errors can carry a backtrace after their message: people get the message.
+fn first_line(e: &candle_core::Error) -> String {
+    e.to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 /// What identifies an embedding model: vectors from different models must never be mixed.
@@ -364,12 +382,12 @@ impl Embedder {
                 .encode_batch(texts.clone(), true)
                 .map_err(|e| e.to_string())?;
             let rows: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
-            let reference = self.embed_ids(&rows).map_err(|e| e.to_string())?;
+            let reference = self.embed_ids(&rows).map_err(|e| first_line(&e))?;
             let fused = self
                 .model
                 .embed_packed(&rows, &self.device)
                 .and_then(|t| t.to_vec2::<f32>())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| first_line(&e))?;
             Ok(reference
                 .iter()
                 .zip(&fused)
