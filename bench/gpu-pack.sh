@@ -2,8 +2,8 @@
 # Prepares what bench/gpu.sh needs on a GPU machine that has no Rust toolchain and gets at most
 # ~60 MB per call: builds the CUDA variant (scripts/build-cuda.sh, no GPU needed here), and writes
 #
-#   dist/gpu/           gpu_bench (stripped), model-config/, chunks.json, answer.skeleton, and
-#                       as many texlive PDFs (pdfs/) as fit in QUIRE_GPU_BUDGET_MB (default 58)
+#   dist/gpu/           gpu_bench.xz (stripped, compressed), model-config/, chunks.json, answer.skeleton, and
+#                       as many texlive PDFs (pdfs/) as fit in QUIRE_GPU_BUDGET_MB (default 56)
 #   dist/gpu-pdfs-N/    the rest of the PDFs in parts of that size, to send ahead
 #
 #   bash bench/gpu-pack.sh
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-budget=$(( ${QUIRE_GPU_BUDGET_MB:-58} * 1024 * 1024 ))
+budget=$(( ${QUIRE_GPU_BUDGET_MB:-56} * 1024 * 1024 ))
 models="${QUIRE_MODELS:-$HOME/.local/share/quire/models}"
 [ -d "$models/all-MiniLM-L6-v2" ] && [ -f "$models/gemma-3-270m-q4_k_m.gguf" ] || python3 models/fetch.py
 
@@ -34,6 +34,9 @@ pdfs=$(dpkg -L texlive-latex-base-doc | grep '\.pdf$' | sort)
 # shellcheck disable=SC2086
 LD_LIBRARY_PATH="$(. "$toolchain/env.sh"; echo "$LD_LIBRARY_PATH")" \
   dist/gpu/gpu_bench chunks dist/gpu/chunks.json "${GPU_CHUNKS:-4096}" $pdfs >&2
+
+# The stripped binary is ~100 MB (llama.cpp's CUDA kernels, candle's PTX): it travels as xz.
+xz -T0 -6 dist/gpu/gpu_bench
 
 used=$(du -cb dist/gpu | tail -1 | cut -f1)
 part=0

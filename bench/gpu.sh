@@ -8,6 +8,7 @@
 #   dist/gpu-pdfs-*/     more of the PDFs, when they were sent ahead in earlier calls
 #
 #   bash bench/gpu.sh OUT_DIR        results: OUT_DIR/*.json and OUT_DIR/gpu.md (the table)
+#   GPU_SECTIONS="embed ingest generate" (the default) picks what runs; the table shows what ran.
 #
 # Everything runs side by side in this one run: Quire's fused f16 encoder, the same model on
 # candle's own CUDA ops, PyTorch fp16 (and fp32) on the same card with the same random weights
@@ -22,8 +23,9 @@ say() { printf '==> %s\n' "$*" >&2; }
 [ -x "$dist/gpu_bench" ] || { [ -f "$dist/gpu_bench.xz" ] && xz -dk "$dist/gpu_bench.xz"; }
 [ -x "$dist/gpu_bench" ] || { echo "no $dist/gpu_bench: run bench/gpu-pack.sh on the build machine" >&2; exit 1; }
 
-# The CUDA libraries Quire links (cuBLAS, cuRAND, the runtime), wherever this machine has them.
-for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu \
+# The CUDA libraries Quire links (cuBLAS, cuRAND, the runtime), wherever this machine has them
+# beyond the default search path.
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
   "$(python3 -c 'import nvidia, os; print(os.path.join(nvidia.__path__[0], "cu13", "lib"))' 2>/dev/null || true)"; do
   [ -d "$d" ] && LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 done
@@ -37,8 +39,12 @@ echo "$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) logical CPUs" >"$out/cpu
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-say "embedding: random weights in all-MiniLM-L6-v2's shape, the same for every contender"
+sections=" ${GPU_SECTIONS:-embed ingest generate} "
+want() { [[ "$sections" == *" $1 "* ]]; }
+
 python3 bench/gpu_torch.py make-model "$dist/model-config" "$work/model" 0 >"$out/model.json"
+if want embed; then
+say "embedding: random weights in all-MiniLM-L6-v2's shape, the same for every contender"
 repeat="${EMBED_REPEAT:-8}"
 "$dist/gpu_bench" embed "$work/model" "$dist/chunks.json" --repeat "$repeat" --cpu-sample 512 \
   >"$out/embed-quire.json"
@@ -50,10 +56,11 @@ for dtype in float16 float32; do
     --batch 512 --dtype "$dtype" >"$out/embed-torch-$dtype.json"
   cat "$out/embed-torch-$dtype.json"
 done
+fi
 
 say "ingestion: all PDFs that came along on the GPU; a sample on the GPU and on the CPU"
 find "$dist/pdfs" dist/gpu-pdfs-* -name '*.pdf' 2>/dev/null | sort >"$work/pdfs.txt" || true
-if [ -s "$work/pdfs.txt" ]; then
+if want ingest && [ -s "$work/pdfs.txt" ]; then
   models="$work/models"
   mkdir -p "$models" && ln -s "$work/model" "$models/all-MiniLM-L6-v2"
   ingest() { # NAME DEVICE PATHS
@@ -69,8 +76,8 @@ if [ -s "$work/pdfs.txt" ]; then
 fi
 
 say "generation: the default answer model's shape with random weights, GPU and CPU"
-python3 bench/gguf_random.py expand "$dist/answer.skeleton" "$work/answer.gguf" 0 >&2
-for where in gpu cpu; do
+want generate && python3 bench/gguf_random.py expand "$dist/answer.skeleton" "$work/answer.gguf" 0 >&2
+want generate && for where in gpu cpu; do
   flag=""; [ "$where" = cpu ] && flag="--cpu"
   "$dist/gpu_bench" generate "$work/answer.gguf" $flag --prompt-tokens 1024 --gen-tokens 128 \
     >"$out/generate-$where.json"
