@@ -9,6 +9,9 @@
 #
 #   bash bench/gpu.sh OUT_DIR        results: OUT_DIR/*.json and OUT_DIR/gpu.md (the table)
 #   GPU_SECTIONS="embed ingest generate" (the default) picks what runs; the table shows what ran.
+#   Two more sections, not in the default: `sanitize` (compute-sanitizer's memcheck and racecheck
+#   over an embedding run of a few chunks: every kernel, Quire's and candle's) and `profile` (ncu:
+#   the share of GPU time per kernel in one embedding run, OUT_DIR/profile.txt).
 #
 # Everything runs side by side in this one run: Quire's fused f16 encoder, the same model on
 # candle's own CUDA ops, PyTorch fp16 (and fp32) on the same card with the same random weights
@@ -83,6 +86,41 @@ want generate && for where in gpu cpu; do
     >"$out/generate-$where.json"
   cat "$out/generate-$where.json"
 done
+
+if want sanitize || want profile; then
+  python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))[:48], open(sys.argv[2], "w"))' \
+    "$dist/chunks.json" "$work/few.json"
+  PATH="$PATH:/usr/local/cuda/bin"
+fi
+if want sanitize; then
+  say "compute-sanitizer: memcheck and racecheck over an embedding run"
+  for tool in memcheck racecheck; do
+    compute-sanitizer --tool "$tool" --error-exitcode 3 "$dist/gpu_bench" embed "$work/model" \
+      "$work/few.json" --cpu-sample 4 >"$out/sanitize-$tool.txt" 2>&1 || status=1
+    tail -3 "$out/sanitize-$tool.txt"
+  done
+fi
+if want profile; then
+  say "ncu: GPU time per kernel, one embedding run"
+  ncu --metrics gpu__time_duration.sum --csv "$dist/gpu_bench" embed "$work/model" \
+    "$dist/chunks.json" --cpu-sample 4 >"$out/ncu.csv" 2>"$out/ncu.log" || status=1
+  python3 - "$out/ncu.csv" >"$out/profile.txt" <<'EOF_PY'
+import collections, csv, sys
+rows = [r for r in csv.reader(l for l in open(sys.argv[1]) if l.startswith('"'))]
+head, body = rows[0], rows[1:]
+name, value = head.index("Kernel Name"), head.index("Metric Value")
+unit = head.index("Metric Unit") if "Metric Unit" in head else None
+to_ns = {"nsecond": 1, "usecond": 1e3, "msecond": 1e6, "second": 1e9}
+total = collections.Counter()
+for r in body:
+    scale = to_ns.get(r[unit], 1) if unit is not None else 1
+    total[r[name].split("(")[0][:80]] += float(r[value].replace(",", "")) * scale
+whole = sum(total.values())
+for kernel, t in total.most_common(20):
+    print(f"{100 * t / whole:5.1f} %  {t / 1e6:9.2f} ms  {kernel}")
+EOF_PY
+  cat "$out/profile.txt"
+fi
 
 python3 bench/gpu_report.py "$out" >"$out/gpu.md"
 cat "$out/gpu.md"
