@@ -6,7 +6,6 @@
 //! `--dump FILE` writes the chunks (a JSON array of strings) for other embedders to measure on
 //! exactly the same input (bench/embed_st.py); `--json` prints the figures as one JSON object.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
@@ -15,6 +14,8 @@ use candle_transformers::models::bert::{BertModel, Config};
 use quire_engine::chunk::{chunk_pages, ChunkOptions};
 use quire_engine::embed::{Embedder, ModelFiles, ModelTokens};
 use quire_engine::{Extractor, Isolation};
+
+mod common;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().collect();
@@ -30,9 +31,7 @@ fn main() {
         .cloned()
         .unwrap_or("/usr/share/doc/texlive-doc/latex/base/source2e.pdf".into());
     let count: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(96);
-    let models = std::env::var_os("QUIRE_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(quire_engine::default_models_dir);
+    let models = common::models_dir();
     let dir = models.join(quire_engine::DEFAULT_EMBEDDING_MODEL);
     let files = ModelFiles::locate(&dir).unwrap();
     let tokens = ModelTokens::new(&files).unwrap();

@@ -16,7 +16,6 @@
 //!
 //! QUIRE_MODELS sets the models folder for `ingest`, as for `quire`.
 
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -137,9 +136,7 @@ fn chunks(args: Vec<String>) -> serde_json::Value {
         usage()
     };
     let count: usize = count.parse().unwrap_or_else(|_| usage());
-    let models = std::env::var_os("QUIRE_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(quire_engine::default_models_dir);
+    let models = common::models_dir();
     let files =
         ModelFiles::locate(&models.join(quire_engine::DEFAULT_EMBEDDING_MODEL)).expect("model");
     let tokens = ModelTokens::new(&files).expect("tokenizer");
@@ -168,14 +165,8 @@ fn chunks(args: Vec<String>) -> serde_json::Value {
 fn ingest(mut args: Vec<String>) -> serde_json::Value {
     let device = option(&mut args, "--device").unwrap_or_else(|| "auto".into());
     let [library] = <[String; 1]>::try_from(args).unwrap_or_else(|_| usage());
-    let models = std::env::var_os("QUIRE_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(quire_engine::default_models_dir);
-    let paths: Vec<PathBuf> = std::io::stdin()
-        .lock()
-        .lines()
-        .map(|l| PathBuf::from(l.unwrap()))
-        .collect();
+    let models = common::models_dir();
+    let paths = common::stdin_paths();
     let mut options = LibraryOptions::new(&library, &models);
     options.device = device.parse().expect("auto, cpu or cuda");
     let mut library = Library::open(options).expect("library");

@@ -4,7 +4,6 @@
 //!
 //! cargo run --release -p quire-engine --example ingest_bench -- LIBRARY_DIR < paths.txt
 
-use std::io::BufRead;
 use std::path::PathBuf;
 
 use quire_engine::{Library, LibraryOptions};
@@ -14,14 +13,8 @@ mod common;
 fn main() {
     quire_engine::extract::run_worker_if_requested();
     let library = PathBuf::from(std::env::args().nth(1).expect("LIBRARY_DIR"));
-    let models = std::env::var_os("QUIRE_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(quire_engine::default_models_dir);
-    let paths: Vec<PathBuf> = std::io::stdin()
-        .lock()
-        .lines()
-        .map(|l| PathBuf::from(l.unwrap()))
-        .collect();
+    let models = common::models_dir();
+    let paths = common::stdin_paths();
     let mut library = Library::open(LibraryOptions::new(&library, &models)).expect("library");
     println!("{}", common::add_report(&mut library, &paths));
 }

@@ -10,6 +10,25 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// The models folder: $QUIRE_MODELS, else the one `quire` reads by default.
+#[allow(dead_code)] // not every example that shares this module loads models
+pub fn models_dir() -> std::path::PathBuf {
+    std::env::var_os("QUIRE_MODELS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(quire_engine::default_models_dir)
+}
+
+/// Paths, one per line of standard input.
+#[allow(dead_code)] // not every example that shares this module reads paths
+pub fn stdin_paths() -> Vec<std::path::PathBuf> {
+    use std::io::BufRead;
+    std::io::stdin()
+        .lock()
+        .lines()
+        .map(|l| std::path::PathBuf::from(l.unwrap()))
+        .collect()
+}
+
 /// One `Library::add` of `paths` (what `quire add` runs), reported as JSON: files, pages,
 /// chunks, wall time, time per stage and how much of the wall time the stages' sum covers
 /// (> 1: stages overlapped).
