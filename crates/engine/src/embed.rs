@@ -126,6 +126,21 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
     }
 }
 
+/// The number type of the weights on `device`: f16 on CUDA (tensor cores), held to the f32
+/// vectors by the fused path's start-up check and tests/gpu.rs; f32 elsewhere.
+fn weights_dtype(device: &Device) -> DType {
+    if device.is_cuda() {
+        DType::F16
+    } else {
+        DType::F32
+    }
+}
+
+/// "f16", "f32": how [`Embedder::backend`] names a number type.
+fn dtype_name(dtype: DType) -> String {
+    format!("{dtype:?}").to_lowercase()
+}
+
 /// candle's errors can carry a backtrace after their message: people get the message.
 fn first_line(e: &candle_core::Error) -> String {
     e.to_string()
@@ -315,13 +330,7 @@ impl Embedder {
         let info = files.info()?;
         let config: Config = serde_json::from_str(&std::fs::read_to_string(&files.config)?)
             .map_err(|e| Error::ModelInvalid(format!("{}: {e}", files.config.display())))?;
-        // f16 on CUDA (tensor cores), held to the f32 vectors by the start-up check below and
-        // tests/gpu.rs; f32 elsewhere.
-        let dtype = if device.is_cuda() {
-            DType::F16
-        } else {
-            DType::F32
-        };
+        let dtype = weights_dtype(device);
         // SAFETY: the weights file is memory-mapped read-only; Quire never writes to it while
         // the model is loaded.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&files.weights], dtype, device) }
@@ -337,7 +346,7 @@ impl Embedder {
             tokenizer,
             device: device.clone(),
             batch_size,
-            backend: format!("{dtype:?}").to_lowercase(),
+            backend: dtype_name(dtype),
             #[cfg(feature = "cuda")]
             packed_batch: packed_batch(device, &config, info.max_tokens),
             info,
@@ -354,7 +363,7 @@ impl Embedder {
             self.model.disable_fused();
             self.backend = format!(
                 "{}, candle kernels (asked for)",
-                self.backend.split(',').next().unwrap_or("")
+                dtype_name(weights_dtype(&self.device))
             );
         }
         self
