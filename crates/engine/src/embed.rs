@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::chunk::TokenCounter;
-use crate::error::{Error, Result};
+use crate::error::{candle_message, Error, Result};
 
 /// Which compute device to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,7 +71,7 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
                 ));
             }
             let device = Device::new_cuda(0).map_err(|e| {
-                Error::Device(format!("cannot start CUDA GPU 0: {}", first_line(&e)))
+                Error::Device(format!("cannot start CUDA GPU 0: {}", candle_message(&e)))
             })?;
             Ok(SelectedDevice {
                 device,
@@ -86,7 +86,10 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
                 ));
             }
             let device = Device::new_metal(0).map_err(|e| {
-                Error::Device(format!("cannot start the Metal GPU: {}", first_line(&e)))
+                Error::Device(format!(
+                    "cannot start the Metal GPU: {}",
+                    candle_message(&e)
+                ))
             })?;
             Ok(SelectedDevice {
                 device,
@@ -104,7 +107,7 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
                     },
                     Err(e) => cpu(Some(format!(
                         "CUDA GPU unavailable ({}); using the CPU",
-                        first_line(&e)
+                        candle_message(&e)
                     ))),
                 });
             }
@@ -117,7 +120,7 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
                     },
                     Err(e) => cpu(Some(format!(
                         "Metal GPU unavailable ({}); using the CPU",
-                        first_line(&e)
+                        candle_message(&e)
                     ))),
                 });
             }
@@ -139,16 +142,6 @@ fn weights_dtype(device: &Device) -> DType {
 /// "f16", "f32": how [`Embedder::backend`] names a number type.
 fn dtype_name(dtype: DType) -> String {
     format!("{dtype:?}").to_lowercase()
-}
-
-/// candle's errors can carry a backtrace after their message: people get the message.
-fn first_line(e: &candle_core::Error) -> String {
-    e.to_string()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
 }
 
 /// What identifies an embedding model: vectors from different models must never be mixed.
@@ -334,9 +327,19 @@ impl Embedder {
         // SAFETY: the weights file is memory-mapped read-only; Quire never writes to it while
         // the model is loaded.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&files.weights], dtype, device) }
-            .map_err(|e| Error::ModelInvalid(format!("{}: {e}", files.weights.display())))?;
+            .map_err(|e| {
+            Error::ModelInvalid(format!(
+                "{}: {}",
+                files.weights.display(),
+                candle_message(&e)
+            ))
+        })?;
         let model = Bert::load(vb, &config).map_err(|e| {
-            Error::ModelInvalid(format!("{} is not a BERT-family model: {e}", dir.display()))
+            Error::ModelInvalid(format!(
+                "{} is not a BERT-family model: {}",
+                dir.display(),
+                candle_message(&e)
+            ))
         })?;
         let tokenizer = files.tokenizer(info.max_tokens)?;
         let batch_size = if device.is_cpu() { 16 } else { 256 };
@@ -392,12 +395,12 @@ impl Embedder {
                 .encode_batch(texts.clone(), true)
                 .map_err(|e| e.to_string())?;
             let rows: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
-            let reference = self.embed_ids(&rows).map_err(|e| first_line(&e))?;
+            let reference = self.embed_ids(&rows).map_err(|e| candle_message(&e))?;
             let fused = self
                 .model
                 .embed_packed(&rows, &self.device)
                 .and_then(|t| t.to_vec2::<f32>())
-                .map_err(|e| first_line(&e))?;
+                .map_err(|e| candle_message(&e))?;
             Ok(reference
                 .iter()
                 .zip(&fused)
@@ -444,9 +447,7 @@ impl Embedder {
         let mut out = vec![Vec::new(); texts.len()];
         for batch in order.chunks(self.batch_size) {
             let rows: Vec<&[u32]> = batch.iter().map(|&i| encodings[i].get_ids()).collect();
-            let vectors = self
-                .embed_ids(&rows)
-                .map_err(|e| Error::Embedding(e.to_string()))?;
+            let vectors = self.embed_ids(&rows)?;
             for (&i, v) in batch.iter().zip(vectors) {
                 out[i] = v;
             }
@@ -458,7 +459,6 @@ impl Embedder {
     /// pass; the next group is tokenised on the CPU while the GPU runs the previous one.
     #[cfg(feature = "cuda")]
     fn embed_fused(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-        let wrap = |e: candle_core::Error| Error::Embedding(e.to_string());
         let mut out = Vec::with_capacity(texts.len());
         let mut running: Option<Tensor> = None;
         for group in texts.chunks(self.packed_batch) {
@@ -468,13 +468,13 @@ impl Embedder {
                 .encode_batch(inputs, true)
                 .map_err(|e| Error::Embedding(format!("tokenizer: {e}")))?;
             let rows: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
-            let next = self.model.embed_packed(&rows, &self.device).map_err(wrap)?;
+            let next = self.model.embed_packed(&rows, &self.device)?;
             if let Some(done) = running.replace(next) {
-                out.extend(done.to_vec2::<f32>().map_err(wrap)?);
+                out.extend(done.to_vec2::<f32>()?);
             }
         }
         if let Some(done) = running {
-            out.extend(done.to_vec2::<f32>().map_err(wrap)?);
+            out.extend(done.to_vec2::<f32>()?);
         }
         Ok(out)
     }

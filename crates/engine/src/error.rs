@@ -46,6 +46,15 @@ pub enum Error {
 
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Self {
-        Error::Embedding(e.to_string())
+        Error::Embedding(candle_message(&e))
+    }
+}
+
+/// candle's error text without the backtrace candle appends to it when RUST_BACKTRACE is set:
+/// people get the message.
+pub(crate) fn candle_message(e: &candle_core::Error) -> String {
+    match e {
+        candle_core::Error::WithBacktrace { inner, .. } => candle_message(inner),
+        other => other.to_string(),
     }
 }
