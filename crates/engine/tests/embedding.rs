@@ -5,22 +5,11 @@ use std::path::PathBuf;
 
 use quire_engine::embed::{select_device, DeviceChoice, Embedder};
 
-fn model_dir() -> PathBuf {
-    let models = std::env::var_os("QUIRE_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(quire_engine::default_models_dir);
-    let dir = models.join(quire_engine::DEFAULT_EMBEDDING_MODEL);
-    assert!(
-        dir.is_dir(),
-        "the embedding model is missing at {}: run `python3 models/fetch.py`",
-        dir.display()
-    );
-    dir
-}
+mod common;
 
 fn embedder() -> Embedder {
     let device = select_device(DeviceChoice::Cpu).unwrap();
-    Embedder::load(&model_dir(), &device.device).unwrap()
+    Embedder::load(&common::embedding_model_dir(), &device.device).unwrap()
 }
 
 struct Reference {

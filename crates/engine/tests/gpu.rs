@@ -6,16 +6,9 @@
 //! GPU does not start it says SKIPPED and why. `bench/gpu.sh` makes the same comparison on the
 //! GPU machine (gpu_bench embed).
 
-use std::path::PathBuf;
-
 use quire_engine::embed::{select_device, DeviceChoice, Embedder};
 
-fn model_dir() -> PathBuf {
-    let models = std::env::var_os("QUIRE_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(quire_engine::default_models_dir);
-    models.join(quire_engine::DEFAULT_EMBEDDING_MODEL)
-}
+mod common;
 
 /// Texts from 1 to past 256 tokens (the model's limit), English, Chinese and code-like.
 fn texts() -> Vec<String> {
@@ -48,12 +41,7 @@ fn gpu_embeddings_match_the_cpu_within_1e_2_cosine() {
             return;
         }
     };
-    let dir = model_dir();
-    assert!(
-        dir.is_dir(),
-        "no embedding model at {}: run python3 models/fetch.py",
-        dir.display()
-    );
+    let dir = common::embedding_model_dir();
     let on_gpu = Embedder::load(&dir, &gpu.device).unwrap();
     assert!(
         on_gpu.backend().contains("fused kernels") && !on_gpu.backend().contains("candle"),
