@@ -4,8 +4,11 @@
 //! Everything here is plain data in, plain data out; the [`crate::Library`] runs retrieval and
 //! the generator around it.
 
+use serde::Serialize;
+
 use crate::generate::{Message, Role};
-use crate::store::StoredChunk;
+use crate::markers::cited_numbers;
+use crate::store::{Passage, StoredChunk};
 use crate::text::{is_cjk, query_terms};
 
 /// What the model is told, after the sources and right before the question: small models
@@ -60,7 +63,7 @@ pub struct Source {
 }
 
 /// A source as the answer reports it: every source given to the model, cited or not.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Citation {
     pub n: usize,
     /// The answer refers to it.
@@ -71,18 +74,13 @@ pub struct Citation {
     /// `None` once the chunk is gone (its document was removed or re-indexed).
     pub chunk_id: Option<i64>,
     pub document_id: Option<i64>,
-    pub title: String,
-    pub path: String,
-    pub page_start: u32,
-    pub page_end: u32,
-    pub char_start: usize,
-    pub char_end: usize,
-    pub text: String,
+    #[serde(flatten)]
+    pub passage: Passage,
 }
 
 /// A sentence from a source that supports the answer, located in its page's text (offsets in
 /// chars of the page's cleaned text, as stored).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Quote {
     /// The source it comes from.
     pub n: usize,
@@ -153,7 +151,7 @@ pub fn standalone_query(history: &[Message], question: &str) -> String {
 
 /// How a source is shown to the model.
 pub fn source_heading(source: &Source) -> String {
-    let c = &source.chunk;
+    let c = &source.chunk.passage;
     let pages = if c.page_start == c.page_end {
         format!("page {}", c.page_start)
     } else {
@@ -232,7 +230,7 @@ pub fn fit_prompt(
 ) -> Option<FittedPrompt> {
     let mut texts: Vec<(String, String)> = sources
         .iter()
-        .map(|s| (source_heading(s), s.chunk.text.clone()))
+        .map(|s| (source_heading(s), s.chunk.passage.text.clone()))
         .collect();
     let mut history_kept = history.len();
     let mut question = question.to_string();
@@ -276,57 +274,6 @@ pub fn fit_prompt(
     }
 }
 
-/// Source numbers the answer cites, in order of first mention: `[2]`, `[1, 3]`, `[1][2]`,
-/// `[2-4]` and full-width brackets; numbers outside `1..=sources` are ignored.
-pub fn cited_numbers(answer: &str, sources: usize) -> Vec<usize> {
-    let mut out: Vec<usize> = Vec::new();
-    let chars: Vec<char> = answer.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if !matches!(chars[i], '[' | '［' | '【') {
-            i += 1;
-            continue;
-        }
-        let Some(close) = chars[i + 1..]
-            .iter()
-            .position(|c| matches!(c, ']' | '］' | '】'))
-        else {
-            break;
-        };
-        let inner: String = chars[i + 1..i + 1 + close].iter().collect();
-        let inner = inner.trim();
-        let inner = inner
-            .strip_prefix("Source")
-            .or_else(|| inner.strip_prefix("source"))
-            .unwrap_or(inner);
-        let valid = !inner.trim().is_empty()
-            && inner.chars().all(|c| {
-                c.is_ascii_digit() || matches!(c, ',' | ' ' | '-' | '–' | ';' | '，' | '、')
-            });
-        if valid {
-            for part in inner.split([',', ';', '，', '、', ' ']) {
-                let part = part.trim();
-                let range: Vec<&str> = part.split(['-', '–']).collect();
-                let numbers: Vec<usize> = match range.as_slice() {
-                    [one] => one.parse().ok().into_iter().collect(),
-                    [a, b] => match (a.parse::<usize>(), b.parse::<usize>()) {
-                        (Ok(a), Ok(b)) if a <= b && b - a < 20 => (a..=b).collect(),
-                        _ => Vec::new(),
-                    },
-                    _ => Vec::new(),
-                };
-                for n in numbers {
-                    if (1..=sources).contains(&n) && !out.contains(&n) {
-                        out.push(n);
-                    }
-                }
-            }
-        }
-        i += close + 2;
-    }
-    out
-}
-
 /// Whether the answer says the documents do not answer the question.
 pub fn says_not_found(answer: &str) -> bool {
     let a = answer.to_lowercase();
@@ -362,7 +309,8 @@ pub fn source_sentences(
     source: &Source,
     page_text: &dyn Fn(u32) -> Option<String>,
 ) -> Vec<Sentence> {
-    let c = &source.chunk;
+    let document_id = source.chunk.document_id;
+    let c = &source.chunk.passage;
     let mut out = Vec::new();
     for page in c.page_start..=c.page_end {
         let Some(text) = page_text(page) else {
@@ -397,7 +345,7 @@ pub fn source_sentences(
             let char_start = from + region[..start].chars().count();
             out.push(Sentence {
                 n: source.n,
-                document_id: c.document_id,
+                document_id,
                 page,
                 char_start,
                 char_end: char_start + sentence.chars().count(),
@@ -467,13 +415,7 @@ pub fn citations(sources: &[Source], cited: &[usize], attributed: &[usize]) -> V
             attributed: attributed.contains(&s.n) && !cited.contains(&s.n),
             chunk_id: Some(s.chunk.id),
             document_id: Some(s.chunk.document_id),
-            title: s.chunk.title.clone(),
-            path: s.chunk.path.clone(),
-            page_start: s.chunk.page_start,
-            page_end: s.chunk.page_end,
-            char_start: s.chunk.char_start,
-            char_end: s.chunk.char_end,
-            text: s.chunk.text.clone(),
+            passage: s.chunk.passage.clone(),
         })
         .collect()
 }
@@ -542,31 +484,18 @@ mod tests {
             chunk: StoredChunk {
                 id: n as i64 * 10,
                 document_id: 7,
-                title: format!("Doc {n}"),
-                path: format!("/docs/{n}.pdf"),
-                page_start: page,
-                page_end: page,
-                char_start: 0,
-                char_end: text.chars().count(),
-                text: text.to_string(),
+                passage: Passage {
+                    title: format!("Doc {n}"),
+                    path: format!("/docs/{n}.pdf"),
+                    page_start: page,
+                    page_end: page,
+                    char_start: 0,
+                    char_end: text.chars().count(),
+                    text: text.to_string(),
+                },
             },
             similarity: Some(0.5),
         }
-    }
-
-    #[test]
-    fn citations_are_parsed_in_their_usual_forms() {
-        assert_eq!(cited_numbers("See [2] and [1, 3].", 5), vec![2, 1, 3]);
-        assert_eq!(
-            cited_numbers("A[1][2] b [2-4] c [9] [x] [0]", 5),
-            vec![1, 2, 3, 4]
-        );
-        assert_eq!(
-            cited_numbers("答案【2】，见［1］和[3、4]", 4),
-            vec![2, 1, 3, 4]
-        );
-        assert_eq!(cited_numbers("[Source 2] and [ 1 ]", 3), vec![2, 1]);
-        assert_eq!(cited_numbers("unclosed [2", 3), Vec::<usize>::new());
     }
 
     #[test]
@@ -604,7 +533,7 @@ mod tests {
         let sources = [source(1, "Alpha text.", 3), source(2, "Beta text.", 4)];
         let texts: Vec<_> = sources
             .iter()
-            .map(|s| (source_heading(s), s.chunk.text.clone()))
+            .map(|s| (source_heading(s), s.chunk.passage.text.clone()))
             .collect();
         let m = prompt_messages("What is alpha?", &[], &texts, true);
         assert_eq!(m.len(), 1);
@@ -658,7 +587,7 @@ mod tests {
         let page = "Intro words here. The margins are set with the geometry package in the \
                     preamble. Unrelated closing sentence about fonts.";
         let mut s = source(1, page, 3);
-        s.chunk.char_start = 18;
+        s.chunk.passage.char_start = 18;
         let sentences = source_sentences(&s, &|p| (p == 3).then(|| page.to_string()));
         assert_eq!(sentences.len(), 2);
         let first = &sentences[0];

@@ -4,20 +4,22 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 
+use serde::Serialize;
+
 use crate::answer::{
-    answer_opening, attribute, auto_passage_tokens, citations, cited_numbers, conversation_title,
-    fit_prompt, pick_quotes, says_not_found, source_sentences, standalone_query, uncited_sentences,
-    Citation, Quote, Sentence, Source, ATTRIBUTION_SIMILARITY,
+    answer_opening, attribute, auto_passage_tokens, citations, conversation_title, fit_prompt,
+    pick_quotes, says_not_found, source_sentences, standalone_query, uncited_sentences, Citation,
+    FittedPrompt, Quote, Sentence, Source, ATTRIBUTION_SIMILARITY,
 };
-use crate::conversation::Exchange;
+use crate::conversation::{no_conversation, Exchange};
 use crate::error::{Error, Result};
 use crate::focus::focus_passage;
-use crate::generate::{
-    Flow, GenerationStats, GeneratorOptions, GeneratorThread, Message, Sampling,
-};
-use crate::library::{Library, SearchMode};
+use crate::generate::{Flow, GenerationStats, Generator, Message, Sampling};
+use crate::library::Library;
+use crate::markers::{cited_numbers, segments, MarkerStream, Segment};
+use crate::retrieve::{query_vector, search_by, validate_k, SearchMode, SearchOptions};
+use crate::runtime::{Embedding, Models};
 use crate::text::query_terms;
-use crate::DeviceChoice;
 
 /// Below this cosine similarity (all-MiniLM-L6-v2, question to passage) a source is taken as
 /// unrelated to the question. Measured on clsguide.pdf: the best passage for each of the 22
@@ -38,12 +40,29 @@ pub enum Passages {
     Tokens(usize),
 }
 
+impl std::str::FromStr for Passages {
+    type Err = Error;
+    fn from_str(value: &str) -> Result<Passages> {
+        match value {
+            "auto" => Ok(Passages::Auto),
+            "whole" | "0" => Ok(Passages::Whole),
+            n => match n.parse::<usize>() {
+                Ok(n) if n >= 16 => Ok(Passages::Tokens(n)),
+                _ => Err(Error::Usage(format!(
+                    "passages must be auto, whole or a number of tokens (at least 16), not {n:?}"
+                ))),
+            },
+        }
+    }
+}
+
 /// Sentences considered for supporting quotes (from the cited or top sources).
 const QUOTE_CANDIDATES: usize = 48;
 
 #[derive(Debug, Clone)]
 pub struct AskOptions {
-    /// Sources retrieved for the model (fewer when they do not fit its context).
+    /// Sources retrieved for the model (fewer when they do not fit its context), 1 to
+    /// [`crate::retrieve::MAX_K`].
     pub k: usize,
     /// Only these documents (none: all).
     pub docs: Vec<i64>,
@@ -72,20 +91,40 @@ impl Default for AskOptions {
     }
 }
 
-/// What an answer reports while it is being made.
-#[derive(Debug)]
-pub enum AskEvent<'a> {
-    /// The sources the model gets, before it starts writing.
-    Sources(&'a [Source]),
-    /// The next piece of the answer (valid UTF-8, never part of a character).
-    Text(&'a str),
+impl AskOptions {
+    pub fn validate(&self) -> Result<()> {
+        validate_k(self.k)?;
+        if self.sampling.max_tokens == 0 {
+            return Err(Error::Usage("the answer needs room for at least one token".into()));
+        }
+        Ok(())
+    }
+}
+
+/// What an answer reports while it is being made, in this order: the sources, the answer's
+/// text and citation markers as they are written, then the finished answer.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum AskEvent {
+    /// Every source the model gets (none cited yet), before it starts writing.
+    Sources(Vec<Citation>),
+    /// The next piece of plain text (valid UTF-8, never part of a character).
+    Text(String),
+    /// A citation marker, already parsed: the sources it names.
+    Cite(Vec<usize>),
+    /// The finished answer, with Quire's attributions and quotes.
+    Done(Box<Answer>),
 }
 
 /// How the prompt was put together.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct PromptReport {
     /// The whole prompt text as the model got it.
+    #[serde(skip)]
+    #[ts(skip)]
     pub text: String,
+    #[serde(skip)]
+    #[ts(skip)]
     pub tokens: usize,
     pub context_tokens: usize,
     /// Room kept for the answer.
@@ -98,12 +137,14 @@ pub struct PromptReport {
     /// Whether any source seemed to be about the question; when not, the model was told.
     pub relevant: bool,
     /// The first words of the answer, written for the model (part of the answer's text).
+    #[serde(skip)]
+    #[ts(skip)]
     pub opening: &'static str,
     /// Each source was focused to about this many tokens (0: whole passages).
     pub passage_tokens: usize,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Answer {
     pub conversation_id: Option<i64>,
     pub message_id: Option<i64>,
@@ -112,394 +153,420 @@ pub struct Answer {
     pub query: String,
     /// The answer as it streamed, plus the `[n]` markers Quire attributed to sentences the
     /// model left uncited (see [`Citation::attributed`]).
+    #[serde(rename = "answer")]
     pub text: String,
+    /// `text` split into plain text and citations of `citations`.
+    pub segments: Vec<Segment>,
     /// Every source given to the model, in prompt order.
     pub citations: Vec<Citation>,
     pub quotes: Vec<Quote>,
+    #[serde(flatten)]
     pub prompt: PromptReport,
+    #[serde(flatten)]
     pub stats: GenerationStats,
     pub model: String,
 }
 
+/// Retrieval's part of an answer: the query and what it found.
+struct Retrieved {
+    query: String,
+    history: Vec<Message>,
+    vector: Vec<f32>,
+    sources: Vec<Source>,
+    relevant: bool,
+}
+
+/// What the generator thread sends back while it writes.
 enum Update {
     Text(String),
     Done(Result<(PromptReport, GenerationStats)>),
 }
 
-impl Library {
-    /// Loads the answer model (once) on its own thread.
-    pub fn generator(&mut self) -> Result<&GeneratorThread> {
-        if self.generator.is_none() {
-            let options = self.options();
-            let generator = GeneratorThread::start(GeneratorOptions {
-                model: options.answer_model_path(),
-                context_tokens: options.context_tokens,
-                threads: options.generation_threads,
-                gpu: options.device != DeviceChoice::Cpu,
-            })?;
-            self.generator = Some(generator);
-        }
-        Ok(self.generator.as_ref().expect("just loaded"))
+pub(crate) fn ask(
+    library: &Library,
+    models: &Models,
+    question: &str,
+    options: &AskOptions,
+    on_event: &mut dyn FnMut(&AskEvent) -> Flow,
+) -> Result<Answer> {
+    let question = question.trim();
+    let retrieved = retrieve(library, models, question, options)?;
+    let given = citations(&retrieved.sources, &[], &[]);
+    let keep_going = on_event(&AskEvent::Sources(given)) == Flow::Continue;
+    let (text, prompt, stats, model) =
+        write_answer(models, question, &retrieved, options, keep_going, on_event)?;
+    let given = &retrieved.sources[..prompt.sources_given];
+    let cited = cited_numbers(&text, given.len());
+    let embedding = models.embedder()?;
+    let (text, attributed, quotes) = support(library, &embedding, given, &cited, &retrieved, &text)?;
+    let mut answer = Answer {
+        conversation_id: options.conversation,
+        message_id: None,
+        question: question.to_string(),
+        query: retrieved.query,
+        segments: segments(&text, given.len()),
+        text,
+        citations: citations(given, &cited, &attributed),
+        quotes,
+        prompt,
+        stats,
+        model,
+    };
+    if options.save {
+        save(library, &mut answer)?;
     }
+    on_event(&AskEvent::Done(Box::new(answer.clone())));
+    Ok(answer)
+}
 
-    /// Answers `question` from the library: `on_event` gets the sources, then the answer piece
-    /// by piece, and can stop it by returning [`Flow::Stop`] (what was written so far is kept).
-    pub fn ask(
-        &mut self,
-        question: &str,
-        options: &AskOptions,
-        on_event: &mut dyn FnMut(AskEvent<'_>) -> Flow,
-    ) -> Result<Answer> {
-        let question = question.trim();
-        if question.is_empty() {
-            return Err(Error::Usage("the question is empty".into()));
+/// Checks the request, then finds the sources for the question (with the conversation's
+/// previous question for a follow-up).
+fn retrieve(
+    library: &Library,
+    models: &Models,
+    question: &str,
+    options: &AskOptions,
+) -> Result<Retrieved> {
+    if question.is_empty() {
+        return Err(Error::Usage("the question is empty".into()));
+    }
+    if library.store().ready_documents()? == 0 {
+        return Err(Error::EmptyLibrary);
+    }
+    let history = match options.conversation {
+        Some(id) => {
+            let store = library.store();
+            store.conversation(id)?.ok_or_else(|| no_conversation(id))?;
+            store.recent_turns(id, options.history_messages)?
         }
-        if self.store.ready_documents()? == 0 {
-            return Err(Error::EmptyLibrary);
-        }
-        if let Some(id) = options.conversation {
-            if self.store.conversation(id)?.is_none() {
-                return Err(Error::Usage(format!("there is no conversation {id}")));
-            }
-        }
-        let history = match options.conversation {
-            Some(id) => self.store.recent_turns(id, options.history_messages)?,
-            None => Vec::new(),
-        };
-        let query = standalone_query(&history, question);
-        let vector = self.embed_query(&query)?;
-        let found = self.search_by(
-            &query,
-            Some(&vector),
-            options.k,
-            &options.docs,
-            SearchMode::Hybrid,
-        )?;
-        let sources: Vec<Source> = found
-            .into_iter()
-            .enumerate()
-            .map(|(i, hit)| Source {
-                n: i + 1,
-                chunk: hit.chunk,
-                similarity: hit.similarity,
-            })
-            .collect();
-        let relevant = sources
-            .iter()
-            .any(|s| s.similarity.unwrap_or(0.0) >= RELEVANT_SIMILARITY);
-
-        let (updates_tx, updates) = mpsc::channel::<Update>();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let job = {
-            let cancel = cancel.clone();
-            let question = question.to_string();
-            let sources = sources.clone();
-            let sampling = options.sampling.clone();
-            let passages = options.passages;
-            move |g: &mut crate::generate::Generator<'_>| {
-                let result = answer_job(
-                    g,
-                    &question,
-                    &history,
-                    &sources,
-                    relevant,
-                    passages,
-                    &sampling,
-                    &cancel,
-                    &updates_tx,
-                );
-                let _ = updates_tx.send(Update::Done(result));
-            }
-        };
-        let model = self.generator()?.info().name.clone();
-        self.generator()?.submit(job)?;
-        if on_event(AskEvent::Sources(&sources)) == Flow::Stop {
-            cancel.store(true, Ordering::Relaxed);
-        }
-        let mut text = String::new();
-        let mut outcome = None;
-        for update in updates {
-            match update {
-                Update::Text(piece) => {
-                    text.push_str(&piece);
-                    if !cancel.load(Ordering::Relaxed)
-                        && on_event(AskEvent::Text(&piece)) == Flow::Stop
-                    {
-                        cancel.store(true, Ordering::Relaxed);
-                    }
-                }
-                Update::Done(result) => {
-                    outcome = Some(result);
-                    break;
-                }
-            }
-        }
-        let (prompt, stats) =
-            outcome.ok_or_else(|| Error::Generation("the generator thread stopped".into()))??;
-        let mut text = text.trim().to_string();
-        if text == prompt.opening.trim() {
-            // The model said nothing after the words it was given.
-            text.clear();
-        }
-        let given = &sources[..prompt.sources_given];
-        let cited = cited_numbers(&text, given.len());
-        let (text, attributed, quotes) = self.support(given, &cited, &vector, &text)?;
-        let citations = citations(given, &cited, &attributed);
-
-        let mut conversation_id = options.conversation;
-        let mut message_id = None;
-        if options.save {
-            let id = match conversation_id {
-                Some(id) => id,
-                None => self
-                    .store
-                    .create_conversation(&conversation_title(question))?,
-            };
-            conversation_id = Some(id);
-            message_id = Some(self.store.put_exchange(
-                id,
-                &Exchange {
-                    question,
-                    answer: &text,
-                    stop: stats.stop.as_str(),
-                    citations: &citations,
-                    quotes: &quotes,
-                },
-            )?);
-        }
-        Ok(Answer {
-            conversation_id,
-            message_id,
-            question: question.to_string(),
-            query,
-            text,
-            citations,
-            quotes,
-            prompt,
-            stats,
-            model,
+        None => Vec::new(),
+    };
+    let query = standalone_query(&history, question);
+    let vector = query_vector(library, models, &query)?;
+    let search = SearchOptions {
+        k: options.k,
+        docs: options.docs.clone(),
+        mode: SearchMode::Hybrid,
+    };
+    let sources: Vec<Source> = search_by(library, &query, Some(&vector), &search)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, hit)| Source {
+            n: i + 1,
+            chunk: hit.chunk,
+            similarity: hit.similarity,
         })
-    }
+        .collect();
+    let relevant = sources
+        .iter()
+        .any(|s| s.similarity.unwrap_or(0.0) >= RELEVANT_SIMILARITY);
+    Ok(Retrieved {
+        query,
+        history,
+        vector,
+        sources,
+        relevant,
+    })
+}
 
-    /// The quotable sentences of `sources` (best-ranked sources first, at most
-    /// [`QUOTE_CANDIDATES`]) with their vectors.
-    fn source_sentences(&mut self, sources: &[Source]) -> Result<(Vec<Sentence>, Vec<Vec<f32>>)> {
-        let mut sentences: Vec<Sentence> = Vec::new();
-        for source in sources {
-            let doc = source.chunk.document_id;
-            let store = &self.store;
-            let page_text = |page: u32| store.page_text(doc, page).ok().flatten();
-            sentences.extend(source_sentences(source, &page_text));
-            if sentences.len() >= QUOTE_CANDIDATES {
-                sentences.truncate(QUOTE_CANDIDATES);
+/// Has the answer model write the answer on its thread, passing text and citation markers to
+/// `on_event` as they come. Returns the text, how the prompt was made, what it cost and the
+/// model's name.
+fn write_answer(
+    models: &Models,
+    question: &str,
+    retrieved: &Retrieved,
+    options: &AskOptions,
+    keep_going: bool,
+    on_event: &mut dyn FnMut(&AskEvent) -> Flow,
+) -> Result<(String, PromptReport, GenerationStats, String)> {
+    let generator = models.generator()?;
+    let (updates_tx, updates) = mpsc::channel::<Update>();
+    let cancel = Arc::new(AtomicBool::new(!keep_going));
+    let job = AnswerJob {
+        question: question.to_string(),
+        history: retrieved.history.clone(),
+        sources: retrieved.sources.clone(),
+        relevant: retrieved.relevant,
+        passages: options.passages,
+        sampling: options.sampling.clone(),
+        cancel: cancel.clone(),
+    };
+    generator.submit(move |g: &mut Generator<'_>| {
+        let result = job.run(g, &updates_tx);
+        let _ = updates_tx.send(Update::Done(result));
+    })?;
+    let mut text = String::new();
+    let mut markers = MarkerStream::new(retrieved.sources.len());
+    let mut outcome = None;
+    let mut emit = |segments: Vec<Segment>, cancel: &AtomicBool| {
+        for segment in segments {
+            let event = match segment {
+                Segment::Text { text } => AskEvent::Text(text),
+                Segment::Cite { sources } => AskEvent::Cite(sources),
+            };
+            if !cancel.load(Ordering::Relaxed) && on_event(&event) == Flow::Stop {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        }
+    };
+    for update in updates {
+        match update {
+            Update::Text(piece) => {
+                text.push_str(&piece);
+                emit(markers.push(&piece), &cancel);
+            }
+            Update::Done(result) => {
+                outcome = Some(result);
                 break;
             }
         }
-        if sentences.is_empty() {
-            return Ok((sentences, Vec::new()));
-        }
-        let texts: Vec<String> = sentences.iter().map(|s| s.text.clone()).collect();
-        let vectors = self.embedder()?.embed(texts)?;
-        Ok((sentences, vectors))
     }
-
-    /// Adds `[n]` to the answer's sentences that the model left uncited but that clearly come
-    /// from source n, and picks one to three supporting quotes from the cited sources (or the
-    /// top three when none is cited). Returns the answer, the attributed sources and the quotes.
-    fn support(
-        &mut self,
-        sources: &[Source],
-        cited: &[usize],
-        question_vector: &[f32],
-        answer: &str,
-    ) -> Result<(String, Vec<usize>, Vec<Quote>)> {
-        let (sentences, vectors) = self.source_sentences(sources)?;
-        if sentences.is_empty() {
-            return Ok((answer.to_string(), Vec::new(), Vec::new()));
-        }
-        let dot = |a: &[f32], b: &[f32]| -> f32 { a.iter().zip(b).map(|(x, y)| x * y).sum() };
-        let mut text = answer.to_string();
-        let mut attributed = Vec::new();
-        let spans = uncited_sentences(answer);
-        if !spans.is_empty() && !says_not_found(answer) {
-            let texts: Vec<String> = spans
-                .iter()
-                .map(|&(s, e)| answer[s..e].to_string())
-                .collect();
-            let answer_vectors = self.embedder()?.embed(texts)?;
-            let best: Vec<Option<usize>> = answer_vectors
-                .iter()
-                .map(|a| {
-                    let (sim, n) = vectors
-                        .iter()
-                        .zip(&sentences)
-                        .map(|(v, s)| (dot(a, v), s.n))
-                        .max_by(|x, y| x.0.total_cmp(&y.0))?;
-                    (sim >= ATTRIBUTION_SIMILARITY).then_some(n)
-                })
-                .collect();
-            (text, attributed) = attribute(answer, &spans, &best);
-        }
-        let supporting: Vec<usize> = cited.iter().chain(&attributed).copied().collect();
-        let keep = |s: &Sentence| {
-            if supporting.is_empty() {
-                s.n <= 3
-            } else {
-                supporting.contains(&s.n)
-            }
-        };
-        let (chosen, similarity): (Vec<Sentence>, Vec<f32>) = sentences
-            .iter()
-            .zip(&vectors)
-            .filter(|(s, _)| keep(s))
-            .map(|(s, v)| (s.clone(), dot(v, question_vector)))
-            .unzip();
-        let quotes = pick_quotes(&chosen, &similarity, &text, &supporting);
-        Ok((text, attributed, quotes))
+    emit(markers.finish(), &cancel);
+    let (prompt, stats) =
+        outcome.ok_or_else(|| Error::Generation("the generator thread stopped".into()))??;
+    let mut text = text.trim().to_string();
+    if text == prompt.opening.trim() {
+        // The model said nothing after the words it was given.
+        text.clear();
     }
+    Ok((text, prompt, stats, generator.info().name.clone()))
 }
 
-/// Runs on the generator thread: fits the prompt, then streams the answer.
-#[allow(clippy::too_many_arguments)]
-fn answer_job(
-    g: &mut crate::generate::Generator<'_>,
-    question: &str,
-    history: &[Message],
+/// Stores the question and answer in its conversation (a new one unless continuing one).
+fn save(library: &Library, answer: &mut Answer) -> Result<()> {
+    let mut store = library.store();
+    let id = match answer.conversation_id {
+        Some(id) => id,
+        None => store.create_conversation(&conversation_title(&answer.question))?,
+    };
+    answer.conversation_id = Some(id);
+    answer.message_id = Some(store.put_exchange(
+        id,
+        &Exchange {
+            question: &answer.question,
+            answer: &answer.text,
+            stop: answer.stats.stop.as_str(),
+            citations: &answer.citations,
+            quotes: &answer.quotes,
+        },
+    )?);
+    Ok(())
+}
+
+/// The quotable sentences of `sources` (best-ranked sources first, at most
+/// [`QUOTE_CANDIDATES`]) with their vectors.
+fn source_sentences_with_vectors(
+    library: &Library,
+    embedding: &Embedding,
     sources: &[Source],
-    relevant: bool,
-    passages: Passages,
-    sampling: &Sampling,
-    cancel: &AtomicBool,
-    updates: &mpsc::Sender<Update>,
-) -> Result<(PromptReport, GenerationStats)> {
-    let context = g.info().context_tokens;
-    // Room for the answer: what was asked for, but never more than half the window.
-    let answer_tokens = sampling.max_tokens.min(context / 2);
-    let limit = context - answer_tokens;
-    let measure = |m: &[Message]| -> usize {
-        match g.render(m) {
-            Ok(text) => g.prompt_length(&text),
-            Err(_) => usize::MAX,
+) -> Result<(Vec<Sentence>, Vec<Vec<f32>>)> {
+    let mut sentences: Vec<Sentence> = Vec::new();
+    for source in sources {
+        let doc = source.chunk.document_id;
+        let page_text = |page: u32| library.store().page_text(doc, page).ok().flatten();
+        sentences.extend(source_sentences(source, &page_text));
+        if sentences.len() >= QUOTE_CANDIDATES {
+            sentences.truncate(QUOTE_CANDIDATES);
+            break;
         }
-    };
-    let count = |text: &str| g.count_tokens(text);
-    let fit =
-        |sources: &[Source]| fit_prompt(question, history, sources, relevant, limit, &measure);
-    // With `Auto`, the prompt with whole passages is fitted first; it is the one used when the
-    // machine is fast enough.
-    let whole = match passages {
-        Passages::Auto => fit(sources),
-        _ => None,
-    };
-    let passage_tokens = match passages {
-        Passages::Whole => 0,
-        Passages::Tokens(n) => n,
-        Passages::Auto => whole.as_ref().map_or(0, |whole| {
-            let source_tokens = sources[..whole.sources]
-                .iter()
-                .map(|s| count(&s.chunk.text))
-                .sum();
-            auto_passage_tokens(whole.tokens, source_tokens, whole.sources, g.prompt_rate())
-        }),
-    };
-    let focused: Vec<Source>;
-    let sources = if passage_tokens == 0 {
-        sources
-    } else {
-        let terms = query_terms(question);
-        focused = sources
+    }
+    if sentences.is_empty() {
+        return Ok((sentences, Vec::new()));
+    }
+    let texts: Vec<String> = sentences.iter().map(|s| s.text.clone()).collect();
+    let vectors = embedding.thread.submit_first(texts)?.wait()?;
+    Ok((sentences, vectors))
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Adds `[n]` to the answer's sentences that the model left uncited but that clearly come
+/// from source n, and picks one to three supporting quotes from the cited sources (or the
+/// top three when none is cited). Returns the answer, the attributed sources and the quotes.
+fn support(
+    library: &Library,
+    embedding: &Embedding,
+    sources: &[Source],
+    cited: &[usize],
+    retrieved: &Retrieved,
+    answer: &str,
+) -> Result<(String, Vec<usize>, Vec<Quote>)> {
+    let (sentences, vectors) = source_sentences_with_vectors(library, embedding, sources)?;
+    if sentences.is_empty() {
+        return Ok((answer.to_string(), Vec::new(), Vec::new()));
+    }
+    let mut text = answer.to_string();
+    let mut attributed = Vec::new();
+    let spans = uncited_sentences(answer);
+    if !spans.is_empty() && !says_not_found(answer) {
+        let texts: Vec<String> = spans.iter().map(|&(s, e)| answer[s..e].to_string()).collect();
+        let answer_vectors = embedding.thread.submit_first(texts)?.wait()?;
+        let best: Vec<Option<usize>> = answer_vectors
             .iter()
-            .map(|s| {
-                let mut s = s.clone();
-                s.chunk.text = focus_passage(&s.chunk.text, &terms, passage_tokens, &count);
-                s
+            .map(|a| {
+                let (sim, n) = vectors
+                    .iter()
+                    .zip(&sentences)
+                    .map(|(v, s)| (dot(a, v), s.n))
+                    .max_by(|x, y| x.0.total_cmp(&y.0))?;
+                (sim >= ATTRIBUTION_SIMILARITY).then_some(n)
             })
             .collect();
-        &focused[..]
-    };
-    let fitted = match whole {
-        Some(whole) if passage_tokens == 0 => Some(whole),
-        _ => fit(sources),
+        (text, attributed) = attribute(answer, &spans, &best);
     }
-    .ok_or_else(|| {
-        Error::Generation(format!(
-            "the answer model's context window ({context} tokens) is too small for even the \
-             instructions and the question"
-        ))
-    })?;
-    let opening = answer_opening(question);
-    let text = g.render(&fitted.messages)? + opening;
-    let report = PromptReport {
-        tokens: g.prompt_length(&text),
-        text,
-        context_tokens: context,
-        answer_tokens,
-        sources_found: sources.len(),
-        sources_given: fitted.sources,
-        history_messages: fitted.history,
-        truncated: fitted.truncated,
-        relevant,
-        opening,
-        passage_tokens,
+    let supporting: Vec<usize> = cited.iter().chain(&attributed).copied().collect();
+    let keep = |s: &Sentence| {
+        if supporting.is_empty() {
+            s.n <= 3
+        } else {
+            supporting.contains(&s.n)
+        }
     };
-    let mut stops = g.stop_sequences();
-    // A small base model that runs on tends to copy the prompt's layout: a new question, a
-    // list of sources, a source's heading.
-    stops.extend(["Question:", "Sources:"].map(String::from));
-    let mut titles: Vec<String> = sources[..fitted.sources]
+    let (chosen, similarity): (Vec<Sentence>, Vec<f32>) = sentences
         .iter()
-        .map(|s| format!("] {}, page", s.chunk.title))
-        .collect();
-    titles.dedup();
-    stops.extend(titles);
-    let sampling = Sampling {
-        max_tokens: answer_tokens,
-        ..sampling.clone()
-    };
-    if !opening.is_empty() && updates.send(Update::Text(opening.to_string())).is_err() {
-        return Err(Error::Cancelled);
-    }
-    let stats = g.generate(&report.text, &sampling, &stops, &mut |piece| {
-        if cancel.load(Ordering::Relaxed) {
-            return Flow::Stop;
-        }
-        if !piece.is_empty() && updates.send(Update::Text(piece.to_string())).is_err() {
-            return Flow::Stop;
-        }
-        Flow::Continue
-    })?;
-    Ok((report, stats))
+        .zip(&vectors)
+        .filter(|(s, _)| keep(s))
+        .map(|(s, v)| (s.clone(), dot(v, &retrieved.vector)))
+        .unzip();
+    let quotes = pick_quotes(&chosen, &similarity, &text, &supporting);
+    Ok((text, attributed, quotes))
 }
 
-impl Library {
-    /// All conversations, the most recently active first.
-    pub fn conversations(&self) -> Result<Vec<crate::Conversation>> {
-        self.store.conversations()
+/// An answer to write on the generator thread: fit the prompt, then stream the answer.
+struct AnswerJob {
+    question: String,
+    history: Vec<Message>,
+    sources: Vec<Source>,
+    relevant: bool,
+    passages: Passages,
+    sampling: Sampling,
+    cancel: Arc<AtomicBool>,
+}
+
+impl AnswerJob {
+    fn run(
+        &self,
+        g: &mut Generator<'_>,
+        updates: &mpsc::Sender<Update>,
+    ) -> Result<(PromptReport, GenerationStats)> {
+        let context = g.info().context_tokens;
+        // Room for the answer: what was asked for, but never more than half the window.
+        let answer_tokens = self.sampling.max_tokens.min(context / 2);
+        let (fitted, passage_tokens) = self.fit(g, context - answer_tokens)?;
+        let opening = answer_opening(&self.question);
+        let text = g.render(&fitted.messages)? + opening;
+        let report = PromptReport {
+            tokens: g.prompt_length(&text),
+            text,
+            context_tokens: context,
+            answer_tokens,
+            sources_found: self.sources.len(),
+            sources_given: fitted.sources,
+            history_messages: fitted.history,
+            truncated: fitted.truncated,
+            relevant: self.relevant,
+            opening,
+            passage_tokens,
+        };
+        let stats = self.stream(g, &report, answer_tokens, updates)?;
+        Ok((report, stats))
     }
 
-    /// Every message of a conversation, oldest first.
-    pub fn conversation_messages(&self, id: i64) -> Result<Vec<crate::StoredMessage>> {
-        if self.store.conversation(id)?.is_none() {
-            return Err(Error::Usage(format!("there is no conversation {id}")));
-        }
-        self.store.messages(id)
+    /// The prompt that fits `limit` tokens, and the tokens each passage was focused to (0:
+    /// whole passages). With `Auto`, the prompt with whole passages is fitted first; it is the
+    /// one used when the machine is fast enough.
+    fn fit(&self, g: &Generator<'_>, limit: usize) -> Result<(FittedPrompt, usize)> {
+        let measure = |m: &[Message]| -> usize {
+            match g.render(m) {
+                Ok(text) => g.prompt_length(&text),
+                Err(_) => usize::MAX,
+            }
+        };
+        let count = |text: &str| g.count_tokens(text);
+        let fit = |sources: &[Source]| {
+            let (question, history) = (&self.question, &self.history);
+            fit_prompt(question, history, sources, self.relevant, limit, &measure)
+        };
+        let whole = match self.passages {
+            Passages::Auto => fit(&self.sources),
+            _ => None,
+        };
+        let passage_tokens = match self.passages {
+            Passages::Whole => 0,
+            Passages::Tokens(n) => n,
+            Passages::Auto => whole.as_ref().map_or(0, |whole| {
+                let source_tokens = self.sources[..whole.sources]
+                    .iter()
+                    .map(|s| count(&s.chunk.passage.text))
+                    .sum();
+                auto_passage_tokens(whole.tokens, source_tokens, whole.sources, g.prompt_rate())
+            }),
+        };
+        let fitted = match whole {
+            Some(whole) if passage_tokens == 0 => Some(whole),
+            _ if passage_tokens == 0 => fit(&self.sources),
+            _ => {
+                let terms = query_terms(&self.question);
+                let focused: Vec<Source> = self
+                    .sources
+                    .iter()
+                    .map(|s| {
+                        let mut s = s.clone();
+                        let text = &s.chunk.passage.text;
+                        s.chunk.passage.text = focus_passage(text, &terms, passage_tokens, &count);
+                        s
+                    })
+                    .collect();
+                fit(&focused)
+            }
+        };
+        let fitted = fitted.ok_or_else(|| {
+            Error::Generation(format!(
+                "the answer model's context window ({} tokens) is too small for even the \
+                 instructions and the question",
+                g.info().context_tokens
+            ))
+        })?;
+        Ok((fitted, passage_tokens))
     }
 
-    pub fn rename_conversation(&self, id: i64, title: &str) -> Result<()> {
-        let title = title.trim();
-        if title.is_empty() {
-            return Err(Error::Usage("a conversation needs a title".into()));
+    /// Generates the answer after the prompt, sending each piece of text on.
+    fn stream(
+        &self,
+        g: &mut Generator<'_>,
+        report: &PromptReport,
+        answer_tokens: usize,
+        updates: &mpsc::Sender<Update>,
+    ) -> Result<GenerationStats> {
+        let mut stops = g.stop_sequences();
+        // A small base model that runs on tends to copy the prompt's layout: a new question, a
+        // list of sources, a source's heading.
+        stops.extend(["Question:", "Sources:"].map(String::from));
+        let mut titles: Vec<String> = self.sources[..report.sources_given]
+            .iter()
+            .map(|s| format!("] {}, page", s.chunk.passage.title))
+            .collect();
+        titles.dedup();
+        stops.extend(titles);
+        let sampling = Sampling {
+            max_tokens: answer_tokens,
+            ..self.sampling.clone()
+        };
+        let opening = report.opening;
+        if !opening.is_empty() && updates.send(Update::Text(opening.to_string())).is_err() {
+            return Err(Error::Cancelled);
         }
-        if !self.store.rename_conversation(id, title)? {
-            return Err(Error::Usage(format!("there is no conversation {id}")));
-        }
-        Ok(())
-    }
-
-    pub fn delete_conversation(&self, id: i64) -> Result<()> {
-        if !self.store.delete_conversation(id)? {
-            return Err(Error::Usage(format!("there is no conversation {id}")));
-        }
-        Ok(())
+        g.generate(&report.text, &sampling, &stops, &mut |piece| {
+            if self.cancel.load(Ordering::Relaxed) {
+                return Flow::Stop;
+            }
+            if !piece.is_empty() && updates.send(Update::Text(piece.to_string())).is_err() {
+                return Flow::Stop;
+            }
+            Flow::Continue
+        })
     }
 }

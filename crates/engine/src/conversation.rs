@@ -2,13 +2,15 @@
 //! the library's SQLite database.
 
 use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
 
 use crate::answer::{Citation, Quote};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::generate::{Message, Role};
-use crate::store::Store;
+use crate::markers::{segments, Segment};
+use crate::store::{Passage, Store, PASSAGE_COLUMNS};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Conversation {
     pub id: i64,
     pub title: String,
@@ -18,11 +20,13 @@ pub struct Conversation {
 }
 
 /// A question or an answer as stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct StoredMessage {
     pub id: i64,
     pub role: Role,
     pub content: String,
+    /// The content split into text and citations of `citations` (see [`crate::markers`]).
+    pub segments: Vec<Segment>,
     /// Why an answer ended ("end_of_text", "cancelled", …); `None` for questions.
     pub stop: Option<String>,
     pub created_at: String,
@@ -166,13 +170,13 @@ impl Store {
                     c.cited,
                     c.chunk_id,
                     c.document_id,
-                    c.title,
-                    c.path,
-                    c.page_start,
-                    c.page_end,
-                    c.char_start as i64,
-                    c.char_end as i64,
-                    c.text,
+                    c.passage.title,
+                    c.passage.path,
+                    c.passage.page_start,
+                    c.passage.page_end,
+                    c.passage.char_start as i64,
+                    c.passage.char_end as i64,
+                    c.passage.text,
                     c.attributed
                 ])?;
             }
@@ -219,6 +223,7 @@ impl Store {
                     Role::Assistant
                 },
                 content: r.get(2)?,
+                segments: Vec::new(),
                 stop: r.get(3)?,
                 created_at: r.get(4)?,
                 citations: Vec::new(),
@@ -226,11 +231,10 @@ impl Store {
             })
         })?;
         let mut messages: Vec<StoredMessage> = rows.collect::<rusqlite::Result<_>>()?;
-        let mut cites = self.conn.prepare_cached(
-            "SELECT n, cited, chunk_id, document_id, title, path, page_start, page_end,
-                    char_start, char_end, text, attributed
-             FROM citations WHERE message_id = ?1 ORDER BY n",
-        )?;
+        let mut cites = self.conn.prepare_cached(&format!(
+            "SELECT n, cited, attributed, chunk_id, document_id, {PASSAGE_COLUMNS}
+             FROM citations WHERE message_id = ?1 ORDER BY n"
+        ))?;
         let mut quotes = self.conn.prepare_cached(
             "SELECT n, document_id, page, char_start, char_end, text
              FROM quotes WHERE message_id = ?1 ORDER BY rank",
@@ -241,16 +245,10 @@ impl Store {
                     Ok(Citation {
                         n: r.get::<_, i64>(0)? as usize,
                         cited: r.get(1)?,
-                        chunk_id: r.get(2)?,
-                        document_id: r.get(3)?,
-                        title: r.get(4)?,
-                        path: r.get(5)?,
-                        page_start: r.get(6)?,
-                        page_end: r.get(7)?,
-                        char_start: r.get::<_, i64>(8)? as usize,
-                        char_end: r.get::<_, i64>(9)? as usize,
-                        text: r.get(10)?,
-                        attributed: r.get(11)?,
+                        attributed: r.get(2)?,
+                        chunk_id: r.get(3)?,
+                        document_id: r.get(4)?,
+                        passage: Passage::from_row(r, 5)?,
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
@@ -266,9 +264,40 @@ impl Store {
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
+            m.segments = segments(&m.content, m.citations.len());
         }
         Ok(messages)
     }
+}
+
+/// Every message of a conversation, oldest first.
+pub(crate) fn messages(store: &Store, id: i64) -> Result<Vec<StoredMessage>> {
+    if store.conversation(id)?.is_none() {
+        return Err(no_conversation(id));
+    }
+    store.messages(id)
+}
+
+pub(crate) fn rename(store: &Store, id: i64, title: &str) -> Result<()> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(Error::Usage("a conversation needs a title".into()));
+    }
+    if !store.rename_conversation(id, title)? {
+        return Err(no_conversation(id));
+    }
+    Ok(())
+}
+
+pub(crate) fn delete(store: &Store, id: i64) -> Result<()> {
+    if !store.delete_conversation(id)? {
+        return Err(no_conversation(id));
+    }
+    Ok(())
+}
+
+pub(crate) fn no_conversation(id: i64) -> Error {
+    Error::Usage(format!("there is no conversation {id}"))
 }
 
 #[cfg(test)]
@@ -282,13 +311,15 @@ mod tests {
             attributed: false,
             chunk_id: Some(999),
             document_id: Some(999),
-            title: "Guide".into(),
-            path: "/guide.pdf".into(),
-            page_start: 2,
-            page_end: 3,
-            char_start: 5,
-            char_end: 40,
-            text: "Passage.".into(),
+            passage: Passage {
+                title: "Guide".into(),
+                path: "/guide.pdf".into(),
+                page_start: 2,
+                page_end: 3,
+                char_start: 5,
+                char_end: 40,
+                text: "Passage.".into(),
+            },
         }
     }
 

@@ -565,12 +565,41 @@ pub struct EmbedderThread {
     requests: Option<mpsc::Sender<(Vec<String>, Reply)>>,
     info: ModelInfo,
     device_name: String,
+    warning: Option<String>,
     worker: Option<std::thread::JoinHandle<()>>,
 }
 
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DeviceChoice::Auto => "auto",
+            DeviceChoice::Cpu => "cpu",
+            DeviceChoice::Cuda => "cuda",
+            DeviceChoice::Metal => "metal",
+        })
+    }
+}
+
 impl EmbedderThread {
+    /// TEMPORARY shim until the runtime branch lands.
+    pub fn start(dir: &Path, choice: DeviceChoice) -> Result<EmbedderThread> {
+        let device = select_device(choice)?;
+        let mut t = match EmbedderThread::start_on(dir, &device) {
+            Err(e) if choice == DeviceChoice::Auto && !device.device.is_cpu() => {
+                let mut t = EmbedderThread::start_on(dir, &select_device(DeviceChoice::Cpu)?)?;
+                t.warning = Some(format!("the embedding model could not run on {} ({e}); using the CPU", device.name));
+                t
+            }
+            other => other?,
+        };
+        if t.warning.is_none() { t.warning = device.warning.clone(); }
+        Ok(t)
+    }
+    pub fn device_warning(&self) -> Option<&str> { self.warning.as_deref() }
+    pub fn submit_first(&self, texts: Vec<String>) -> Result<PendingEmbedding> { self.submit(texts) }
+
     /// Loads the model on a new thread; returns when it is ready or failed to load.
-    pub fn start(dir: &Path, device: &SelectedDevice) -> Result<EmbedderThread> {
+    pub fn start_on(dir: &Path, device: &SelectedDevice) -> Result<EmbedderThread> {
         let (requests, inbox) = mpsc::channel::<(Vec<String>, Reply)>();
         let (ready_tx, ready_rx) = mpsc::channel();
         let dir = dir.to_path_buf();
@@ -599,6 +628,7 @@ impl EmbedderThread {
             requests: Some(requests),
             info,
             device_name: format!("{} ({backend})", device.name),
+            warning: None,
             worker: Some(worker),
         })
     }

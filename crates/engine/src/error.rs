@@ -1,6 +1,11 @@
 //! The engine's error type: one variant per kind of failure a caller may act on.
+//!
+//! Messages say what happened, in the user's words; what to do about it (a command to run, a
+//! setting to change) is the front end's to say, by [`ErrorKind`].
 
 use std::path::PathBuf;
+
+use serde::Serialize;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -15,23 +20,21 @@ pub enum Error {
     /// The requested compute device cannot be used.
     #[error("{0}")]
     Device(String),
-    /// A bad request from the caller (unknown device, document, option).
+    /// A bad request from the caller (unknown device, document, option out of range).
     #[error("{0}")]
     Usage(String),
     /// Another process holds the library for writing.
-    #[error(
-        "the library {0} is being changed by another Quire process; try again when it has finished"
-    )]
+    #[error("the library {0} is being changed by another Quire process")]
     Busy(PathBuf),
     /// The library was built with another embedding model.
-    #[error("{0}")]
-    ModelMismatch(String),
+    #[error("this library was indexed with the embedding model {stored}, not {loaded}")]
+    ModelMismatch { stored: String, loaded: String },
     #[error("embedding failed: {0}")]
     Embedding(String),
     #[error("answer generation failed: {0}")]
     Generation(String),
-    /// There is nothing to ask about yet.
-    #[error("the library has no indexed documents yet: add PDFs to it first")]
+    /// There is nothing to search or ask yet.
+    #[error("the library has no indexed documents yet")]
     EmptyLibrary,
     #[error("library database: {0}")]
     Database(#[from] rusqlite::Error),
@@ -42,6 +45,47 @@ pub enum Error {
     /// The caller asked to stop.
     #[error("cancelled")]
     Cancelled,
+}
+
+/// What kind of failure an [`Error`] is: what front ends decide their advice and exit codes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    ModelMissing,
+    ModelInvalid,
+    Device,
+    Usage,
+    Busy,
+    ModelMismatch,
+    Embedding,
+    Generation,
+    EmptyLibrary,
+    Database,
+    Index,
+    Io,
+    Cancelled,
+    /// A failure of the front end itself (a lost thread, a closed window).
+    Internal,
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::ModelMissing(_) => ErrorKind::ModelMissing,
+            Error::ModelInvalid(_) => ErrorKind::ModelInvalid,
+            Error::Device(_) => ErrorKind::Device,
+            Error::Usage(_) => ErrorKind::Usage,
+            Error::Busy(_) => ErrorKind::Busy,
+            Error::ModelMismatch { .. } => ErrorKind::ModelMismatch,
+            Error::Embedding(_) => ErrorKind::Embedding,
+            Error::Generation(_) => ErrorKind::Generation,
+            Error::EmptyLibrary => ErrorKind::EmptyLibrary,
+            Error::Database(_) => ErrorKind::Database,
+            Error::Index(_) => ErrorKind::Index,
+            Error::Io(_) => ErrorKind::Io,
+            Error::Cancelled => ErrorKind::Cancelled,
+        }
+    }
 }
 
 impl From<candle_core::Error> for Error {

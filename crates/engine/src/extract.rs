@@ -32,7 +32,7 @@ pub struct ExtractedPdf {
 }
 
 /// Why a file could not be read; each has one clear sentence for the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     /// The file does not start with a PDF header.

@@ -85,7 +85,8 @@ impl Default for Sampling {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     System,
     User,
@@ -125,7 +126,8 @@ pub enum Flow {
 }
 
 /// Why generation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// The model ended its turn.
     EndOfText,
@@ -152,26 +154,50 @@ impl StopReason {
 }
 
 /// What one generation cost.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
 pub struct GenerationStats {
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
     /// From the start of prompt processing to the first piece of text.
+    #[serde(rename = "time_to_first_token_ms", serialize_with = "millis")]
+    #[ts(type = "number")]
     pub time_to_first_token: Duration,
     /// Prompt processing and generation together.
+    #[serde(rename = "total_time_ms", serialize_with = "millis")]
+    #[ts(type = "number")]
     pub total_time: Duration,
+    /// Generated tokens per second after the first one.
+    pub tokens_per_second: f64,
     pub stop: StopReason,
 }
 
 impl GenerationStats {
-    /// Generated tokens per second after the first one.
-    pub fn tokens_per_second(&self) -> f64 {
-        let after_first = self.total_time.saturating_sub(self.time_to_first_token);
-        if self.generated_tokens < 2 || after_first.is_zero() {
-            return 0.0;
+    pub fn new(
+        prompt_tokens: usize,
+        generated_tokens: usize,
+        time_to_first_token: Duration,
+        total_time: Duration,
+        stop: StopReason,
+    ) -> GenerationStats {
+        let after_first = total_time.saturating_sub(time_to_first_token);
+        let tokens_per_second = if generated_tokens < 2 || after_first.is_zero() {
+            0.0
+        } else {
+            (generated_tokens - 1) as f64 / after_first.as_secs_f64()
+        };
+        GenerationStats {
+            prompt_tokens,
+            generated_tokens,
+            time_to_first_token,
+            total_time,
+            tokens_per_second,
+            stop,
         }
-        (self.generated_tokens - 1) as f64 / after_first.as_secs_f64()
     }
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
 }
 
 /// How chat messages become one prompt.
@@ -595,13 +621,13 @@ impl<'m> Generator<'m> {
             }
         }
         let total_time = started.elapsed();
-        Ok(GenerationStats {
-            prompt_tokens: tokens.len(),
-            generated_tokens: generated,
-            time_to_first_token: first_text.unwrap_or(total_time),
+        Ok(GenerationStats::new(
+            tokens.len(),
+            generated,
+            first_text.unwrap_or(total_time),
             total_time,
             stop,
-        })
+        ))
     }
 }
 

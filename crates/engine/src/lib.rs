@@ -1,17 +1,22 @@
 //! Quire's engine: PDFs in, cited passages out.
 //!
 //! The pipeline is `extract → chunk → embed → store/index → retrieve → generate`, one module
-//! per stage (with `answer` for prompts, citations and quotes, and `conversation`),
-//! behind the [`Library`] facade that the `quire` CLI and the desktop app share:
+//! per stage (with `answer` for prompts, citations and quotes, `markers` for citation markers,
+//! and `conversation`). The jobs — [`ingest`], [`retrieve`], [`ask`], [`conversation`],
+//! [`status`] — run over the stored library and a model runtime that loads each model once,
+//! behind one thread-safe handle, [`Engine`], that the `quire` CLI and the desktop app share.
+//! Its results are `Serialize` types: the CLI's `--json`, the app's IPC and the UI's
+//! TypeScript types (generated from them with `ts-rs`) all come from the same definitions.
 //!
 //! ```no_run
-//! use quire_engine::{Library, LibraryOptions};
+//! use quire_engine::{AddOptions, Engine, LibraryOptions, SearchOptions};
 //! # fn main() -> quire_engine::Result<()> {
 //! let options = LibraryOptions::new("/tmp/library", quire_engine::default_models_dir());
-//! let mut library = Library::open(options)?;
-//! library.add(&["paper.pdf".into()], &|_event: quire_engine::AddEvent<'_>| true)?;
-//! for hit in library.search("what does the paper measure?", 5, &[])? {
-//!     println!("{} p.{}: {}", hit.chunk.title, hit.chunk.page_start, hit.chunk.text);
+//! let engine = Engine::open(options)?;
+//! engine.add(&["paper.pdf".into()], &AddOptions::default(), &|_: &quire_engine::AddEvent| true)?;
+//! for hit in engine.search("what does the paper measure?", &SearchOptions::default())? {
+//!     let p = &hit.chunk.passage;
+//!     println!("{} p.{}: {}", p.title, p.page_start, p.text);
 //! }
 //! # Ok(()) }
 //! ```
@@ -20,20 +25,25 @@
 //! [`extract::run_worker_if_requested`] first thing in `main`.
 
 pub mod answer;
-mod ask;
+pub mod ask;
 mod bert;
 pub mod chunk;
 pub mod conversation;
 #[cfg(feature = "cuda")]
 mod cuda_kernels;
 pub mod embed;
+mod engine;
 mod error;
 pub mod extract;
 pub mod focus;
 pub mod generate;
 pub mod index;
+pub mod ingest;
 mod library;
+pub mod markers;
 pub mod retrieve;
+mod runtime;
+pub mod status;
 pub mod store;
 pub mod text;
 
@@ -41,13 +51,19 @@ pub use answer::{Citation, Quote, Source};
 pub use ask::{Answer, AskEvent, AskOptions, Passages, PromptReport, RELEVANT_SIMILARITY};
 pub use conversation::{Conversation, StoredMessage};
 pub use embed::DeviceChoice;
-pub use error::{Error, Result};
+pub use engine::{
+    default_data_dir, default_library_dir, default_models_dir, Engine, LibraryOptions,
+    DEFAULT_ANSWER_MODEL, DEFAULT_EMBEDDING_MODEL,
+};
+pub use error::{Error, ErrorKind, Result};
 pub use extract::{ExtractError, Extractor, FailureKind, Isolation};
 pub use generate::{Flow, GenerationStats, GeneratorInfo, Sampling, StopReason};
 pub use index::Precision;
-pub use library::{
-    default_data_dir, default_library_dir, default_models_dir, AddEvent, AddProgress, AddReport,
-    AddStatus, FileOutcome, Library, LibraryOptions, LibraryStatus, ModelStatus, SearchHit,
-    SearchMode, StageTimes, DEFAULT_ANSWER_MODEL, DEFAULT_EMBEDDING_MODEL,
+pub use ingest::{
+    AddEvent, AddOptions, AddProgress, AddReport, AddStatus, FileOutcome, StageTimes,
 };
-pub use store::{DocStatus, Document, StoredChunk};
+pub use markers::Segment;
+pub use retrieve::{SearchHit, SearchMode, SearchOptions};
+pub use runtime::ModelStatus;
+pub use status::{DocumentCounts, LibraryStatus};
+pub use store::{DocStatus, Document, Passage, StoredChunk};

@@ -1,6 +1,208 @@
-//! Reciprocal rank fusion of ranked lists.
+//! Retrieval: hybrid search over the library — dense (the question's embedding against the
+//! vector index) and keyword (SQLite FTS5's BM25) candidates, fused by reciprocal rank.
 
 use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::embed::PendingEmbedding;
+use crate::error::{Error, Result};
+use crate::library::Library;
+use crate::runtime::Models;
+use crate::store::StoredChunk;
+use crate::text::query_terms;
+
+/// The most passages one search (or answer) returns.
+pub const MAX_K: usize = 20;
+
+/// Which retrievers a search uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchMode {
+    #[default]
+    Hybrid,
+    Dense,
+    Keyword,
+}
+
+impl std::str::FromStr for SearchMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<SearchMode> {
+        match s {
+            "hybrid" => Ok(SearchMode::Hybrid),
+            "dense" => Ok(SearchMode::Dense),
+            "keyword" => Ok(SearchMode::Keyword),
+            other => Err(Error::Usage(format!(
+                "unknown search mode {other:?}; use hybrid, dense or keyword"
+            ))),
+        }
+    }
+}
+
+/// What to search for, and where.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    /// Passages wanted, 1 to [`MAX_K`].
+    pub k: usize,
+    /// Only these documents (none: all).
+    pub docs: Vec<i64>,
+    pub mode: SearchMode,
+}
+
+impl Default for SearchOptions {
+    fn default() -> SearchOptions {
+        SearchOptions {
+            k: 5,
+            docs: Vec::new(),
+            mode: SearchMode::Hybrid,
+        }
+    }
+}
+
+impl SearchOptions {
+    pub fn validate(&self) -> Result<()> {
+        validate_k(self.k)
+    }
+}
+
+/// `k` passages are between 1 and [`MAX_K`].
+pub(crate) fn validate_k(k: usize) -> Result<()> {
+    if !(1..=MAX_K).contains(&k) {
+        return Err(Error::Usage(format!(
+            "the number of passages must be between 1 and {MAX_K}, not {k}"
+        )));
+    }
+    Ok(())
+}
+
+/// One passage found by a search.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct SearchHit {
+    #[serde(flatten)]
+    pub chunk: StoredChunk,
+    /// Reciprocal-rank-fusion score (higher is better).
+    pub score: f64,
+    /// Cosine similarity of the passage to the query, when the dense search found it.
+    pub similarity: Option<f32>,
+}
+
+pub(crate) fn search(
+    library: &Library,
+    models: &Models,
+    query: &str,
+    options: &SearchOptions,
+) -> Result<Vec<SearchHit>> {
+    if library.store().ready_documents()? == 0 {
+        return Err(Error::EmptyLibrary);
+    }
+    // The question is embedded on the embedding thread while BM25 runs here.
+    let pending = match options.mode {
+        SearchMode::Keyword => None,
+        _ => Some(submit_query(library, models, query)?),
+    };
+    let keyword = keyword_candidates(library, query, options)?;
+    let vector = match pending {
+        Some(p) => p.wait()?.pop(),
+        None => None,
+    };
+    fuse(library, vector.as_deref(), keyword, options)
+}
+
+/// Search with the query's vector already made (needed unless the mode is keyword only).
+pub(crate) fn search_by(
+    library: &Library,
+    query: &str,
+    vector: Option<&[f32]>,
+    options: &SearchOptions,
+) -> Result<Vec<SearchHit>> {
+    let keyword = keyword_candidates(library, query, options)?;
+    fuse(library, vector, keyword, options)
+}
+
+/// The query's vector, after checking that the stored vectors come from the same model.
+pub(crate) fn query_vector(library: &Library, models: &Models, query: &str) -> Result<Vec<f32>> {
+    submit_query(library, models, query)?
+        .wait()?
+        .pop()
+        .ok_or_else(|| Error::Embedding("no vector for the question".into()))
+}
+
+/// Starts embedding the query ahead of any ingestion work queued on the shared embedder.
+fn submit_query(library: &Library, models: &Models, query: &str) -> Result<PendingEmbedding> {
+    let embedding = models.embedder()?;
+    library.check_model(embedding.thread.info())?;
+    embedding.thread.submit_first(vec![query.to_string()])
+}
+
+/// How many candidates each retriever gives the fusion.
+fn candidates(k: usize) -> usize {
+    (k * 5).max(50)
+}
+
+/// BM25's candidates, best first (none in dense-only mode).
+fn keyword_candidates(library: &Library, query: &str, options: &SearchOptions) -> Result<Vec<i64>> {
+    if options.mode == SearchMode::Dense {
+        return Ok(Vec::new());
+    }
+    library
+        .store()
+        .keyword_search(&query_terms(query), candidates(options.k), &options.docs)
+}
+
+/// Nearest chunks of ready documents (all, or those in `docs`) with their cosine similarity,
+/// best first. Chunks of documents still being added are in the shared index already; they
+/// are left out until their document is ready, as the keyword search does.
+fn dense_candidates(
+    library: &Library,
+    vector: &[f32],
+    count: usize,
+    docs: &[i64],
+) -> Result<Vec<(i64, f32)>> {
+    let allowed = if docs.is_empty() {
+        None
+    } else {
+        Some(library.store().ready_chunk_filter(docs)?)
+    };
+    let found = library.read_index(|index| match index {
+        Some(index) => index.search(vector, count, allowed.as_ref()),
+        None => Ok(Vec::new()),
+    })?;
+    let ids: Vec<i64> = found.iter().map(|f| f.0).collect();
+    let ready = library.store().ready_among(&ids)?;
+    Ok(found.into_iter().filter(|(id, _)| ready.contains(id)).collect())
+}
+
+/// Dense candidates for `vector`, fused with the keyword candidates by reciprocal rank, and
+/// the passages read back.
+fn fuse(
+    library: &Library,
+    vector: Option<&[f32]>,
+    keyword: Vec<i64>,
+    options: &SearchOptions,
+) -> Result<Vec<SearchHit>> {
+    let dense = match vector {
+        Some(v) if options.mode != SearchMode::Keyword => {
+            dense_candidates(library, v, candidates(options.k), &options.docs)?
+        }
+        _ => Vec::new(),
+    };
+    let dense_ids: Vec<i64> = dense.iter().map(|d| d.0).collect();
+    let similarity: HashMap<i64, f32> = dense.into_iter().collect();
+    let fused = reciprocal_rank_fusion(&[&dense_ids, &keyword], options.k);
+    let scores: HashMap<i64, f64> = fused.iter().copied().collect();
+    let ids: Vec<i64> = fused.iter().map(|f| f.0).collect();
+    Ok(library
+        .store()
+        .chunks(&ids)?
+        .into_iter()
+        .map(|chunk| SearchHit {
+            score: scores[&chunk.id],
+            similarity: similarity.get(&chunk.id).copied(),
+            chunk,
+        })
+        .collect())
+}
+
 
 /// The constant of reciprocal rank fusion (Cormack et al. 2009): damps the weight of the very
 /// first ranks so that agreement between lists counts more than one list's top hit.

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
 
 use crate::chunk::Chunk;
 use crate::error::Result;
@@ -115,7 +116,8 @@ CREATE INDEX quotes_by_document ON quotes(document_id);
 ];
 
 /// Where a document stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
 pub enum DocStatus {
     /// Chunks stored; vectors not yet saved.
     Indexing,
@@ -146,7 +148,7 @@ impl DocStatus {
 }
 
 /// A document as listed to the user.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Document {
     pub id: i64,
     pub path: String,
@@ -170,18 +172,49 @@ pub struct FileStamp {
     pub mtime_ns: i64,
 }
 
-/// A stored chunk with its document, as returned by searches.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredChunk {
-    pub id: i64,
-    pub document_id: i64,
+/// A passage as people see it: its document's title and path, where it sits (pages, and char
+/// offsets into those pages' text, so that it can be highlighted), and its text. The one
+/// description of a passage that search hits, sources and citations share.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct Passage {
     pub title: String,
     pub path: String,
     pub page_start: u32,
     pub page_end: u32,
+    /// Offset (in chars, not UTF-16 units) of the first character in page `page_start`'s text.
     pub char_start: usize,
+    /// Offset (in chars) one past the last character in page `page_end`'s text.
     pub char_end: usize,
     pub text: String,
+}
+
+/// The passage columns of a query, in [`Passage::from_row`]'s order.
+pub(crate) const PASSAGE_COLUMNS: &str =
+    "title, path, page_start, page_end, char_start, char_end, text";
+
+impl Passage {
+    /// Reads [`PASSAGE_COLUMNS`] from `row`, starting at column `at`.
+    pub(crate) fn from_row(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Passage> {
+        Ok(Passage {
+            title: row.get(at)?,
+            path: row.get(at + 1)?,
+            page_start: row.get(at + 2)?,
+            page_end: row.get(at + 3)?,
+            char_start: row.get::<_, i64>(at + 4)? as usize,
+            char_end: row.get::<_, i64>(at + 5)? as usize,
+            text: row.get(at + 6)?,
+        })
+    }
+}
+
+/// A stored chunk with its document, as returned by searches.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct StoredChunk {
+    #[serde(rename = "chunk_id")]
+    pub id: i64,
+    pub document_id: i64,
+    #[serde(flatten)]
+    pub passage: Passage,
 }
 
 pub struct Store {
@@ -420,11 +453,12 @@ impl Store {
 
     /// The stored chunks with these ids (missing ids are skipped), in the order given.
     pub fn chunks(&self, ids: &[i64]) -> Result<Vec<StoredChunk>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT c.id, c.document_id, d.title, d.path, c.page_start, c.page_end, c.char_start,
-                    c.char_end, c.text
-             FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT id, document_id, {PASSAGE_COLUMNS} FROM (
+                 SELECT c.id, c.document_id, d.title, d.path, c.page_start, c.page_end,
+                        c.char_start, c.char_end, c.text
+                 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1)"
+        ))?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let row = stmt
@@ -432,17 +466,26 @@ impl Store {
                     Ok(StoredChunk {
                         id: r.get(0)?,
                         document_id: r.get(1)?,
-                        title: r.get(2)?,
-                        path: r.get(3)?,
-                        page_start: r.get(4)?,
-                        page_end: r.get(5)?,
-                        char_start: r.get::<_, i64>(6)? as usize,
-                        char_end: r.get::<_, i64>(7)? as usize,
-                        text: r.get(8)?,
+                        passage: Passage::from_row(r, 2)?,
                     })
                 })
                 .optional()?;
             out.extend(row);
+        }
+        Ok(out)
+    }
+
+    /// Which of these chunk ids belong to ready documents.
+    pub fn ready_among(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id
+             WHERE c.id = ?1 AND d.status = 'ready'",
+        )?;
+        let mut out = std::collections::HashSet::new();
+        for id in ids {
+            if let Some(id) = stmt.query_row([id], |r| r.get(0)).optional()? {
+                out.insert(id);
+            }
         }
         Ok(out)
     }
@@ -490,6 +533,17 @@ impl Store {
             .query_row("SELECT count(*) FROM chunks_fts_docsize", [], |r| {
                 r.get::<_, i64>(0)
             })? as u64)
+    }
+
+    /// How many documents are in each state (states with none are left out).
+    pub fn document_counts(&self) -> Result<Vec<(DocStatus, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT status, count(*) FROM documents GROUP BY status")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((DocStatus::parse(&r.get::<_, String>(0)?), r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn chunk_count(&self) -> Result<u64> {

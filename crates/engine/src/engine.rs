@@ -1,0 +1,263 @@
+//! [`Engine`]: the one handle the CLI and the desktop app share.
+//!
+//! It is `Send + Sync`: one engine serves every thread of a process at once (a window adds
+//! documents while it answers a question), with each model loaded once. The jobs themselves live
+//! in their own modules — [`crate::ingest`], [`crate::retrieve`], [`crate::ask`],
+//! [`crate::conversation`], [`crate::status`] — over two shared parts: the stored library
+//! ([`crate::library`]) and the model runtime ([`crate::runtime`]).
+
+use std::path::{Path, PathBuf};
+
+use crate::ask::{self, Answer, AskEvent, AskOptions};
+use crate::conversation::{Conversation, StoredMessage};
+use crate::embed::DeviceChoice;
+use crate::error::{Error, Result};
+use crate::extract::{Extractor, Isolation};
+use crate::generate::Flow;
+use crate::index::Precision;
+use crate::ingest::{self, AddOptions, AddProgress, AddReport};
+use crate::library::Library;
+use crate::retrieve::{self, SearchHit, SearchOptions};
+use crate::runtime::{ModelOptions, Models};
+use crate::status::{self, LibraryStatus};
+use crate::store::Document;
+
+/// Folder name of the default embedding model inside the models directory.
+pub const DEFAULT_EMBEDDING_MODEL: &str = "all-MiniLM-L6-v2";
+/// File name of the default answer model inside the models directory.
+pub const DEFAULT_ANSWER_MODEL: &str = "gemma-3-270m-q4_k_m.gguf";
+
+/// Where Quire keeps libraries by default: the OS data directory.
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("quire")
+}
+
+/// The default library directory.
+pub fn default_library_dir() -> PathBuf {
+    default_data_dir().join("library")
+}
+
+/// The default models directory (where the models fetch step puts the models).
+pub fn default_models_dir() -> PathBuf {
+    default_data_dir().join("models")
+}
+
+/// How to open a library: its folder, the models, the device. What varies per call (chunk
+/// size, sources per answer) is in the options of that call.
+#[derive(Debug, Clone)]
+pub struct LibraryOptions {
+    pub dir: PathBuf,
+    pub models_dir: PathBuf,
+    /// A BERT-family model folder; default: `models_dir/all-MiniLM-L6-v2`.
+    pub embedding_model: Option<PathBuf>,
+    /// A GGUF file; default: `models_dir/gemma-3-270m-q4_k_m.gguf`.
+    pub answer_model: Option<PathBuf>,
+    pub device: DeviceChoice,
+    pub precision: Precision,
+    pub extractor: Extractor,
+    /// The answer model's context window; `None`: its trained length, capped at 8192 tokens.
+    pub context_tokens: Option<u32>,
+    /// CPU threads for the answer model; `None`: one per physical core.
+    pub generation_threads: Option<usize>,
+}
+
+impl LibraryOptions {
+    /// Defaults for `dir`, with extraction in child processes of the current executable.
+    pub fn new(dir: impl Into<PathBuf>, models_dir: impl Into<PathBuf>) -> LibraryOptions {
+        let isolation = Isolation::current_exe().unwrap_or(Isolation::Thread);
+        LibraryOptions {
+            dir: dir.into(),
+            models_dir: models_dir.into(),
+            embedding_model: None,
+            answer_model: None,
+            device: DeviceChoice::Auto,
+            precision: Precision::F32,
+            extractor: Extractor::new(isolation),
+            context_tokens: None,
+            generation_threads: None,
+        }
+    }
+
+    pub fn embedding_model_dir(&self) -> PathBuf {
+        self.embedding_model
+            .clone()
+            .unwrap_or_else(|| self.models_dir.join(DEFAULT_EMBEDDING_MODEL))
+    }
+
+    pub fn answer_model_path(&self) -> PathBuf {
+        self.answer_model
+            .clone()
+            .unwrap_or_else(|| self.models_dir.join(DEFAULT_ANSWER_MODEL))
+    }
+
+    fn model_options(&self) -> ModelOptions {
+        ModelOptions {
+            embedding_dir: self.embedding_model_dir(),
+            answer_path: self.answer_model_path(),
+            device: self.device,
+            context_tokens: self.context_tokens,
+            generation_threads: self.generation_threads,
+        }
+    }
+}
+
+/// A library of PDFs with the models that index and answer from it. Share it (`&Engine` or
+/// `Arc<Engine>`) between threads; each operation takes only the locks it needs for as long as
+/// it needs them.
+pub struct Engine {
+    options: LibraryOptions,
+    library: Library,
+    models: Models,
+}
+
+impl Engine {
+    /// Opens (creating if needed) the library in `options.dir`. When another process is
+    /// changing it, the library opens read-only: search, list and status work, add and remove
+    /// report [`Error::Busy`]. Models load on first need.
+    pub fn open(options: LibraryOptions) -> Result<Engine> {
+        let library = Library::open(&options.dir, options.precision)?;
+        let models = Models::new(options.model_options());
+        Ok(Engine {
+            options,
+            library,
+            models,
+        })
+    }
+
+    pub fn options(&self) -> &LibraryOptions {
+        &self.options
+    }
+
+    /// False when another process holds the library for writing.
+    pub fn is_writable(&self) -> bool {
+        self.library.is_writable()
+    }
+
+    // ---- ingest ----
+
+    /// Adds PDFs and folders of PDFs (recursively). Unchanged files cost nothing, changed ones
+    /// are replaced, bad ones are recorded with a classified error; interrupted work from an
+    /// earlier run is redone too.
+    pub fn add(
+        &self,
+        paths: &[PathBuf],
+        options: &AddOptions,
+        progress: &dyn AddProgress,
+    ) -> Result<AddReport> {
+        options.validate()?;
+        ingest::add(&self.library, &self.models, &self.options.extractor, paths, options, progress)
+    }
+
+    /// Removes a document with its chunks and vectors.
+    pub fn remove(&self, id: i64) -> Result<()> {
+        ingest::remove(&self.library, id)
+    }
+
+    // ---- documents ----
+
+    /// All documents, oldest first.
+    pub fn documents(&self) -> Result<Vec<Document>> {
+        self.library.store().documents()
+    }
+
+    /// Finds a document by id or by path.
+    pub fn find_document(&self, id_or_path: &str) -> Result<Option<Document>> {
+        self.library.find_document(id_or_path)
+    }
+
+    /// The ids of documents named by id or path; a name that matches none is a usage error.
+    pub fn resolve_documents(&self, names: &[String]) -> Result<Vec<i64>> {
+        names
+            .iter()
+            .map(|name| {
+                self.find_document(name)?
+                    .map(|d| d.id)
+                    .ok_or_else(|| Error::Usage(format!("no document {name:?} in the library")))
+            })
+            .collect()
+    }
+
+    /// The file of a document in the library (only documents in the library are served).
+    pub fn document_path(&self, id: i64) -> Result<PathBuf> {
+        self.library
+            .store()
+            .document(id)?
+            .map(|d| PathBuf::from(d.path))
+            .ok_or_else(|| Error::Usage(format!("there is no document {id}")))
+    }
+
+    // ---- retrieve ----
+
+    /// Passages for `query`: hybrid by default (meaning and words, fused by rank).
+    pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<SearchHit>> {
+        options.validate()?;
+        retrieve::search(&self.library, &self.models, query, options)
+    }
+
+    // ---- answer ----
+
+    /// Answers `question` from the library: `on_event` gets the sources, then the answer piece
+    /// by piece, then the finished answer; it can stop the answer by returning [`Flow::Stop`]
+    /// (what was written so far is kept).
+    pub fn ask(
+        &self,
+        question: &str,
+        options: &AskOptions,
+        on_event: &mut dyn FnMut(&AskEvent) -> Flow,
+    ) -> Result<Answer> {
+        options.validate()?;
+        ask::ask(&self.library, &self.models, question, options, on_event)
+    }
+
+    // ---- conversations ----
+
+    /// All conversations, the most recently active first.
+    pub fn conversations(&self) -> Result<Vec<Conversation>> {
+        self.library.store().conversations()
+    }
+
+    /// Every message of a conversation, oldest first.
+    pub fn conversation_messages(&self, id: i64) -> Result<Vec<StoredMessage>> {
+        crate::conversation::messages(&self.library.store(), id)
+    }
+
+    pub fn rename_conversation(&self, id: i64, title: &str) -> Result<()> {
+        crate::conversation::rename(&self.library.store(), id, title)
+    }
+
+    pub fn delete_conversation(&self, id: i64) -> Result<()> {
+        crate::conversation::delete(&self.library.store(), id)
+    }
+
+    // ---- status and models ----
+
+    /// Models, device, counts: cheap (counts from the database; no device is started). With
+    /// `check`, also the device probe and the consistency check of database and vector index,
+    /// which reads every chunk id.
+    pub fn status(&self, check: bool) -> Result<LibraryStatus> {
+        status::status(&self.library, &self.models, &self.options, check)
+    }
+
+    /// When `auto` wanted a GPU that could not be used, the reason (the CPU is used instead);
+    /// given once, after the embedding model has loaded.
+    pub fn take_device_warning(&self) -> Option<String> {
+        self.models.take_device_warning()
+    }
+
+    /// Which device and kernels embed here ("CPU (f32)"), once the embedding model has loaded.
+    pub fn embedding_device(&self) -> Option<String> {
+        self.models.embedding_device()
+    }
+
+    /// The answer model's details, loading it if needed.
+    pub fn generator_info(&self) -> Result<crate::generate::GeneratorInfo> {
+        Ok(self.models.generator()?.info().clone())
+    }
+
+    /// The library's folder.
+    pub fn dir(&self) -> &Path {
+        &self.options.dir
+    }
+}

@@ -1,0 +1,588 @@
+//! Ingestion: adding PDFs (extract → chunk → store → embed → index) and removing them.
+//!
+//! Extraction of the next file overlaps embedding of this one. Vectors are saved, and their
+//! documents marked ready, at checkpoints; a crash in between is repaired on the next open.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::chunk::{chunk_pages, Chunk, ChunkOptions};
+use crate::error::{Error, Result};
+use crate::extract::{ExtractError, ExtractedPdf, Extractor, FailureKind};
+use crate::library::Library;
+use crate::runtime::{Embedding, Models};
+use crate::store::{DocStatus, Document, FileStamp};
+
+/// Chunks sent to the embedder per request: small enough that a question asked meanwhile
+/// waits little for the shared embedder, large enough to sort by length.
+const EMBED_BATCH: usize = 16;
+/// Chunk lengths people may choose, in tokens.
+pub const MIN_CHUNK_TOKENS: usize = 32;
+pub const MAX_CHUNK_TOKENS: usize = 512;
+
+/// How to add documents.
+#[derive(Debug, Clone)]
+pub struct AddOptions {
+    /// Target chunk length in tokens (capped at the model's maximum).
+    pub chunk_tokens: usize,
+    /// Vectors are saved (and their documents marked ready) this often.
+    pub checkpoint_every: Duration,
+}
+
+impl Default for AddOptions {
+    fn default() -> AddOptions {
+        AddOptions {
+            chunk_tokens: 256,
+            checkpoint_every: Duration::from_secs(15),
+        }
+    }
+}
+
+impl AddOptions {
+    pub fn validate(&self) -> Result<()> {
+        if !(MIN_CHUNK_TOKENS..=MAX_CHUNK_TOKENS).contains(&self.chunk_tokens) {
+            return Err(Error::Usage(format!(
+                "the chunk size must be between {MIN_CHUNK_TOKENS} and {MAX_CHUNK_TOKENS} \
+                 tokens, not {}",
+                self.chunk_tokens
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What happened to one file in `add`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AddStatus {
+    Added,
+    Unchanged,
+    Replaced,
+    Failed,
+}
+
+impl AddStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddStatus::Added => "added",
+            AddStatus::Unchanged => "unchanged",
+            AddStatus::Replaced => "replaced",
+            AddStatus::Failed => "failed",
+        }
+    }
+}
+
+/// One file's result. Never `added` for something that was not stored.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct FileOutcome {
+    #[ts(type = "string")]
+    pub path: PathBuf,
+    pub status: AddStatus,
+    pub document_id: Option<i64>,
+    pub pages: u32,
+    pub chunks: u64,
+    pub error: Option<String>,
+    pub error_kind: Option<FailureKind>,
+}
+
+impl FileOutcome {
+    fn failed(path: &Path, document_id: Option<i64>, kind: FailureKind, error: String) -> Self {
+        FileOutcome {
+            path: path.to_path_buf(),
+            status: AddStatus::Failed,
+            document_id,
+            pages: 0,
+            chunks: 0,
+            error: Some(error),
+            error_kind: Some(kind),
+        }
+    }
+}
+
+/// Progress of `add`, reported as it happens (from more than one thread).
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum AddEvent {
+    /// Files found, and how many of them need work.
+    Planned { files: usize, to_index: usize },
+    Reading {
+        #[ts(type = "string")]
+        path: PathBuf,
+        pages_done: u32,
+        pages_total: u32,
+    },
+    Embedding {
+        #[ts(type = "string")]
+        path: PathBuf,
+        chunks_done: usize,
+        chunks_total: usize,
+    },
+    Finished(FileOutcome),
+    /// The run is over (also after a cancel).
+    Done { seconds: f64, failed: usize },
+}
+
+/// Receives [`AddEvent`]s; returning `false` stops the run after the current step.
+pub trait AddProgress: Sync {
+    fn on_event(&self, event: &AddEvent) -> bool;
+}
+
+impl<F: Fn(&AddEvent) -> bool + Sync> AddProgress for F {
+    fn on_event(&self, event: &AddEvent) -> bool {
+        self(event)
+    }
+}
+
+/// Time spent per stage of an `add`, in seconds (extraction overlaps the others).
+#[derive(Debug, Clone, Default, Serialize, ts_rs::TS)]
+pub struct StageTimes {
+    pub extract: f64,
+    pub chunk: f64,
+    pub embed: f64,
+    pub store: f64,
+    pub index: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, ts_rs::TS)]
+pub struct AddReport {
+    pub files: Vec<FileOutcome>,
+    pub pages: u64,
+    pub chunks: u64,
+    pub elapsed: f64,
+    pub stages: StageTimes,
+    pub cancelled: bool,
+    /// Where the vectors were made ("CPU (f32)").
+    pub embedding_device: String,
+}
+
+impl AddReport {
+    pub fn failed(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| f.status == AddStatus::Failed)
+            .count()
+    }
+}
+
+/// A file that needs indexing.
+struct Work {
+    path: PathBuf,
+    stamp: FileStamp,
+    /// A document at this path was in the library (it is replaced, keeping its id).
+    existed: bool,
+}
+
+/// One `add` in progress: what it needs and what it has done so far.
+struct Run<'a> {
+    library: &'a Library,
+    embedding: &'a Embedding,
+    options: &'a AddOptions,
+    progress: &'a dyn AddProgress,
+    report: AddReport,
+    /// Documents whose vectors are in the index but not yet saved.
+    pending: Vec<i64>,
+}
+
+pub(crate) fn add(
+    library: &Library,
+    models: &Models,
+    extractor: &Extractor,
+    paths: &[PathBuf],
+    options: &AddOptions,
+    progress: &dyn AddProgress,
+) -> Result<AddReport> {
+    library.require_writable()?;
+    let started = Instant::now();
+    let embedding = models.embedder()?;
+    library.adopt_model(embedding.thread.info())?;
+    library.store().set_meta("dirty", "1")?;
+    let mut run = Run {
+        library,
+        embedding: &embedding,
+        options,
+        progress,
+        report: AddReport {
+            embedding_device: embedding.thread.device_name().to_string(),
+            ..AddReport::default()
+        },
+        pending: Vec::new(),
+    };
+    let work = run.plan(paths)?;
+    run.index_all(extractor, &work)?;
+    if !run.report.cancelled {
+        library.store().set_meta("dirty", "0")?;
+    } else {
+        // Files not reached stay as they were; anything half-done is cleaned up.
+        library.reconcile()?;
+    }
+    let mut report = run.report;
+    report.elapsed = started.elapsed().as_secs_f64();
+    progress.on_event(&AddEvent::Done {
+        seconds: report.elapsed,
+        failed: report.failed(),
+    });
+    Ok(report)
+}
+
+/// Removes a document with its chunks and vectors.
+pub(crate) fn remove(library: &Library, id: i64) -> Result<()> {
+    library.require_writable()?;
+    library.store().set_meta("dirty", "1")?;
+    let chunks = library.store().remove_document(id)?;
+    library.write_index(|index| {
+        index.remove(&chunks)?;
+        index.save()
+    })?;
+    library.store().set_meta("dirty", "0")
+}
+
+impl Run<'_> {
+    /// Expands `paths` into the files that need work; files already done are reported at once.
+    fn plan(&mut self, paths: &[PathBuf]) -> Result<Vec<Work>> {
+        let (files, mut missing) = collect_pdfs(paths);
+        let mut work = Vec::new();
+        let mut queued: HashSet<PathBuf> = HashSet::new();
+        for path in files {
+            if !queued.insert(path.clone()) {
+                continue;
+            }
+            match self.plan_file(&path) {
+                Ok(Plan::Done(outcome)) => self.report.files.push(outcome),
+                Ok(Plan::Index(stamp, existed)) => work.push(Work {
+                    path,
+                    stamp,
+                    existed,
+                }),
+                Err(e) => missing.push((path, e.to_string())),
+            }
+        }
+        work.extend(self.interrupted(&queued)?);
+        for (path, message) in missing {
+            let outcome = FileOutcome::failed(&path, None, FailureKind::Unreadable, message);
+            self.report.files.push(outcome);
+        }
+        let planned = AddEvent::Planned {
+            files: self.report.files.len() + work.len(),
+            to_index: work.len(),
+        };
+        self.report.cancelled = !self.progress.on_event(&planned);
+        for outcome in &self.report.files {
+            self.progress.on_event(&AddEvent::Finished(outcome.clone()));
+        }
+        Ok(work)
+    }
+
+    /// Decides whether `path` needs indexing.
+    fn plan_file(&self, path: &Path) -> Result<Plan> {
+        let key = path.to_string_lossy();
+        let existing = self.library.store().document_by_path(&key)?;
+        let meta = std::fs::metadata(path)?;
+        if let Some(doc) = &existing {
+            // Same size and modification time: trust it without reading the file again.
+            if doc.size == meta.len() && doc.mtime_ns == mtime_ns(&meta) {
+                if let Some(outcome) = unchanged_outcome(path, doc) {
+                    return Ok(Plan::Done(outcome));
+                }
+            }
+        }
+        let stamp = file_stamp(path)?;
+        if let Some(doc) = existing.as_ref().filter(|d| d.sha256 == stamp.sha256) {
+            if let Some(outcome) = unchanged_outcome(path, doc) {
+                return Ok(Plan::Done(outcome));
+            }
+        }
+        // An interrupted document was never (or is no longer) in the library: it is added.
+        let existed = existing.is_some_and(|d| d.status != DocStatus::Interrupted);
+        Ok(Plan::Index(stamp, existed))
+    }
+
+    /// Documents a previous run did not finish (and that were not asked for again); one that
+    /// can no longer be read is recorded as failed.
+    fn interrupted(&self, queued: &HashSet<PathBuf>) -> Result<Vec<Work>> {
+        let mut work = Vec::new();
+        let documents = self.library.store().documents()?;
+        for doc in documents {
+            let path = PathBuf::from(&doc.path);
+            if doc.status != DocStatus::Interrupted || queued.contains(&path) {
+                continue;
+            }
+            match file_stamp(&path) {
+                Ok(stamp) => work.push(Work {
+                    path,
+                    stamp,
+                    existed: false,
+                }),
+                Err(e) => {
+                    let stamp = FileStamp {
+                        sha256: doc.sha256.clone(),
+                        size: doc.size,
+                        mtime_ns: doc.mtime_ns,
+                    };
+                    let message = format!("the file can no longer be read: {e}");
+                    self.library.store().put_failure(
+                        &doc.path,
+                        &doc.title,
+                        &stamp,
+                        FailureKind::Unreadable,
+                        &message,
+                    )?;
+                }
+            }
+        }
+        Ok(work)
+    }
+
+    /// Extracts the files on a second thread (one file ahead) and indexes each here.
+    fn index_all(&mut self, extractor: &Extractor, work: &[Work]) -> Result<()> {
+        std::thread::scope(|scope| -> Result<()> {
+            // The channel holds one extracted file, which bounds memory.
+            let (tx, rx) = mpsc::sync_channel::<(usize, Result<ExtractedPdf, ExtractError>, f64)>(1);
+            if self.report.cancelled {
+                drop(tx);
+            } else {
+                let progress = self.progress;
+                scope.spawn(move || extract_all(extractor, work, progress, tx));
+            }
+            let mut last_checkpoint = Instant::now();
+            for (i, extracted, secs) in rx {
+                self.report.stages.extract += secs;
+                let outcome = self.index_file(&work[i], extracted)?;
+                let keep_going = self.progress.on_event(&AddEvent::Finished(outcome.clone()));
+                self.report.files.push(outcome);
+                if last_checkpoint.elapsed() >= self.options.checkpoint_every {
+                    self.checkpoint()?;
+                    last_checkpoint = Instant::now();
+                }
+                if !keep_going {
+                    self.report.cancelled = true;
+                    break;
+                }
+            }
+            self.checkpoint()
+        })
+    }
+
+    fn index_file(
+        &mut self,
+        work: &Work,
+        extracted: Result<ExtractedPdf, ExtractError>,
+    ) -> Result<FileOutcome> {
+        let pdf = match extracted {
+            Ok(pdf) => pdf,
+            Err(e) => return self.record_failure(work, e),
+        };
+        let t = Instant::now();
+        let info = self.embedding.thread.info();
+        let options = ChunkOptions::for_model(self.options.chunk_tokens, info.max_tokens);
+        let chunks = chunk_pages(&pdf.pages, &options, &self.embedding.tokens);
+        self.report.stages.chunk += t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let key = work.path.to_string_lossy();
+        let title = pdf.title.clone().unwrap_or_else(|| fallback_title(&work.path));
+        let (id, chunk_ids, replaced) =
+            self.library
+                .store()
+                .put_document(&key, &title, &work.stamp, &pdf.pages, &chunks)?;
+        self.report.stages.store += t.elapsed().as_secs_f64();
+        self.library.write_index(|index| index.remove(&replaced))?;
+        self.embed_chunks(&work.path, &chunk_ids, &chunks)?;
+        self.pending.push(id);
+        self.report.pages += pdf.pages.len() as u64;
+        self.report.chunks += chunks.len() as u64;
+        Ok(FileOutcome {
+            path: work.path.clone(),
+            status: if work.existed {
+                AddStatus::Replaced
+            } else {
+                AddStatus::Added
+            },
+            document_id: Some(id),
+            pages: pdf.pages.len() as u32,
+            chunks: chunks.len() as u64,
+            error: None,
+            error_kind: None,
+        })
+    }
+
+    /// Stores why a file could not be read (anything stored for it before goes).
+    fn record_failure(&mut self, work: &Work, e: ExtractError) -> Result<FileOutcome> {
+        let t = Instant::now();
+        let key = work.path.to_string_lossy();
+        let (id, replaced) = self.library.store().put_failure(
+            &key,
+            &fallback_title(&work.path),
+            &work.stamp,
+            e.kind,
+            &e.message,
+        )?;
+        self.report.stages.store += t.elapsed().as_secs_f64();
+        self.library.write_index(|index| index.remove(&replaced))?;
+        Ok(FileOutcome::failed(&work.path, Some(id), e.kind, e.message))
+    }
+
+    /// Embeds a document's chunks in batches and puts the vectors in the index.
+    fn embed_chunks(&mut self, path: &Path, ids: &[i64], chunks: &[Chunk]) -> Result<()> {
+        let mut done = 0;
+        for (batch_ids, batch) in ids.chunks(EMBED_BATCH).zip(chunks.chunks(EMBED_BATCH)) {
+            let t = Instant::now();
+            let texts = batch.iter().map(|c| c.text.clone()).collect();
+            let vectors = self.embedding.thread.embed(texts)?;
+            self.report.stages.embed += t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let items: Vec<(i64, Vec<f32>)> = batch_ids.iter().copied().zip(vectors).collect();
+            self.library.write_index(|index| index.add(&items))?;
+            self.report.stages.index += t.elapsed().as_secs_f64();
+            done += batch.len();
+            self.progress.on_event(&AddEvent::Embedding {
+                path: path.to_path_buf(),
+                chunks_done: done,
+                chunks_total: chunks.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Saves the vector index, then marks the documents whose vectors it now holds as ready.
+    fn checkpoint(&mut self) -> Result<()> {
+        let t = Instant::now();
+        self.library.write_index(|index| index.save())?;
+        self.report.stages.index += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        self.library
+            .store()
+            .set_status(&self.pending, DocStatus::Ready)?;
+        self.report.stages.store += t.elapsed().as_secs_f64();
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+/// Extracts each file in turn and sends it on; stops when the receiver is gone or the
+/// progress callback says stop.
+fn extract_all(
+    extractor: &Extractor,
+    work: &[Work],
+    progress: &dyn AddProgress,
+    tx: mpsc::SyncSender<(usize, Result<ExtractedPdf, ExtractError>, f64)>,
+) {
+    for (i, item) in work.iter().enumerate() {
+        let t = Instant::now();
+        let mut keep_going = true;
+        let result = extractor.extract(&item.path, &mut |done, total| {
+            keep_going &= progress.on_event(&AddEvent::Reading {
+                path: item.path.clone(),
+                pages_done: done,
+                pages_total: total,
+            });
+        });
+        if tx.send((i, result, t.elapsed().as_secs_f64())).is_err() || !keep_going {
+            return;
+        }
+    }
+}
+
+enum Plan {
+    Done(FileOutcome),
+    Index(FileStamp, bool),
+}
+
+fn fallback_title(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string_lossy().into_owned())
+}
+
+/// The outcome for a file whose content is already in the library, or None when it must be
+/// indexed again (interrupted, or failed for a reason that may pass, like a time limit).
+fn unchanged_outcome(path: &Path, doc: &Document) -> Option<FileOutcome> {
+    let (status, error) = match doc.status {
+        DocStatus::Ready => (AddStatus::Unchanged, None),
+        DocStatus::Failed
+            if !matches!(
+                doc.error_kind,
+                Some(FailureKind::TimedOut | FailureKind::Unreadable)
+            ) =>
+        {
+            (AddStatus::Failed, doc.error.clone())
+        }
+        _ => return None,
+    };
+    Some(FileOutcome {
+        path: path.to_path_buf(),
+        status,
+        document_id: Some(doc.id),
+        pages: doc.pages,
+        chunks: doc.chunks,
+        error,
+        error_kind: doc.error_kind,
+    })
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+fn file_stamp(path: &Path) -> std::io::Result<FileStamp> {
+    let mut file = File::open(path)?;
+    let meta = file.metadata()?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+    }
+    let sha256 = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(FileStamp {
+        sha256,
+        size: meta.len(),
+        mtime_ns: mtime_ns(&meta),
+    })
+}
+
+/// Expands folders (recursively, `*.pdf` in any case, sorted) and canonicalises paths. Paths
+/// that do not exist come back separately with a sentence saying so.
+fn collect_pdfs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+    let mut files = Vec::new();
+    let mut missing = Vec::new();
+    for path in paths {
+        match std::fs::canonicalize(path) {
+            Ok(p) if p.is_dir() => walk(&p, &mut files),
+            Ok(p) => files.push(p),
+            Err(e) => missing.push((path.clone(), format!("cannot open {}: {e}", path.display()))),
+        }
+    }
+    (files, missing)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, out);
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+        {
+            out.push(path);
+        }
+    }
+}

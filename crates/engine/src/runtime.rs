@@ -1,0 +1,138 @@
+//! The model runtime: the embedding model and the answer model, each on its own thread, each
+//! loaded once per engine on first need and shared by every job (ingestion, search, answers).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Serialize;
+
+use crate::embed::{DeviceChoice, EmbedderThread, ModelFiles, ModelTokens};
+use crate::error::{Error, Result};
+use crate::generate::{GeneratorOptions, GeneratorThread};
+
+/// Which models to load, and where they run.
+#[derive(Debug, Clone)]
+pub(crate) struct ModelOptions {
+    pub embedding_dir: PathBuf,
+    pub answer_path: PathBuf,
+    pub device: DeviceChoice,
+    pub context_tokens: Option<u32>,
+    pub generation_threads: Option<usize>,
+}
+
+/// The embedding model on its thread, with its tokenizer for chunking (which runs on the
+/// caller's thread).
+pub(crate) struct Embedding {
+    pub thread: EmbedderThread,
+    pub tokens: ModelTokens,
+}
+
+/// Whether a model can be used, without loading it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct ModelStatus {
+    #[ts(type = "string")]
+    pub path: PathBuf,
+    pub present: bool,
+    /// Why it cannot be used, when it cannot.
+    pub problem: Option<String>,
+}
+
+pub(crate) struct Models {
+    options: ModelOptions,
+    embedder: Mutex<Option<Arc<Embedding>>>,
+    generator: Mutex<Option<Arc<GeneratorThread>>>,
+    /// Why the wanted GPU is not in use, once the embedder has started (until taken).
+    device_warning: Mutex<Option<String>>,
+}
+
+impl Models {
+    pub fn new(options: ModelOptions) -> Models {
+        Models {
+            options,
+            embedder: Mutex::new(None),
+            generator: Mutex::new(None),
+            device_warning: Mutex::new(None),
+        }
+    }
+
+    /// The embedding model, loaded on first use (callers meanwhile wait for that one load).
+    pub fn embedder(&self) -> Result<Arc<Embedding>> {
+        let mut slot = self.embedder.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(loaded) = slot.as_ref() {
+            return Ok(loaded.clone());
+        }
+        let dir = &self.options.embedding_dir;
+        if !dir.is_dir() {
+            return Err(Error::ModelMissing(format!(
+                "the embedding model is missing: there is no folder {}",
+                dir.display()
+            )));
+        }
+        let thread = EmbedderThread::start(dir, self.options.device)?;
+        *self
+            .device_warning
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = thread.device_warning().map(String::from);
+        let tokens = ModelTokens::new(&ModelFiles::locate(dir)?)?;
+        let loaded = Arc::new(Embedding { thread, tokens });
+        *slot = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// The answer model, loaded on first use.
+    pub fn generator(&self) -> Result<Arc<GeneratorThread>> {
+        let mut slot = self.generator.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(loaded) = slot.as_ref() {
+            return Ok(loaded.clone());
+        }
+        let loaded = Arc::new(GeneratorThread::start(GeneratorOptions {
+            model: self.options.answer_path.clone(),
+            context_tokens: self.options.context_tokens,
+            threads: self.options.generation_threads,
+            gpu: self.options.device != DeviceChoice::Cpu,
+        })?);
+        *slot = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    pub fn take_device_warning(&self) -> Option<String> {
+        self.device_warning
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    pub fn embedding_device(&self) -> Option<String> {
+        let slot = self.embedder.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.as_ref().map(|e| e.thread.device_name().to_string())
+    }
+
+    pub fn device_choice(&self) -> DeviceChoice {
+        self.options.device
+    }
+
+    /// Whether the embedding model's files are there and readable, without loading it.
+    pub fn embedding_status(&self) -> ModelStatus {
+        let path = self.options.embedding_dir.clone();
+        let problem = ModelFiles::locate(&path)
+            .and_then(|f| f.info())
+            .err()
+            .map(|e| e.to_string());
+        ModelStatus {
+            path,
+            present: problem.is_none(),
+            problem,
+        }
+    }
+
+    /// Whether the answer model's file is there, without loading it.
+    pub fn answer_status(&self) -> ModelStatus {
+        let path = self.options.answer_path.clone();
+        let problem = (!path.is_file()).then(|| format!("there is no file {}", path.display()));
+        ModelStatus {
+            path,
+            present: problem.is_none(),
+            problem,
+        }
+    }
+}
