@@ -4,8 +4,10 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use quire_engine::{Answer, AskEvent, AskOptions, Flow, Library};
-use serde_json::json;
+use quire_engine::{Answer, AskEvent, AskOptions, Engine, Flow};
+
+use crate::print_json;
+use crate::show::pages;
 
 /// Set by Ctrl-C while an answer is being written: stops that answer only.
 static CANCEL: AtomicBool = AtomicBool::new(false);
@@ -26,54 +28,6 @@ fn install_ctrl_c() {
     });
 }
 
-fn pages(start: u32, end: u32) -> String {
-    if start == end {
-        format!("p. {start}")
-    } else {
-        format!("pp. {start}-{end}")
-    }
-}
-
-/// The answer as the CLI contract's JSON (plus what helps scripts: ids, quotes, timings).
-pub fn answer_json(answer: &Answer) -> serde_json::Value {
-    json!({
-        "conversation_id": answer.conversation_id,
-        "message_id": answer.message_id,
-        "question": answer.question,
-        "answer": answer.text,
-        "citations": answer.citations.iter().map(|c| json!({
-            "n": c.n,
-            "cited": c.cited,
-            "attributed": c.attributed,
-            "chunk_id": c.chunk_id,
-            "document_id": c.document_id,
-            "title": c.title,
-            "path": c.path,
-            "page_start": c.page_start,
-            "page_end": c.page_end,
-            "char_start": c.char_start,
-            "char_end": c.char_end,
-            "text": c.text,
-        })).collect::<Vec<_>>(),
-        "quotes": answer.quotes.iter().map(|q| json!({
-            "n": q.n,
-            "document_id": q.document_id,
-            "page": q.page,
-            "char_start": q.char_start,
-            "char_end": q.char_end,
-            "text": q.text,
-        })).collect::<Vec<_>>(),
-        "relevant": answer.prompt.relevant,
-        "stop": answer.stats.stop.as_str(),
-        "model": answer.model,
-        "prompt_tokens": answer.stats.prompt_tokens,
-        "passage_tokens": answer.prompt.passage_tokens,
-        "generated_tokens": answer.stats.generated_tokens,
-        "time_to_first_token_ms": answer.stats.time_to_first_token.as_millis() as u64,
-        "tokens_per_second": answer.stats.tokens_per_second(),
-    })
-}
-
 /// The sources and quotes after a streamed answer.
 fn print_sources(answer: &Answer) {
     let mut out = std::io::stdout().lock();
@@ -87,6 +41,7 @@ fn print_sources(answer: &Answer) {
     writeln!(out, "\nSources:").ok();
     for c in &answer.citations {
         let mark = if c.cited { "*" } else { " " };
+        let p = &c.passage;
         let how = if c.attributed {
             "  (matched by Quire)"
         } else {
@@ -96,9 +51,9 @@ fn print_sources(answer: &Answer) {
             out,
             "{mark}[{}] {}, {}  {}{how}",
             c.n,
-            c.title,
-            pages(c.page_start, c.page_end),
-            c.path
+            p.title,
+            pages(p.page_start, p.page_end),
+            p.path
         )
         .ok();
     }
@@ -109,7 +64,7 @@ fn print_sources(answer: &Answer) {
                 .citations
                 .iter()
                 .find(|c| c.n == q.n)
-                .map(|c| c.title.as_str())
+                .map(|c| c.passage.title.as_str())
                 .unwrap_or("");
             writeln!(
                 out,
@@ -136,7 +91,7 @@ fn print_stats(answer: &Answer) {
         s.prompt_tokens,
         s.time_to_first_token.as_secs_f64(),
         s.generated_tokens,
-        s.tokens_per_second(),
+        s.tokens_per_second,
     );
     match s.stop {
         quire_engine::StopReason::Cancelled => line.push_str(" · stopped"),
@@ -148,7 +103,7 @@ fn print_stats(answer: &Answer) {
 
 /// Asks one question; streams the answer unless `json`.
 fn ask_once(
-    library: &mut Library,
+    engine: &Engine,
     question: &str,
     options: &AskOptions,
     json: bool,
@@ -157,12 +112,18 @@ fn ask_once(
     CANCEL.store(false, Ordering::SeqCst);
     ANSWERING.store(true, Ordering::SeqCst);
     let mut stdout = std::io::stdout();
-    let result = library.ask(question, options, &mut |event| {
-        if let AskEvent::Text(piece) = event {
-            if !json {
-                let _ = stdout.write_all(piece.as_bytes());
-                let _ = stdout.flush();
-            }
+    let result = engine.ask(question, options, &mut |event| {
+        if !json {
+            let piece = match event {
+                AskEvent::Text(text) => text.clone(),
+                AskEvent::Cite(sources) => {
+                    let numbers: Vec<String> = sources.iter().map(|n| n.to_string()).collect();
+                    format!("[{}]", numbers.join(", "))
+                }
+                AskEvent::Sources(_) | AskEvent::Done(_) => String::new(),
+            };
+            let _ = stdout.write_all(piece.as_bytes());
+            let _ = stdout.flush();
         }
         if CANCEL.load(Ordering::SeqCst) {
             Flow::Stop
@@ -179,7 +140,7 @@ fn ask_once(
         );
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&answer_json(&answer))?);
+        print_json(&answer)?;
     } else {
         println!();
         print_sources(&answer);
@@ -189,19 +150,19 @@ fn ask_once(
 }
 
 pub fn ask(
-    library: &mut Library,
+    engine: &Engine,
     question: &str,
     options: &AskOptions,
     json: bool,
     show_prompt: bool,
 ) -> anyhow::Result<ExitCode> {
     install_ctrl_c();
-    ask_once(library, question, options, json, show_prompt)?;
+    ask_once(engine, question, options, json, show_prompt)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn chat(
-    library: &mut Library,
+    engine: &Engine,
     options: &AskOptions,
     show_prompt: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -236,7 +197,7 @@ pub fn chat(
             }
             _ => {}
         }
-        match ask_once(library, question, &options, false, show_prompt) {
+        match ask_once(engine, question, &options, false, show_prompt) {
             Ok(answer) => {
                 if options.save {
                     options.conversation = answer.conversation_id;
@@ -249,17 +210,10 @@ pub fn chat(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn conversations(library: &Library, json: bool) -> anyhow::Result<ExitCode> {
-    let list = library.conversations()?;
+pub fn conversations(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> {
+    let list = engine.conversations()?;
     if json {
-        let rows: Vec<_> = list
-            .iter()
-            .map(|c| {
-                json!({"id": c.id, "title": c.title, "messages": c.messages,
-                       "created_at": c.created_at, "updated_at": c.updated_at})
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        print_json(&list)?;
     } else if list.is_empty() {
         println!("No conversations yet: ask something with `quire ask QUESTION`.");
     } else {

@@ -1,22 +1,21 @@
 //! `quire`: the command-line face of Quire's engine. Argument parsing, progress bars and
-//! output formats only; everything else lives in `quire-engine`.
+//! output formats only; everything else lives in `quire-engine`. `--json` prints the engine's
+//! own result types, as the desktop app receives them.
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use quire_engine::{
-    AddEvent, AddStatus, AskOptions, DeviceChoice, Library, LibraryOptions, Passages, Sampling,
-    SearchMode,
+    AddOptions, AskOptions, DeviceChoice, Engine, ErrorKind, LibraryOptions, Passages, Sampling,
+    SearchMode, SearchOptions,
 };
 
+mod add;
 mod ask;
-use serde_json::json;
+mod show;
 
 #[derive(Parser)]
 #[command(
@@ -31,9 +30,9 @@ struct Cli {
     /// Models folder [default: the OS data folder]
     #[arg(long, global = true, env = "QUIRE_MODELS", value_name = "DIR")]
     models: Option<PathBuf>,
-    /// Compute device for embeddings
-    #[arg(long, global = true, default_value = "auto", value_parser = ["auto", "cpu", "cuda", "metal"])]
-    device: String,
+    /// Compute device for the models: auto, cpu, cuda or metal
+    #[arg(long, global = true, default_value = "auto", value_parser = engine_value::<DeviceChoice>)]
+    device: DeviceChoice,
     /// A BERT-family model folder to embed with, instead of the default
     #[arg(long, global = true, value_name = "DIR")]
     embedding_model: Option<PathBuf>,
@@ -53,7 +52,7 @@ enum Command {
     Add {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// Target chunk length in tokens
+        /// Target chunk length in tokens (32 to 512)
         #[arg(long, default_value_t = 256)]
         chunk_tokens: usize,
         /// Seconds between saves of the vector index (for tests)
@@ -63,15 +62,15 @@ enum Command {
     /// Find the passages that answer a question
     Search {
         query: String,
-        /// Number of passages
+        /// Number of passages (1 to 20)
         #[arg(short, default_value_t = 5)]
         k: usize,
         /// Only search these documents (id or path; repeatable)
         #[arg(long = "doc", value_name = "ID")]
         docs: Vec<String>,
-        /// Retrieval method
-        #[arg(long, default_value = "hybrid", value_parser = ["hybrid", "dense", "keyword"])]
-        mode: String,
+        /// Retrieval method: hybrid, dense or keyword
+        #[arg(long, default_value = "hybrid", value_parser = engine_value::<SearchMode>)]
+        mode: SearchMode,
     },
     /// Answer a question from the library with the local model, citing its sources
     Ask {
@@ -100,7 +99,7 @@ enum Command {
 /// How `ask` and `chat` answer.
 #[derive(clap::Args, Clone)]
 struct AnswerArgs {
-    /// Number of passages given to the model
+    /// Number of passages given to the model (1 to 20)
     #[arg(short, default_value_t = 5)]
     k: usize,
     /// Only use these documents (id or path; repeatable)
@@ -130,29 +129,26 @@ struct AnswerArgs {
     /// How much of each passage the model reads: whole, a number of tokens around what the
     /// question asks, or auto (whole when this machine reads them within about a second, else
     /// focused; longer passages make the answer start later)
-    #[arg(long, value_name = "auto|whole|TOKENS", default_value = "auto", value_parser = parse_passages)]
+    #[arg(long, value_name = "auto|whole|TOKENS", default_value = "auto", value_parser = engine_value::<Passages>)]
     passages: Passages,
     /// Print the prompt the model was given to stderr
     #[arg(long)]
     show_prompt: bool,
 }
 
-fn parse_passages(value: &str) -> Result<Passages, String> {
-    match value {
-        "auto" => Ok(Passages::Auto),
-        "whole" | "0" => Ok(Passages::Whole),
-        n => match n.parse::<usize>() {
-            Ok(n) if n >= 16 => Ok(Passages::Tokens(n)),
-            _ => Err("expected auto, whole or a number of tokens (at least 16)".into()),
-        },
-    }
+/// Parses an argument with the engine's own parser (and its message for a bad value).
+fn engine_value<T>(value: &str) -> Result<T, String>
+where
+    T: std::str::FromStr<Err = quire_engine::Error>,
+{
+    value.parse().map_err(|e: quire_engine::Error| e.to_string())
 }
 
 impl AnswerArgs {
-    fn options(&self, library: &Library) -> anyhow::Result<AskOptions> {
+    fn options(&self, engine: &Engine) -> anyhow::Result<AskOptions> {
         Ok(AskOptions {
             k: self.k,
-            docs: resolve_docs(library, &self.docs)?,
+            docs: engine.resolve_documents(&self.docs)?,
             conversation: self.conversation,
             save: !self.no_save,
             passages: self.passages,
@@ -173,19 +169,31 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            match err.downcast_ref::<quire_engine::Error>() {
-                Some(quire_engine::Error::EmptyLibrary) => eprintln!(
-                    "quire: the library is empty; add PDFs first with `quire add FILE.pdf`"
-                ),
-                _ => eprintln!("quire: {err:#}"),
-            }
-            let usage = matches!(
-                err.downcast_ref::<quire_engine::Error>(),
-                Some(quire_engine::Error::Usage(_))
-            );
-            ExitCode::from(if usage { 2 } else { 1 })
+            let kind = err.downcast_ref::<quire_engine::Error>().map(|e| e.kind());
+            eprintln!("quire: {}", explain(&err, kind));
+            ExitCode::from(if kind == Some(ErrorKind::Usage) { 2 } else { 1 })
         }
     }
+}
+
+/// The error in one line, with what to do about it on the command line.
+fn explain(err: &anyhow::Error, kind: Option<ErrorKind>) -> String {
+    let hint = match kind {
+        Some(ErrorKind::EmptyLibrary) => {
+            return "the library is empty; add PDFs first with `quire add FILE.pdf`".into()
+        }
+        Some(ErrorKind::ModelMissing) => {
+            "; fetch the default models with `python3 models/fetch.py`, or choose a models folder \
+             with --models DIR"
+        }
+        Some(ErrorKind::ModelMismatch) => {
+            "; run `quire add` to index it again with the current model"
+        }
+        Some(ErrorKind::Device) => "; use --device cpu",
+        Some(ErrorKind::Busy) => "; try again when it has finished",
+        _ => "",
+    };
+    format!("{err:#}{hint}")
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -197,436 +205,62 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .models
         .clone()
         .unwrap_or_else(quire_engine::default_models_dir);
-    let mut options = LibraryOptions::new(dir, models);
-    options.device = cli.device.parse::<DeviceChoice>()?;
+    let mut options = LibraryOptions::new(&dir, models);
+    options.device = cli.device;
     options.embedding_model = cli.embedding_model.clone();
     options.answer_model = cli.answer_model.clone();
-    if let Command::Add {
-        chunk_tokens,
-        checkpoint_secs,
-        ..
-    } = &cli.command
-    {
-        options.chunk_tokens = *chunk_tokens;
-        options.checkpoint_every = Duration::from_secs(*checkpoint_secs);
-    }
     if let Command::Ask { answer, .. } | Command::Chat { answer } = &cli.command {
         options.context_tokens = answer.context;
         options.generation_threads = answer.threads;
     }
-    let mut library = Library::open(options).with_context(|| {
-        format!(
-            "cannot open the library in {}",
-            cli.library
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| quire_engine::default_library_dir().display().to_string())
-        )
-    })?;
+    let engine = Engine::open(options)
+        .with_context(|| format!("cannot open the library in {}", dir.display()))?;
     let code = match &cli.command {
-        Command::Add { paths, .. } => add(&mut library, paths, cli.json),
+        Command::Add {
+            paths,
+            chunk_tokens,
+            checkpoint_secs,
+        } => {
+            let options = AddOptions {
+                chunk_tokens: *chunk_tokens,
+                checkpoint_every: Duration::from_secs(*checkpoint_secs),
+            };
+            add::add(&engine, paths, &options, cli.json)
+        }
         Command::Search {
             query,
             k,
             docs,
             mode,
         } => {
-            let mode = match mode.as_str() {
-                "dense" => SearchMode::Dense,
-                "keyword" => SearchMode::Keyword,
-                _ => SearchMode::Hybrid,
+            let options = SearchOptions {
+                k: *k,
+                docs: engine.resolve_documents(docs)?,
+                mode: *mode,
             };
-            search(&mut library, query, *k, docs, mode, cli.json)
+            show::search(&engine, query, &options, cli.json)
         }
         Command::Ask { question, answer } => {
-            let options = answer.options(&library)?;
-            ask::ask(
-                &mut library,
-                question,
-                &options,
-                cli.json,
-                answer.show_prompt,
-            )
+            let options = answer.options(&engine)?;
+            ask::ask(&engine, question, &options, cli.json, answer.show_prompt)
         }
         Command::Chat { answer } => {
-            let options = answer.options(&library)?;
-            ask::chat(&mut library, &options, answer.show_prompt)
+            let options = answer.options(&engine)?;
+            ask::chat(&engine, &options, answer.show_prompt)
         }
-        Command::Conversations => ask::conversations(&library, cli.json),
-        Command::List => list(&library, cli.json),
-        Command::Remove { documents } => remove(&mut library, documents),
-        Command::Status => status(&mut library, cli.json),
+        Command::Conversations => ask::conversations(&engine, cli.json),
+        Command::List => show::list(&engine, cli.json),
+        Command::Remove { documents } => show::remove(&engine, documents),
+        Command::Status => show::status(&engine, cli.json),
     };
-    if let Some(warning) = library.take_device_warning() {
+    if let Some(warning) = engine.take_device_warning() {
         eprintln!("quire: warning: {warning}");
     }
     code
 }
 
-/// Progress bars for `add` on a terminal: files overall, pages read, chunks embedded.
-struct Bars {
-    files: ProgressBar,
-    pages: ProgressBar,
-    chunks: ProgressBar,
-}
-
-impl Bars {
-    fn new() -> Bars {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8));
-        let style = |template: &str| {
-            ProgressStyle::with_template(template)
-                .expect("valid template")
-                .progress_chars("=> ")
-        };
-        let files = multi.add(ProgressBar::new(0));
-        files.set_style(style(
-            "files  [{bar:30}] {pos}/{len} {elapsed_precise} left {eta} {msg}",
-        ));
-        let pages = multi.add(ProgressBar::new(0));
-        pages.set_style(style("pages  [{bar:30}] {pos}/{len} {per_sec} {wide_msg}"));
-        let chunks = multi.add(ProgressBar::new(0));
-        chunks.set_style(style("chunks [{bar:30}] {pos}/{len} {per_sec} {wide_msg}"));
-        files.enable_steady_tick(Duration::from_millis(250));
-        Bars {
-            files,
-            pages,
-            chunks,
-        }
-    }
-}
-
-fn short_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-fn add(library: &mut Library, paths: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
-    let bars = (!json && std::io::stderr().is_terminal()).then(Bars::new);
-    let stdout = Mutex::new(std::io::stdout());
-    let print = |line: String| {
-        let mut out = stdout.lock().expect("stdout lock");
-        match &bars {
-            Some(b) => b.files.suspend(|| writeln!(out, "{line}")),
-            None => writeln!(out, "{line}"),
-        }
-        .ok();
-    };
-    let progress = |event: AddEvent<'_>| {
-        match event {
-            AddEvent::Planned { files, .. } => {
-                if let Some(b) = &bars {
-                    b.files.set_length(files as u64);
-                }
-            }
-            AddEvent::Reading {
-                path,
-                pages_done,
-                pages_total,
-            } => {
-                if let Some(b) = &bars {
-                    if pages_done == 0 {
-                        b.pages.reset();
-                        b.pages.set_message(short_name(path));
-                    }
-                    b.pages.set_length(pages_total as u64);
-                    b.pages.set_position(pages_done as u64);
-                }
-            }
-            AddEvent::Embedding {
-                path,
-                chunks_done,
-                chunks_total,
-            } => {
-                if let Some(b) = &bars {
-                    if b.chunks.message() != short_name(path) {
-                        b.chunks.reset();
-                        b.chunks.set_message(short_name(path));
-                    }
-                    b.chunks.set_length(chunks_total as u64);
-                    b.chunks.set_position(chunks_done as u64);
-                }
-            }
-            AddEvent::Finished(outcome) => {
-                if let Some(b) = &bars {
-                    b.files.inc(1);
-                }
-                if json {
-                    print(
-                        json!({
-                            "path": outcome.path,
-                            "status": outcome.status.as_str(),
-                            "document_id": outcome.document_id,
-                            "pages": outcome.pages,
-                            "chunks": outcome.chunks,
-                            "error": outcome.error,
-                            "error_kind": outcome.error_kind.map(|k| k.as_str()),
-                        })
-                        .to_string(),
-                    );
-                } else if outcome.status == AddStatus::Failed {
-                    print(format!(
-                        "failed     {}: {}",
-                        outcome.path.display(),
-                        outcome.error.as_deref().unwrap_or("unknown error")
-                    ));
-                } else if bars.is_none() || outcome.status != AddStatus::Unchanged {
-                    print(format!(
-                        "{:<10} {} ({} pages, {} chunks)",
-                        outcome.status.as_str(),
-                        outcome.path.display(),
-                        outcome.pages,
-                        outcome.chunks
-                    ));
-                }
-            }
-        }
-        true
-    };
-    let report = library.add(paths, &progress)?;
-    if let Some(b) = &bars {
-        b.files.finish_and_clear();
-        b.pages.finish_and_clear();
-        b.chunks.finish_and_clear();
-    }
-    if !json {
-        std::io::stdout().flush()?;
-        let count = |s: AddStatus| report.files.iter().filter(|f| f.status == s).count();
-        eprintln!(
-            "{} added, {} replaced, {} unchanged, {} failed: {} pages, {} chunks in {:.1} s",
-            count(AddStatus::Added),
-            count(AddStatus::Replaced),
-            count(AddStatus::Unchanged),
-            count(AddStatus::Failed),
-            report.pages,
-            report.chunks,
-            report.elapsed
-        );
-        let t = &report.stages;
-        if report.chunks > 0 {
-            eprintln!(
-                "time: reading PDFs {:.1} s (alongside the rest), chunking {:.1} s, embedding {:.1} s ({:.1} chunks/s on {}), storing {:.1} s, vector index {:.1} s",
-                t.extract,
-                t.chunk,
-                t.embed,
-                report.chunks as f64 / t.embed.max(1e-9),
-                library.embedding_device().unwrap_or("?"),
-                t.store,
-                t.index
-            );
-        }
-    }
-    Ok(if report.failed() > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn resolve_docs(library: &Library, docs: &[String]) -> anyhow::Result<Vec<i64>> {
-    docs.iter()
-        .map(|d| {
-            library.find_document(d)?.map(|doc| doc.id).ok_or_else(|| {
-                quire_engine::Error::Usage(format!("no document {d:?} in the library")).into()
-            })
-        })
-        .collect()
-}
-
-fn search(
-    library: &mut Library,
-    query: &str,
-    k: usize,
-    docs: &[String],
-    mode: SearchMode,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    let docs = resolve_docs(library, docs)?;
-    if library
-        .documents()?
-        .iter()
-        .all(|d| d.status != quire_engine::DocStatus::Ready)
-    {
-        anyhow::bail!("the library is empty; add PDFs first with `quire add FILE.pdf`");
-    }
-    let hits = library.search_with(query, k, &docs, mode)?;
-    if json {
-        let rows: Vec<_> = hits
-            .iter()
-            .map(|h| {
-                json!({
-                    "document_id": h.chunk.document_id,
-                    "chunk_id": h.chunk.id,
-                    "title": h.chunk.title,
-                    "path": h.chunk.path,
-                    "page_start": h.chunk.page_start,
-                    "page_end": h.chunk.page_end,
-                    "char_start": h.chunk.char_start,
-                    "char_end": h.chunk.char_end,
-                    "score": h.score,
-                    "similarity": h.similarity,
-                    "text": h.chunk.text,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    if hits.is_empty() {
-        println!("No passages found.");
-    }
-    for (i, h) in hits.iter().enumerate() {
-        let pages = if h.chunk.page_start == h.chunk.page_end {
-            format!("p. {}", h.chunk.page_start)
-        } else {
-            format!("pp. {}-{}", h.chunk.page_start, h.chunk.page_end)
-        };
-        println!(
-            "[{}] {} ({pages}) #{}  {}",
-            i + 1,
-            h.chunk.title,
-            h.chunk.document_id,
-            h.chunk.path
-        );
-        let text: String = h.chunk.text.replace('\n', " ");
-        let excerpt: String = text.chars().take(400).collect();
-        let ellipsis = if text.chars().count() > 400 {
-            "…"
-        } else {
-            ""
-        };
-        println!("    {excerpt}{ellipsis}\n");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn list(library: &Library, json: bool) -> anyhow::Result<ExitCode> {
-    let docs = library.documents()?;
-    if json {
-        let rows: Vec<_> = docs
-            .iter()
-            .map(|d| {
-                json!({
-                    "id": d.id, "path": d.path, "title": d.title, "pages": d.pages,
-                    "chunks": d.chunks, "status": d.status.as_str(), "size": d.size,
-                    "sha256": d.sha256, "added_at": d.added_at,
-                    "error_kind": d.error_kind.map(|k| k.as_str()), "error": d.error,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    if docs.is_empty() {
-        println!("The library is empty. Add PDFs with `quire add FILE.pdf` or `quire add FOLDER`.");
-    }
-    for d in &docs {
-        println!(
-            "{:>5}  {:<11} {:>5} pages {:>6} chunks  {}",
-            d.id,
-            d.status.as_str(),
-            d.pages,
-            d.chunks,
-            d.title
-        );
-        println!("       {}", d.path);
-        if let Some(error) = &d.error {
-            println!("       {error}");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn remove(library: &mut Library, documents: &[String]) -> anyhow::Result<ExitCode> {
-    let mut failed = false;
-    for d in documents {
-        match library.find_document(d)? {
-            Some(doc) => {
-                library.remove(doc.id)?;
-                println!("removed {} ({})", doc.id, doc.path);
-            }
-            None => {
-                eprintln!("quire: no document {d:?} in the library");
-                failed = true;
-            }
-        }
-    }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn status(library: &mut Library, json: bool) -> anyhow::Result<ExitCode> {
-    let s = library.status()?;
-    let consistent = s.problems.is_empty();
-    if json {
-        let v = json!({
-            "library": s.library_dir,
-            "models": s.models_dir,
-            "embedding_model": {"path": s.embedding_model.path, "present": s.embedding_model.present, "problem": s.embedding_model.problem},
-            "indexed_with": s.indexed_with,
-            "answer_model": {"path": s.answer_model.path, "present": s.answer_model.present, "problem": s.answer_model.problem},
-            "device": s.device,
-            "device_warning": s.device_warning,
-            "documents": s.documents,
-            "chunks": s.chunks,
-            "vectors": s.vectors,
-            "keyword_rows": s.keyword_rows,
-            "consistent": consistent,
-            "problems": s.problems,
-            "writable": s.writable,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        let model = |m: &quire_engine::ModelStatus| match &m.problem {
-            None => format!("{} (present)", m.path.display()),
-            Some(p) => format!("MISSING: {p}"),
-        };
-        println!("library          {}", s.library_dir.display());
-        println!("embedding model  {}", model(&s.embedding_model));
-        println!("answer model     {}", model(&s.answer_model));
-        println!(
-            "device           {}{}",
-            s.device,
-            s.device_warning
-                .map(|w| format!(" ({w})"))
-                .unwrap_or_default()
-        );
-        let mut counts: Vec<_> = s
-            .documents
-            .iter()
-            .map(|(k, v)| format!("{v} {k}"))
-            .collect();
-        counts.sort();
-        println!(
-            "documents        {}",
-            if counts.is_empty() {
-                "none".into()
-            } else {
-                counts.join(", ")
-            }
-        );
-        println!(
-            "chunks           {} ({} vectors, {} keyword rows)",
-            s.chunks, s.vectors, s.keyword_rows
-        );
-        if consistent {
-            println!("consistency      ok");
-        } else {
-            for p in &s.problems {
-                println!("consistency      PROBLEM: {p}");
-            }
-        }
-        if !s.writable {
-            println!("note             another Quire process is changing this library");
-        }
-    }
-    let _ = std::io::stdout().flush();
-    Ok(if consistent {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+/// Prints `value` as pretty JSON on stdout.
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
 }

@@ -1,127 +1,107 @@
-//! The commands the window calls: parse, run the engine on a blocking thread, stream progress.
-//! Grouped by domain: library, answers, conversations, settings.
+//! The commands the window calls: parse, run the engine on a blocking thread, stream its
+//! events. Grouped by domain: library, answers, conversations, settings.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
 use serde::Deserialize;
 use tauri::ipc::{Channel, Response};
 use tauri::State;
 
-use quire_engine::{AskEvent, AskOptions, Flow, Library};
+use quire_engine::{
+    AddEvent, AddOptions, Answer, AskEvent, AskOptions, Conversation, Document, Engine, ErrorKind,
+    FileOutcome, Flow, LibraryStatus, StoredMessage,
+};
 
 use crate::error::{CommandError, CommandResult};
 use crate::settings::Settings;
-use crate::views::{
-    AnswerEvent, AnswerView, ConversationView, DocumentView, FileOutcomeView, IngestEvent,
-    MessageView, StatusView,
-};
 use crate::AppState;
 
-fn lock(library: &Mutex<Option<Library>>) -> MutexGuard<'_, Option<Library>> {
-    // A panic while holding the lock leaves the library itself consistent (the engine is
-    // crash-safe), so a poisoned lock is still usable.
-    library.lock().unwrap_or_else(|p| p.into_inner())
+/// The engine now (it is replaced when the settings change).
+fn engine(state: &AppState) -> CommandResult<Arc<Engine>> {
+    state
+        .engine
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .ok_or_else(|| {
+            CommandError::new(
+                ErrorKind::Usage,
+                "the library could not be opened; check the folders in Settings",
+            )
+        })
 }
 
-/// Runs `f` on the library on a blocking thread, off the window's event loop.
-async fn with<T, F>(library: &Arc<Mutex<Option<Library>>>, f: F) -> CommandResult<T>
+/// Runs `f` on the engine on a blocking thread, off the window's event loop.
+async fn with<T, F>(state: &AppState, f: F) -> CommandResult<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut Library) -> CommandResult<T> + Send + 'static,
+    F: FnOnce(&Engine) -> CommandResult<T> + Send + 'static,
 {
-    let library = library.clone();
-    tauri::async_runtime::spawn_blocking(move || match lock(&library).as_mut() {
-        Some(l) => f(l),
-        None => Err(CommandError::new(
-            "library_closed",
-            "the library could not be opened; check the folders in Settings",
-        )),
-    })
-    .await
-    .map_err(|e| CommandError::new("internal", e.to_string()))?
+    let engine = engine(state)?;
+    tauri::async_runtime::spawn_blocking(move || f(&engine))
+        .await
+        .map_err(CommandError::internal)?
 }
 
 // ---- library ----
 
 #[tauri::command]
-pub async fn status(state: State<'_, AppState>) -> CommandResult<StatusView> {
-    with(&state.reader, |l| Ok((&l.status()?).into())).await
+pub async fn status(state: State<'_, AppState>) -> CommandResult<LibraryStatus> {
+    with(&state, |e| Ok(e.status(false)?)).await
 }
 
 #[tauri::command]
-pub async fn list_documents(state: State<'_, AppState>) -> CommandResult<Vec<DocumentView>> {
-    with(&state.reader, |l| {
-        Ok(l.documents()?.iter().map(Into::into).collect())
-    })
-    .await
+pub async fn list_documents(state: State<'_, AppState>) -> CommandResult<Vec<Document>> {
+    with(&state, |e| Ok(e.documents()?)).await
 }
 
 #[tauri::command]
 pub async fn add_documents(
     paths: Vec<PathBuf>,
-    on_event: Channel<IngestEvent>,
+    on_event: Channel<AddEvent>,
     state: State<'_, AppState>,
-) -> CommandResult<Vec<FileOutcomeView>> {
+) -> CommandResult<Vec<FileOutcome>> {
     let cancel = state.cancel_ingest.clone();
     cancel.store(false, Ordering::SeqCst);
-    let started = Instant::now();
-    let events = on_event.clone();
-    let report = with(&state.writer, move |l| {
-        let progress = move |event: quire_engine::AddEvent<'_>| {
-            let _ = events.send((&event).into());
+    let options = AddOptions {
+        chunk_tokens: settings(&state)?.chunk_tokens,
+        ..AddOptions::default()
+    };
+    let report = with(&state, move |e| {
+        let progress = move |event: &AddEvent| {
+            let _ = on_event.send(event.clone());
             !cancel.load(Ordering::SeqCst)
         };
-        Ok(l.add(&paths, &progress)?)
+        Ok(e.add(&paths, &options, &progress)?)
     })
     .await?;
-    // The reader picks up the new vectors on its next search.
-    with(&state.reader, |l| {
-        l.reload_index();
-        Ok(())
-    })
-    .await?;
-    let _ = on_event.send(IngestEvent::Done {
-        seconds: started.elapsed().as_secs_f64(),
-        failed: report.failed(),
-    });
-    Ok(report.files.iter().map(Into::into).collect())
+    Ok(report.files)
 }
 
 #[tauri::command]
 pub async fn remove_document(id: i64, state: State<'_, AppState>) -> CommandResult<()> {
-    with(&state.writer, move |l| Ok(l.remove(id)?)).await?;
-    with(&state.reader, |l| {
-        l.reload_index();
-        Ok(())
-    })
-    .await
+    with(&state, move |e| Ok(e.remove(id)?)).await
 }
 
 /// The bytes of a library document, for the viewer (only documents in the library are served).
 #[tauri::command]
 pub async fn document_bytes(id: i64, state: State<'_, AppState>) -> CommandResult<Response> {
-    let path = with(&state.reader, move |l| {
-        l.find_document(&id.to_string())?
-            .map(|d| PathBuf::from(d.path))
-            .ok_or_else(|| CommandError::new("usage", format!("there is no document {id}")))
-    })
-    .await?;
-    let bytes = tauri::async_runtime::spawn_blocking(move || {
-        std::fs::read(&path)
-            .map_err(|e| CommandError::new("io", format!("cannot read {}: {e}", path.display())))
+    with(&state, move |e| {
+        let path = e.document_path(id)?;
+        let bytes = std::fs::read(&path).map_err(|err| {
+            CommandError::new(ErrorKind::Io, format!("cannot read {}: {err}", path.display()))
+        })?;
+        Ok(Response::new(bytes))
     })
     .await
-    .map_err(|e| CommandError::new("internal", e.to_string()))??;
-    Ok(Response::new(bytes))
 }
 
 // ---- answers ----
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct AskRequest {
     question: String,
     conversation: Option<i64>,
@@ -132,82 +112,62 @@ pub struct AskRequest {
 #[tauri::command]
 pub async fn ask(
     request: AskRequest,
-    on_event: Channel<AnswerEvent>,
+    on_event: Channel<AskEvent>,
     state: State<'_, AppState>,
-) -> CommandResult<AnswerView> {
+) -> CommandResult<Answer> {
     let cancel = state.cancel_answer.clone();
     cancel.store(false, Ordering::SeqCst);
-    let k = state.settings.lock().map(|s| s.k).unwrap_or(5);
-    let events = on_event.clone();
-    let answer = with(&state.reader, move |l| {
-        let options = AskOptions {
-            k,
-            docs: request.docs,
-            conversation: request.conversation,
-            ..AskOptions::default()
-        };
-        let answer = l.ask(&request.question, &options, &mut |event| {
-            let _ = match event {
-                AskEvent::Sources(sources) => {
-                    // None is cited yet: the answer has not been written.
-                    let given = quire_engine::answer::citations(sources, &[], &[]);
-                    events.send(AnswerEvent::Sources(given.iter().map(Into::into).collect()))
-                }
-                AskEvent::Text(piece) => events.send(AnswerEvent::Text(piece.to_string())),
-            };
+    let options = AskOptions {
+        k: settings(&state)?.k,
+        docs: request.docs,
+        conversation: request.conversation,
+        ..AskOptions::default()
+    };
+    with(&state, move |e| {
+        Ok(e.ask(&request.question, &options, &mut |event| {
+            let _ = on_event.send(event.clone());
             if cancel.load(Ordering::SeqCst) {
                 Flow::Stop
             } else {
                 Flow::Continue
             }
-        })?;
-        Ok(AnswerView::from(&answer))
+        })?)
     })
-    .await?;
-    let _ = on_event.send(AnswerEvent::Done(answer.clone()));
-    Ok(answer)
+    .await
 }
 
-/// Stops the running ingestion ("ingest") or answer ("answer"); what was done is kept.
+/// What `cancel` stops.
+#[derive(Debug, Clone, Copy, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelTarget {
+    /// The running ingestion (documents finished so far are kept).
+    Ingest,
+    /// The answer being written (what was written so far is kept).
+    Answer,
+}
+
 #[tauri::command]
-pub fn cancel(what: String, state: State<'_, AppState>) -> CommandResult<()> {
-    match what.as_str() {
-        "ingest" => state.cancel_ingest.store(true, Ordering::SeqCst),
-        "answer" => state.cancel_answer.store(true, Ordering::SeqCst),
-        other => {
-            return Err(CommandError::new(
-                "usage",
-                format!("nothing called {other:?} to cancel"),
-            ))
-        }
-    }
-    Ok(())
+pub fn cancel(what: CancelTarget, state: State<'_, AppState>) {
+    let flag = match what {
+        CancelTarget::Ingest => &state.cancel_ingest,
+        CancelTarget::Answer => &state.cancel_answer,
+    };
+    flag.store(true, Ordering::SeqCst);
 }
 
 // ---- conversations ----
 
 #[tauri::command]
-pub async fn list_conversations(
-    state: State<'_, AppState>,
-) -> CommandResult<Vec<ConversationView>> {
-    with(&state.reader, |l| {
-        Ok(l.conversations()?.iter().map(Into::into).collect())
-    })
-    .await
+pub async fn list_conversations(state: State<'_, AppState>) -> CommandResult<Vec<Conversation>> {
+    with(&state, |e| Ok(e.conversations()?)).await
 }
 
 #[tauri::command]
 pub async fn conversation_messages(
     id: i64,
     state: State<'_, AppState>,
-) -> CommandResult<Vec<MessageView>> {
-    with(&state.reader, move |l| {
-        Ok(l.conversation_messages(id)?
-            .iter()
-            .map(Into::into)
-            .collect())
-    })
-    .await
+) -> CommandResult<Vec<StoredMessage>> {
+    with(&state, move |e| Ok(e.conversation_messages(id)?)).await
 }
 
 #[tauri::command]
@@ -216,65 +176,67 @@ pub async fn rename_conversation(
     title: String,
     state: State<'_, AppState>,
 ) -> CommandResult<()> {
-    with(&state.reader, move |l| {
-        Ok(l.rename_conversation(id, &title)?)
-    })
-    .await
+    with(&state, move |e| Ok(e.rename_conversation(id, &title)?)).await
 }
 
 #[tauri::command]
 pub async fn delete_conversation(id: i64, state: State<'_, AppState>) -> CommandResult<()> {
-    with(&state.reader, move |l| Ok(l.delete_conversation(id)?)).await
+    with(&state, move |e| Ok(e.delete_conversation(id)?)).await
 }
 
 // ---- settings ----
 
-#[tauri::command]
-pub fn get_settings(state: State<'_, AppState>) -> CommandResult<Settings> {
+fn settings(state: &AppState) -> CommandResult<Settings> {
     Ok(state
         .settings
         .lock()
-        .map_err(|e| CommandError::new("internal", e.to_string()))?
+        .unwrap_or_else(PoisonError::into_inner)
         .clone())
 }
 
-/// Saves the settings; folders and models take effect by reopening the library.
+#[tauri::command]
+pub fn get_settings(state: State<'_, AppState>) -> CommandResult<Settings> {
+    settings(&state)
+}
+
+/// Saves the settings; new folders, models or device take effect by opening the library again
+/// (after the running ingestion and answer stop). Sources per answer and chunk size apply to
+/// the next question and the next documents added.
 #[tauri::command]
 pub async fn save_settings(value: Settings, state: State<'_, AppState>) -> CommandResult<Settings> {
     if let Some(problem) = value.problem() {
-        return Err(CommandError::new("usage", problem));
+        return Err(CommandError::new(ErrorKind::Usage, problem));
     }
     value.save()?;
     let reopen = {
-        let mut current = state
-            .settings
-            .lock()
-            .map_err(|e| CommandError::new("internal", e.to_string()))?;
-        let reopen = current.library_dir != value.library_dir
-            || current.models_dir != value.models_dir
-            || current.answer_model != value.answer_model
-            || current.embedding_model != value.embedding_model
-            || current.device != value.device
-            || current.chunk_tokens != value.chunk_tokens;
+        let mut current = state.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        let reopen = current.library_options_differ(&value);
         *current = value.clone();
         reopen
     };
     if reopen {
+        state.cancel_ingest.store(true, Ordering::SeqCst);
+        state.cancel_answer.store(true, Ordering::SeqCst);
+        let old = state
+            .engine
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let options = value.library_options();
-        let writer = state.writer.clone();
-        let reader = state.reader.clone();
-        tauri::async_runtime::spawn_blocking(move || -> CommandResult<()> {
-            let mut w = lock(&writer);
-            let mut r = lock(&reader);
-            // Close both handles before opening again, so that the new writer gets the lock.
-            *r = None;
-            *w = None;
-            *w = Some(Library::open(options.clone())?);
-            *r = Some(Library::open(options)?);
-            Ok(())
+        let engine = tauri::async_runtime::spawn_blocking(move || {
+            // The old engine must be gone (its work stopped, its lock released) before the
+            // new one opens the library, or the new one would open it read-only.
+            if let Some(mut old) = old {
+                while let Err(still_shared) = Arc::try_unwrap(old) {
+                    old = still_shared;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            Engine::open(options)
         })
         .await
-        .map_err(|e| CommandError::new("internal", e.to_string()))??;
+        .map_err(CommandError::internal)??;
+        *state.engine.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(engine));
     }
     Ok(value)
 }

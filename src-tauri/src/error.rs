@@ -1,49 +1,40 @@
-//! Errors as the UI receives them: `{kind, message}`.
+//! Errors as the UI receives them: `{kind, message}`, the kind being the engine's.
 
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+use quire_engine::ErrorKind;
+
+#[derive(Debug, Serialize, ts_rs::TS)]
+#[serde(rename = "AppError")]
+#[ts(rename = "AppError")]
 pub struct CommandError {
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
 impl CommandError {
-    pub fn new(kind: &'static str, message: impl Into<String>) -> CommandError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> CommandError {
         CommandError {
             kind,
             message: message.into(),
         }
     }
+
+    /// A failure of the shell itself (a lost thread).
+    pub fn internal(message: impl std::fmt::Display) -> CommandError {
+        CommandError::new(ErrorKind::Internal, message.to_string())
+    }
 }
 
 impl From<quire_engine::Error> for CommandError {
     fn from(e: quire_engine::Error) -> CommandError {
-        use quire_engine::Error as E;
-        let kind = match &e {
-            E::ModelMissing(_) => "model_missing",
-            E::ModelInvalid(_) => "model_invalid",
-            E::Device(_) => "device",
-            E::Usage(_) => "usage",
-            E::Busy(_) => "busy",
-            E::ModelMismatch(_) => "model_mismatch",
-            E::EmptyLibrary => "empty_library",
-            E::Cancelled => "cancelled",
-            _ => "internal",
-        };
-        CommandError::new(kind, e.to_string())
-    }
-}
-
-impl From<tauri::Error> for CommandError {
-    fn from(e: tauri::Error) -> CommandError {
-        CommandError::new("internal", e.to_string())
+        CommandError::new(e.kind(), e.to_string())
     }
 }
 
 impl From<std::io::Error> for CommandError {
     fn from(e: std::io::Error) -> CommandError {
-        CommandError::new("io", e.to_string())
+        CommandError::new(ErrorKind::Io, e.to_string())
     }
 }
 

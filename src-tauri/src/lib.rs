@@ -1,25 +1,27 @@
 //! Quire's desktop shell: Tauri commands that parse, call the engine on a blocking thread, and
-//! stream progress through channels. No logic of its own lives here.
+//! stream its events through channels. No logic of its own lives here; what the window shows
+//! is the engine's own types (their TypeScript twins are generated: see `tests/types.rs`).
 
 mod commands;
 mod error;
 mod settings;
-mod views;
 
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
-use quire_engine::{Library, LibraryOptions};
+use quire_engine::{Engine, LibraryOptions};
 
 use crate::error::CommandError;
 use crate::settings::Settings;
 
-/// Two handles on one library: the writer adds and removes documents (minutes at a time); the
-/// reader answers everything else meanwhile (lists, questions, conversations), so the window
-/// never waits for an ingestion to finish.
+pub use crate::commands::CancelTarget;
+pub use crate::error::CommandError as AppError;
+pub use crate::settings::Settings as AppSettings;
+
+/// One engine for the whole window: it indexes and answers at the same time, each model loaded
+/// once. Replaced (after the running work stops) when the settings change its folders or models.
 pub struct AppState {
-    pub(crate) writer: Arc<Mutex<Option<Library>>>,
-    pub(crate) reader: Arc<Mutex<Option<Library>>>,
+    pub(crate) engine: RwLock<Option<Arc<Engine>>>,
     pub(crate) settings: Mutex<Settings>,
     pub(crate) cancel_ingest: Arc<AtomicBool>,
     pub(crate) cancel_answer: Arc<AtomicBool>,
@@ -27,12 +29,9 @@ pub struct AppState {
 
 impl AppState {
     fn open(settings: Settings) -> Result<AppState, CommandError> {
-        let writer = Library::open(settings.library_options())?;
-        // The second handle finds the library locked by the first, so it opens read-only.
-        let reader = Library::open(settings.library_options())?;
+        let engine = Engine::open(settings.library_options())?;
         Ok(AppState {
-            writer: Arc::new(Mutex::new(Some(writer))),
-            reader: Arc::new(Mutex::new(Some(reader))),
+            engine: RwLock::new(Some(Arc::new(engine))),
             settings: Mutex::new(settings),
             cancel_ingest: Arc::new(AtomicBool::new(false)),
             cancel_answer: Arc::new(AtomicBool::new(false)),
@@ -45,8 +44,7 @@ impl Settings {
         let mut options = LibraryOptions::new(&self.library_dir, &self.models_dir);
         options.answer_model = self.answer_model.clone();
         options.embedding_model = self.embedding_model.clone();
-        options.device = self.device.parse().unwrap_or_default();
-        options.chunk_tokens = self.chunk_tokens;
+        options.device = self.device;
         options
     }
 }

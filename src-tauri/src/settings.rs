@@ -2,19 +2,33 @@
 
 use std::path::{Path, PathBuf};
 
+use quire_engine::{AddOptions, AskOptions, DeviceChoice};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", default)]
+/// Field names as everywhere in the contract (snake_case); files saved by earlier versions,
+/// in camelCase, still read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
+#[serde(default)]
 pub struct Settings {
+    #[serde(alias = "libraryDir")]
+    #[ts(type = "string")]
     pub library_dir: PathBuf,
+    #[serde(alias = "modelsDir")]
+    #[ts(type = "string")]
     pub models_dir: PathBuf,
     /// A GGUF file; `None`: the default one in the models folder.
+    #[serde(alias = "answerModel")]
+    #[ts(type = "string | null")]
     pub answer_model: Option<PathBuf>,
     /// A BERT-family model folder; `None`: the default one in the models folder.
+    #[serde(alias = "embeddingModel")]
+    #[ts(type = "string | null")]
     pub embedding_model: Option<PathBuf>,
-    pub device: String,
+    pub device: DeviceChoice,
+    /// Sources per answer.
     pub k: usize,
+    /// Target chunk length in tokens.
+    #[serde(alias = "chunkTokens")]
     pub chunk_tokens: usize,
     /// `None`: follow the system language.
     pub locale: Option<String>,
@@ -28,7 +42,7 @@ impl Default for Settings {
             models_dir: env_path("QUIRE_MODELS").unwrap_or_else(quire_engine::default_models_dir),
             answer_model: None,
             embedding_model: None,
-            device: "auto".into(),
+            device: DeviceChoice::Auto,
             k: 5,
             chunk_tokens: 256,
             locale: None,
@@ -91,7 +105,8 @@ impl Settings {
         std::fs::rename(tmp, path)
     }
 
-    /// What is wrong with these settings, in one sentence, if anything.
+    /// What is wrong with these settings, in one sentence, if anything. The limits on sources
+    /// and chunk size are the engine's own.
     pub fn problem(&self) -> Option<String> {
         if self.library_dir.as_os_str().is_empty() {
             return Some("the library folder is empty; choose a folder".into());
@@ -99,23 +114,16 @@ impl Settings {
         if self.models_dir.as_os_str().is_empty() {
             return Some("the models folder is empty; choose a folder".into());
         }
-        if !(1..=MAX_SOURCES).contains(&self.k) {
-            return Some(format!(
-                "sources per answer must be between 1 and {MAX_SOURCES}, not {}",
-                self.k
-            ));
-        }
-        if !(MIN_CHUNK_TOKENS..=MAX_CHUNK_TOKENS).contains(&self.chunk_tokens) {
-            return Some(format!(
-                "the chunk size must be between {MIN_CHUNK_TOKENS} and {MAX_CHUNK_TOKENS} tokens, not {}",
-                self.chunk_tokens
-            ));
-        }
-        if self.device.parse::<quire_engine::DeviceChoice>().is_err() {
-            return Some(format!(
-                "unknown device {:?}; use auto, cpu, cuda or metal",
-                self.device
-            ));
+        let ask = AskOptions {
+            k: self.k,
+            ..AskOptions::default()
+        };
+        let add = AddOptions {
+            chunk_tokens: self.chunk_tokens,
+            ..AddOptions::default()
+        };
+        if let Err(e) = ask.validate().and_then(|_| add.validate()) {
+            return Some(e.to_string());
         }
         if let Some(locale) = &self.locale {
             if locale != "en" && locale != "zh-CN" {
@@ -124,11 +132,16 @@ impl Settings {
         }
         None
     }
-}
 
-const MAX_SOURCES: usize = 20;
-const MIN_CHUNK_TOKENS: usize = 32;
-const MAX_CHUNK_TOKENS: usize = 512;
+    /// Whether `other` needs the library opened again (folders, models, device).
+    pub fn library_options_differ(&self, other: &Settings) -> bool {
+        self.library_dir != other.library_dir
+            || self.models_dir != other.models_dir
+            || self.answer_model != other.answer_model
+            || self.embedding_model != other.embedding_model
+            || self.device != other.device
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -152,7 +165,10 @@ mod tests {
 
         std::fs::write(&path, b"{ not json").unwrap();
         assert_eq!(Settings::read(&path), Settings::default());
-        // Fields missing from an older file take their defaults.
+        // Fields missing from an older file take their defaults; camelCase names still read.
+        std::fs::write(&path, br#"{"k": 3, "chunkTokens": 128}"#).unwrap();
+        let old = Settings::read(&path);
+        assert_eq!((old.k, old.chunk_tokens), (3, 128));
         std::fs::write(&path, br#"{"k": 3}"#).unwrap();
         let old = Settings::read(&path);
         assert_eq!(old.k, 3);
@@ -169,7 +185,8 @@ mod tests {
         };
         assert!(with(|s| s.k = 0).contains("sources per answer"));
         assert!(with(|s| s.chunk_tokens = 4096).contains("chunk size"));
-        assert!(with(|s| s.device = "tpu".into()).contains("unknown device"));
+        let unknown = serde_json::from_str::<Settings>(r#"{"device": "tpu"}"#).unwrap_err();
+        assert!(unknown.to_string().contains("tpu"), "{unknown}");
         assert!(with(|s| s.locale = Some("fr".into())).contains("unknown language"));
         assert!(with(|s| s.library_dir = PathBuf::new()).contains("library folder"));
     }

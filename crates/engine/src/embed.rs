@@ -20,7 +20,8 @@ use crate::chunk::TokenCounter;
 use crate::error::{candle_message, Error, Result};
 
 /// Which compute device to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
     /// CUDA or Metal when this build and this machine have one, else the CPU.
     #[default]

@@ -61,15 +61,15 @@ impl Default for SearchOptions {
 
 impl SearchOptions {
     pub fn validate(&self) -> Result<()> {
-        validate_k(self.k)
+        validate_k(self.k, "the number of passages")
     }
 }
 
-/// `k` passages are between 1 and [`MAX_K`].
-pub(crate) fn validate_k(k: usize) -> Result<()> {
+/// `k` (`what`, in words) is between 1 and [`MAX_K`].
+pub(crate) fn validate_k(k: usize, what: &str) -> Result<()> {
     if !(1..=MAX_K).contains(&k) {
         return Err(Error::Usage(format!(
-            "the number of passages must be between 1 and {MAX_K}, not {k}"
+            "{what} must be between 1 and {MAX_K}, not {k}"
         )));
     }
     Ok(())

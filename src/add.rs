@@ -1,0 +1,169 @@
+//! `quire add`: progress bars on a terminal, one line per file, a summary.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use quire_engine::{AddEvent, AddOptions, AddReport, AddStatus, Engine, FileOutcome};
+
+/// Progress bars for `add` on a terminal: files overall, pages read, chunks embedded.
+struct Bars {
+    files: ProgressBar,
+    pages: ProgressBar,
+    chunks: ProgressBar,
+}
+
+impl Bars {
+    fn new() -> Bars {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8));
+        let style = |template: &str| {
+            ProgressStyle::with_template(template)
+                .expect("valid template")
+                .progress_chars("=> ")
+        };
+        let files = multi.add(ProgressBar::new(0));
+        files.set_style(style(
+            "files  [{bar:30}] {pos}/{len} {elapsed_precise} left {eta} {msg}",
+        ));
+        let pages = multi.add(ProgressBar::new(0));
+        pages.set_style(style("pages  [{bar:30}] {pos}/{len} {per_sec} {wide_msg}"));
+        let chunks = multi.add(ProgressBar::new(0));
+        chunks.set_style(style("chunks [{bar:30}] {pos}/{len} {per_sec} {wide_msg}"));
+        files.enable_steady_tick(Duration::from_millis(250));
+        Bars {
+            files,
+            pages,
+            chunks,
+        }
+    }
+
+    fn show(&self, event: &AddEvent) {
+        match event {
+            AddEvent::Planned { files, .. } => self.files.set_length(*files as u64),
+            AddEvent::Reading {
+                path,
+                pages_done,
+                pages_total,
+            } => {
+                if *pages_done == 0 {
+                    self.pages.reset();
+                    self.pages.set_message(short_name(path));
+                }
+                self.pages.set_length(*pages_total as u64);
+                self.pages.set_position(*pages_done as u64);
+            }
+            AddEvent::Embedding {
+                path,
+                chunks_done,
+                chunks_total,
+            } => {
+                if self.chunks.message() != short_name(path) {
+                    self.chunks.reset();
+                    self.chunks.set_message(short_name(path));
+                }
+                self.chunks.set_length(*chunks_total as u64);
+                self.chunks.set_position(*chunks_done as u64);
+            }
+            AddEvent::Finished(_) => self.files.inc(1),
+            AddEvent::Done { .. } => {
+                self.files.finish_and_clear();
+                self.pages.finish_and_clear();
+                self.chunks.finish_and_clear();
+            }
+        }
+    }
+}
+
+fn short_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The line printed for a finished file (none for an unchanged file under progress bars).
+fn outcome_line(outcome: &FileOutcome, json: bool, bars: bool) -> Option<String> {
+    if json {
+        return serde_json::to_string(outcome).ok();
+    }
+    match outcome.status {
+        AddStatus::Failed => Some(format!(
+            "failed     {}: {}",
+            outcome.path.display(),
+            outcome.error.as_deref().unwrap_or("unknown error")
+        )),
+        AddStatus::Unchanged if bars => None,
+        status => Some(format!(
+            "{:<10} {} ({} pages, {} chunks)",
+            status.as_str(),
+            outcome.path.display(),
+            outcome.pages,
+            outcome.chunks
+        )),
+    }
+}
+
+pub fn add(
+    engine: &Engine,
+    paths: &[PathBuf],
+    options: &AddOptions,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let bars = (!json && std::io::stderr().is_terminal()).then(Bars::new);
+    let stdout = Mutex::new(std::io::stdout());
+    let progress = |event: &AddEvent| {
+        if let Some(b) = &bars {
+            b.show(event);
+        }
+        if let AddEvent::Finished(outcome) = event {
+            if let Some(line) = outcome_line(outcome, json, bars.is_some()) {
+                let mut out = stdout.lock().unwrap_or_else(|p| p.into_inner());
+                match &bars {
+                    Some(b) => b.files.suspend(|| writeln!(out, "{line}")),
+                    None => writeln!(out, "{line}"),
+                }
+                .ok();
+            }
+        }
+        true
+    };
+    let report = engine.add(paths, options, &progress)?;
+    if !json {
+        std::io::stdout().flush()?;
+        summary(&report);
+    }
+    Ok(if report.failed() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn summary(report: &AddReport) {
+    let count = |s: AddStatus| report.files.iter().filter(|f| f.status == s).count();
+    eprintln!(
+        "{} added, {} replaced, {} unchanged, {} failed: {} pages, {} chunks in {:.1} s",
+        count(AddStatus::Added),
+        count(AddStatus::Replaced),
+        count(AddStatus::Unchanged),
+        count(AddStatus::Failed),
+        report.pages,
+        report.chunks,
+        report.elapsed
+    );
+    let t = &report.stages;
+    if report.chunks > 0 {
+        eprintln!(
+            "time: reading PDFs {:.1} s (alongside the rest), chunking {:.1} s, embedding {:.1} s ({:.1} chunks/s on {}), storing {:.1} s, vector index {:.1} s",
+            t.extract,
+            t.chunk,
+            t.embed,
+            report.chunks as f64 / t.embed.max(1e-9),
+            report.embedding_device,
+            t.store,
+            t.index
+        );
+    }
+}

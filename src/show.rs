@@ -1,0 +1,159 @@
+//! `quire search`, `list`, `remove` and `status`: the engine's results as text, or as its
+//! own JSON with `--json`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use quire_engine::{Engine, LibraryStatus, ModelStatus, SearchOptions};
+
+use crate::print_json;
+
+/// "p. 3" or "pp. 3-4".
+pub fn pages(start: u32, end: u32) -> String {
+    if start == end {
+        format!("p. {start}")
+    } else {
+        format!("pp. {start}-{end}")
+    }
+}
+
+pub fn search(
+    engine: &Engine,
+    query: &str,
+    options: &SearchOptions,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let hits = engine.search(query, options)?;
+    if json {
+        print_json(&hits)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if hits.is_empty() {
+        println!("No passages found.");
+    }
+    for (i, h) in hits.iter().enumerate() {
+        let p = &h.chunk.passage;
+        println!(
+            "[{}] {} ({}) #{}  {}",
+            i + 1,
+            p.title,
+            pages(p.page_start, p.page_end),
+            h.chunk.document_id,
+            p.path
+        );
+        let text: String = p.text.replace('\n', " ");
+        let excerpt: String = text.chars().take(400).collect();
+        let ellipsis = if text.chars().count() > 400 {
+            "…"
+        } else {
+            ""
+        };
+        println!("    {excerpt}{ellipsis}\n");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn list(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> {
+    let docs = engine.documents()?;
+    if json {
+        print_json(&docs)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if docs.is_empty() {
+        println!("The library is empty. Add PDFs with `quire add FILE.pdf` or `quire add FOLDER`.");
+    }
+    for d in &docs {
+        println!(
+            "{:>5}  {:<11} {:>5} pages {:>6} chunks  {}",
+            d.id,
+            d.status.as_str(),
+            d.pages,
+            d.chunks,
+            d.title
+        );
+        println!("       {}", d.path);
+        if let Some(error) = &d.error {
+            println!("       {error}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn remove(engine: &Engine, documents: &[String]) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    for d in documents {
+        match engine.find_document(d)? {
+            Some(doc) => {
+                engine.remove(doc.id)?;
+                println!("removed {} ({})", doc.id, doc.path);
+            }
+            None => {
+                eprintln!("quire: no document {d:?} in the library");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `status` is where people ask for the check: it always runs it.
+pub fn status(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> {
+    let s = engine.status(true)?;
+    if json {
+        print_json(&s)?;
+    } else {
+        print_status(&s);
+    }
+    let _ = std::io::stdout().flush();
+    Ok(if s.consistent == Some(false) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_status(s: &LibraryStatus) {
+    let model = |m: &ModelStatus| match &m.problem {
+        None => format!("{} (present)", m.path.display()),
+        Some(p) => format!("MISSING: {p}"),
+    };
+    println!("library          {}", s.library_dir.display());
+    println!("embedding model  {}", model(&s.embedding_model));
+    println!("answer model     {}", model(&s.answer_model));
+    let warning = s.device_warning.as_ref().map(|w| format!(" ({w})"));
+    println!("device           {}{}", s.device, warning.unwrap_or_default());
+    let d = &s.documents;
+    let counts: Vec<String> = [
+        (d.failed, "failed"),
+        (d.indexing, "indexing"),
+        (d.interrupted, "interrupted"),
+        (d.ready, "ready"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    let counts = if counts.is_empty() {
+        "none".to_string()
+    } else {
+        counts.join(", ")
+    };
+    println!("documents        {counts}");
+    println!(
+        "chunks           {} ({} vectors, {} keyword rows)",
+        s.chunks, s.vectors, s.keyword_rows
+    );
+    if s.problems.is_empty() {
+        println!("consistency      ok");
+    }
+    for p in &s.problems {
+        println!("consistency      PROBLEM: {p}");
+    }
+    if !s.writable {
+        println!("note             another Quire process is changing this library");
+    }
+}
