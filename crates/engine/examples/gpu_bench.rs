@@ -7,7 +7,7 @@
 //!       ops, and the f32 CPU encoder on the first --cpu-sample chunks (default 256); the lowest
 //!       and mean cosine between GPU and CPU vectors of those chunks.
 //!   gpu_bench ingest LIBRARY_DIR [--device auto|cpu|cuda] < paths.txt
-//!       One `Library::add` of the PDFs into a fresh library (what `quire add` runs).
+//!       One `Engine::add` of the PDFs into a fresh library (what `quire add` runs).
 //!   gpu_bench chunks OUT.json COUNT PDF...
 //!       Real chunks of at least 200 tokens (the default chunker and model tokenizer) from the
 //!       PDFs, for `embed` (made where the PDFs are; runs without a GPU).
@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use quire_engine::embed::{select_device, DeviceChoice, Embedder};
 use quire_engine::generate::{GeneratorOptions, GeneratorThread};
-use quire_engine::{Flow, Library, LibraryOptions, Sampling};
+use quire_engine::{Engine, Flow, LibraryOptions, Sampling};
 use serde_json::json;
 
 mod common;
@@ -169,10 +169,10 @@ fn ingest(mut args: Vec<String>) -> serde_json::Value {
     let paths = common::stdin_paths();
     let mut options = LibraryOptions::new(&library, &models);
     options.device = device.parse().expect("auto, cpu or cuda");
-    let mut library = Library::open(options).expect("library");
-    let mut report = common::add_report(&mut library, &paths);
+    let engine = Engine::open(options).expect("library");
+    let mut report = common::add_report(&engine, &paths);
     report["device"] = json!(device);
-    report["embedding_device"] = json!(library.embedding_device());
+    report["embedding_device"] = json!(engine.embedding_device());
     report
 }
 

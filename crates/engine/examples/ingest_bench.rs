@@ -1,4 +1,4 @@
-//! Ingestion end to end: one `Library::add` (what `quire add` runs) of the given PDFs into a
+//! Ingestion end to end: one `Engine::add` (what `quire add` runs) of the given PDFs into a
 //! fresh library, reported as JSON: files, pages, chunks, wall time, time per stage, and how much
 //! of the wall time the stages' sum covers (> 1: stages overlapped).
 //!
@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use quire_engine::{Library, LibraryOptions};
+use quire_engine::{Engine, LibraryOptions};
 
 mod common;
 
@@ -15,6 +15,6 @@ fn main() {
     let library = PathBuf::from(std::env::args().nth(1).expect("LIBRARY_DIR"));
     let models = common::models_dir();
     let paths = common::stdin_paths();
-    let mut library = Library::open(LibraryOptions::new(&library, &models)).expect("library");
-    println!("{}", common::add_report(&mut library, &paths));
+    let engine = Engine::open(LibraryOptions::new(&library, &models)).expect("library");
+    println!("{}", common::add_report(&engine, &paths));
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use quire_engine::focus::focus_passage;
-use quire_engine::{Library, LibraryOptions, SearchMode};
+use quire_engine::{Engine, LibraryOptions, SearchMode, SearchOptions};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -77,15 +77,21 @@ fn main() {
             .unwrap_or_else(|e| panic!("{}: {e}", questions_file.display())),
     )
     .expect("questions.json");
-    let mut library =
-        Library::open(LibraryOptions::new(&library_dir, &models)).expect("open the library");
-    let status = library.status().expect("status");
-    let ready = status.documents.get("ready").copied().unwrap_or(0);
+    let library =
+        Engine::open(LibraryOptions::new(&library_dir, &models)).expect("open the library");
+    let status = library.status(false).expect("status");
+    let ready = status.documents.ready;
+    let search = |query: &str, mode: SearchMode| {
+        let options = SearchOptions {
+            k: 10,
+            docs: Vec::new(),
+            mode,
+        };
+        library.search(query, &options).expect("search")
+    };
 
     // Warm-up: loads the embedding model and the vector index.
-    library
-        .search_with("warm up", 10, &[], SearchMode::Hybrid)
-        .expect("search");
+    search("warm up", SearchMode::Hybrid);
 
     let mut modes = [
         ModeResult {
@@ -124,23 +130,25 @@ fn main() {
                 _ => SearchMode::Hybrid,
             };
             let started = Instant::now();
-            let hits = library
-                .search_with(&q.question, 10, &[], mode)
-                .expect("search");
+            let hits = search(&q.question, mode);
             m.millis.push(started.elapsed().as_secs_f64() * 1000.0);
             let rank = hits.iter().position(|h| {
-                Path::new(&h.chunk.path) == want
-                    && q.pages
-                        .iter()
-                        .any(|p| (h.chunk.page_start..=h.chunk.page_end).contains(p))
+                let c = &h.chunk.passage;
+                Path::new(&c.path) == want
+                    && q.pages.iter().any(|p| (c.page_start..=c.page_end).contains(p))
             });
             m.ranks.push(rank);
             if m.name == "hybrid" {
-                top_texts.push(hits.iter().take(5).map(|h| h.chunk.text.clone()).collect());
+                top_texts.push(
+                    hits.iter()
+                        .take(5)
+                        .map(|h| h.chunk.passage.text.clone())
+                        .collect(),
+                );
             }
         }
     }
-    let passages = passage_budgets(&mut library, &questions, top_texts);
+    let passages = passage_budgets(&library, &questions, top_texts);
 
     let n = questions.len() as f64;
     let mut rows = Vec::new();
@@ -239,7 +247,7 @@ fn main() {
 /// the whole top 5 that still have it in the focused passages. Counted with the answer model's
 /// tokenizer, on its own thread.
 fn passage_budgets(
-    library: &mut Library,
+    library: &Engine,
     questions: &[Question],
     top_texts: Vec<Vec<String>>,
 ) -> serde_json::Value {

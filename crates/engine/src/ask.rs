@@ -7,9 +7,8 @@ use std::sync::{mpsc, Arc};
 use serde::Serialize;
 
 use crate::answer::{
-    answer_opening, attribute, auto_passage_tokens, citations, conversation_title, fit_prompt,
-    pick_quotes, says_not_found, source_sentences, standalone_query, uncited_sentences, Citation,
-    FittedPrompt, Quote, Sentence, Source, ATTRIBUTION_SIMILARITY,
+    answer_opening, auto_passage_tokens, citations, conversation_title, fit_prompt,
+    standalone_query, Citation, FittedPrompt, Quote, Source,
 };
 use crate::conversation::{no_conversation, Exchange};
 use crate::error::{Error, Result};
@@ -18,7 +17,8 @@ use crate::generate::{Flow, GenerationStats, Generator, Message, Sampling};
 use crate::library::Library;
 use crate::markers::{cited_numbers, segments, MarkerStream, Segment};
 use crate::retrieve::{query_vector, search_by, validate_k, SearchMode, SearchOptions};
-use crate::runtime::{Embedding, Models};
+use crate::runtime::Models;
+use crate::support::support;
 use crate::text::query_terms;
 
 /// Below this cosine similarity (all-MiniLM-L6-v2, question to passage) a source is taken as
@@ -55,9 +55,6 @@ impl std::str::FromStr for Passages {
         }
     }
 }
-
-/// Sentences considered for supporting quotes (from the cited or top sources).
-const QUOTE_CANDIDATES: usize = 48;
 
 #[derive(Debug, Clone)]
 pub struct AskOptions {
@@ -198,16 +195,16 @@ pub(crate) fn ask(
     let given = &retrieved.sources[..prompt.sources_given];
     let cited = cited_numbers(&text, given.len());
     let embedding = models.embedder()?;
-    let (text, attributed, quotes) = support(library, &embedding, given, &cited, &retrieved, &text)?;
+    let found = support(library, &embedding, given, &retrieved.vector, &text)?;
     let mut answer = Answer {
         conversation_id: options.conversation,
         message_id: None,
         question: question.to_string(),
         query: retrieved.query,
-        segments: segments(&text, given.len()),
-        text,
-        citations: citations(given, &cited, &attributed),
-        quotes,
+        segments: segments(&found.text, given.len()),
+        text: found.text,
+        citations: citations(given, &cited, &found.attributed),
+        quotes: found.quotes,
         prompt,
         stats,
         model,
@@ -352,87 +349,6 @@ fn save(library: &Library, answer: &mut Answer) -> Result<()> {
         },
     )?);
     Ok(())
-}
-
-/// The quotable sentences of `sources` (best-ranked sources first, at most
-/// [`QUOTE_CANDIDATES`]) with their vectors.
-fn source_sentences_with_vectors(
-    library: &Library,
-    embedding: &Embedding,
-    sources: &[Source],
-) -> Result<(Vec<Sentence>, Vec<Vec<f32>>)> {
-    let mut sentences: Vec<Sentence> = Vec::new();
-    for source in sources {
-        let doc = source.chunk.document_id;
-        let page_text = |page: u32| library.store().page_text(doc, page).ok().flatten();
-        sentences.extend(source_sentences(source, &page_text));
-        if sentences.len() >= QUOTE_CANDIDATES {
-            sentences.truncate(QUOTE_CANDIDATES);
-            break;
-        }
-    }
-    if sentences.is_empty() {
-        return Ok((sentences, Vec::new()));
-    }
-    let texts: Vec<String> = sentences.iter().map(|s| s.text.clone()).collect();
-    let vectors = embedding.thread.submit_first(texts)?.wait()?;
-    Ok((sentences, vectors))
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Adds `[n]` to the answer's sentences that the model left uncited but that clearly come
-/// from source n, and picks one to three supporting quotes from the cited sources (or the
-/// top three when none is cited). Returns the answer, the attributed sources and the quotes.
-fn support(
-    library: &Library,
-    embedding: &Embedding,
-    sources: &[Source],
-    cited: &[usize],
-    retrieved: &Retrieved,
-    answer: &str,
-) -> Result<(String, Vec<usize>, Vec<Quote>)> {
-    let (sentences, vectors) = source_sentences_with_vectors(library, embedding, sources)?;
-    if sentences.is_empty() {
-        return Ok((answer.to_string(), Vec::new(), Vec::new()));
-    }
-    let mut text = answer.to_string();
-    let mut attributed = Vec::new();
-    let spans = uncited_sentences(answer);
-    if !spans.is_empty() && !says_not_found(answer) {
-        let texts: Vec<String> = spans.iter().map(|&(s, e)| answer[s..e].to_string()).collect();
-        let answer_vectors = embedding.thread.submit_first(texts)?.wait()?;
-        let best: Vec<Option<usize>> = answer_vectors
-            .iter()
-            .map(|a| {
-                let (sim, n) = vectors
-                    .iter()
-                    .zip(&sentences)
-                    .map(|(v, s)| (dot(a, v), s.n))
-                    .max_by(|x, y| x.0.total_cmp(&y.0))?;
-                (sim >= ATTRIBUTION_SIMILARITY).then_some(n)
-            })
-            .collect();
-        (text, attributed) = attribute(answer, &spans, &best);
-    }
-    let supporting: Vec<usize> = cited.iter().chain(&attributed).copied().collect();
-    let keep = |s: &Sentence| {
-        if supporting.is_empty() {
-            s.n <= 3
-        } else {
-            supporting.contains(&s.n)
-        }
-    };
-    let (chosen, similarity): (Vec<Sentence>, Vec<f32>) = sentences
-        .iter()
-        .zip(&vectors)
-        .filter(|(s, _)| keep(s))
-        .map(|(s, v)| (s.clone(), dot(v, &retrieved.vector)))
-        .unzip();
-    let quotes = pick_quotes(&chosen, &similarity, &text, &supporting);
-    Ok((text, attributed, quotes))
 }
 
 /// An answer to write on the generator thread: fit the prompt, then stream the answer.

@@ -251,9 +251,9 @@ impl Engine {
         self.models.embedding_device()
     }
 
-    /// The answer model's details, loading it if needed.
-    pub fn generator_info(&self) -> Result<crate::generate::GeneratorInfo> {
-        Ok(self.models.generator()?.info().clone())
+    /// The answer model on its thread, loaded if needed (benchmarks run their own jobs on it).
+    pub fn generator(&self) -> Result<std::sync::Arc<crate::generate::GeneratorThread>> {
+        self.models.generator()
     }
 
     /// The library's folder.

@@ -49,32 +49,7 @@ pub fn focus_passage(
     if spans.is_empty() {
         return String::new();
     }
-    let words: Vec<Vec<String>> = spans.iter().map(|&(s, e)| stems(&text[s..e])).collect();
-    let mut term_stems: Vec<String> = terms.iter().map(|t| stem(t).to_string()).collect();
-    term_stems.dedup();
-    let n = spans.len() as f32;
-    let weights: Vec<f32> = term_stems
-        .iter()
-        .map(|t| {
-            let df = words.iter().filter(|w| w.contains(t)).count() as f32;
-            if df == 0.0 {
-                0.0
-            } else {
-                (1.0 + n / df).ln()
-            }
-        })
-        .collect();
-    let scores: Vec<f32> = words
-        .iter()
-        .map(|w| {
-            term_stems
-                .iter()
-                .zip(&weights)
-                .filter(|(t, _)| w.contains(t))
-                .map(|(_, weight)| weight)
-                .sum()
-        })
-        .collect();
+    let scores = sentence_scores(text, &spans, terms);
     let anchor = (0..spans.len())
         .max_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(b.cmp(&a)))
         .unwrap_or(0);
@@ -116,6 +91,43 @@ pub fn focus_passage(
         let (s, e) = spans[anchor];
         return format!("{}…", cut_to(&text[s..e], budget, count).trim_end());
     }
+    join_chosen(text, &spans, &chosen)
+}
+
+/// Each sentence's score: the question's terms it contains, each weighted by how rare it is
+/// among the sentences.
+fn sentence_scores(text: &str, spans: &[(usize, usize)], terms: &[String]) -> Vec<f32> {
+    let words: Vec<Vec<String>> = spans.iter().map(|&(s, e)| stems(&text[s..e])).collect();
+    let mut term_stems: Vec<String> = terms.iter().map(|t| stem(t).to_string()).collect();
+    term_stems.dedup();
+    let n = spans.len() as f32;
+    let weights: Vec<f32> = term_stems
+        .iter()
+        .map(|t| {
+            let df = words.iter().filter(|w| w.contains(t)).count() as f32;
+            if df == 0.0 {
+                0.0
+            } else {
+                (1.0 + n / df).ln()
+            }
+        })
+        .collect();
+    words
+        .iter()
+        .map(|w| {
+            term_stems
+                .iter()
+                .zip(&weights)
+                .filter(|(t, _)| w.contains(t))
+                .map(|(_, weight)| weight)
+                .sum()
+        })
+        .collect()
+}
+
+/// The chosen sentences in their order, with the text between neighbours kept and "…" where
+/// sentences were left out.
+fn join_chosen(text: &str, spans: &[(usize, usize)], chosen: &[bool]) -> String {
     let mut out = String::new();
     let mut previous: Option<usize> = None;
     for (i, &(s, e)) in spans.iter().enumerate().filter(|(i, _)| chosen[*i]) {
@@ -133,6 +145,7 @@ pub fn focus_passage(
     }
     out
 }
+
 
 /// The longest run of `text`'s first words that fits `budget` tokens.
 fn cut_to<'a>(text: &'a str, budget: usize, count: &dyn Fn(&str) -> usize) -> &'a str {

@@ -45,6 +45,7 @@ pub mod retrieve;
 mod runtime;
 pub mod status;
 pub mod store;
+pub mod support;
 pub mod text;
 
 pub use answer::{Citation, Quote, Source};

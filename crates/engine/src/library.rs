@@ -27,6 +27,8 @@ pub(crate) struct Library {
     index: RwLock<Option<VectorIndex>>,
     /// Holds the advisory write lock for the library's lifetime; `None`: read-only.
     lock: Option<File>,
+    /// Held by the one `add` or `remove` running in this process at a time.
+    changing: Mutex<()>,
 }
 
 impl Library {
@@ -40,6 +42,7 @@ impl Library {
             store: Mutex::new(store),
             index: RwLock::new(None),
             lock,
+            changing: Mutex::new(()),
         };
         if library.is_writable() && library.store().meta("dirty")?.as_deref() == Some("1") {
             library.reconcile()?;
@@ -57,11 +60,13 @@ impl Library {
         self.lock.is_some()
     }
 
-    pub fn require_writable(&self) -> Result<()> {
+    /// The right to change the library: one change at a time in this process (others wait),
+    /// none while another process holds the library.
+    pub fn begin_change(&self) -> Result<MutexGuard<'_, ()>> {
         if self.lock.is_none() {
             return Err(Error::Busy(self.dir.clone()));
         }
-        Ok(())
+        Ok(self.changing.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn index_path(&self) -> PathBuf {

@@ -2,7 +2,7 @@
 //! all-MiniLM-L6-v2, over a real PDF from Debian's texlive-latex-base-doc.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use quire_engine::answer::{fit_prompt, Source, NOT_FOUND_NOTE};
@@ -10,8 +10,8 @@ use quire_engine::generate::{
     Fallback, GeneratorOptions, GeneratorThread, Message, PromptFormat, Role,
 };
 use quire_engine::{
-    AskEvent, AskOptions, Flow, Isolation, Library, LibraryOptions, Passages, Sampling, StopReason,
-    StoredChunk,
+    AddOptions, AskEvent, AskOptions, Engine, Flow, Isolation, LibraryOptions, Passage, Passages,
+    Sampling, SearchOptions, StopReason, StoredChunk,
 };
 
 fn models_dir() -> PathBuf {
@@ -47,21 +47,28 @@ fn clsguide() -> PathBuf {
     path.to_path_buf()
 }
 
-/// A library holding clsguide.pdf, built once and shared by the tests (one at a time).
-fn library() -> &'static Mutex<(tempfile::TempDir, Library)> {
-    static LIBRARY: OnceLock<Mutex<(tempfile::TempDir, Library)>> = OnceLock::new();
-    LIBRARY.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let mut options = LibraryOptions::new(dir.path().join("library"), models_dir());
-        options.extractor = quire_engine::Extractor::new(Isolation::Thread);
-        options.device = quire_engine::DeviceChoice::Cpu;
-        let mut library = Library::open(options).unwrap();
-        let report = library
-            .add(&[clsguide()], &|_: quire_engine::AddEvent<'_>| true)
-            .unwrap();
-        assert_eq!(report.failed(), 0);
-        Mutex::new((dir, library))
-    })
+/// A library holding clsguide.pdf, built once and shared by the tests (an engine serves
+/// several threads at once).
+fn library() -> &'static Engine {
+    static LIBRARY: OnceLock<(tempfile::TempDir, Engine)> = OnceLock::new();
+    &LIBRARY
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut options = LibraryOptions::new(dir.path().join("library"), models_dir());
+            options.extractor = quire_engine::Extractor::new(Isolation::Thread);
+            options.device = quire_engine::DeviceChoice::Cpu;
+            let engine = Engine::open(options).unwrap();
+            let report = engine
+                .add(
+                    &[clsguide()],
+                    &AddOptions::default(),
+                    &|_: &quire_engine::AddEvent| true,
+                )
+                .unwrap();
+            assert_eq!(report.failed(), 0);
+            (dir, engine)
+        })
+        .1
 }
 
 fn chunk(id: i64, page: u32, text: &str) -> Source {
@@ -70,13 +77,15 @@ fn chunk(id: i64, page: u32, text: &str) -> Source {
         chunk: StoredChunk {
             id,
             document_id: 1,
-            title: "A long manual".into(),
-            path: "/manual.pdf".into(),
-            page_start: page,
-            page_end: page,
-            char_start: 0,
-            char_end: text.chars().count(),
-            text: text.into(),
+            passage: Passage {
+                title: "A long manual".into(),
+                path: "/manual.pdf".into(),
+                page_start: page,
+                page_end: page,
+                char_start: 0,
+                char_end: text.chars().count(),
+                text: text.into(),
+            },
         },
         similarity: Some(0.5),
     }
@@ -269,8 +278,7 @@ fn the_same_seed_gives_the_same_answer() {
 
 #[test]
 fn an_answer_cites_the_right_pages_and_follow_ups_use_the_conversation() {
-    let mut guard = library().lock().unwrap();
-    let library = &mut guard.1;
+    let library = library();
     let options = AskOptions {
         sampling: Sampling {
             max_tokens: 120,
@@ -285,7 +293,8 @@ fn an_answer_cites_the_right_pages_and_follow_ups_use_the_conversation() {
         .ask(question, &options, &mut |event| {
             match event {
                 AskEvent::Sources(s) => sources_seen = s.len(),
-                AskEvent::Text(_) => texts += 1,
+                AskEvent::Text(_) | AskEvent::Cite(_) => texts += 1,
+                AskEvent::Done(_) => {}
             }
             Flow::Continue
         })
@@ -296,14 +305,14 @@ fn an_answer_cites_the_right_pages_and_follow_ups_use_the_conversation() {
     assert!(answer.prompt.relevant);
     assert_eq!(answer.citations.len(), answer.prompt.sources_given);
     // Every source maps back to its chunk: same pages and text as the library holds.
-    let hits = library.search(&answer.query, 5, &[]).unwrap();
+    let hits = library
+        .search(&answer.query, &SearchOptions::default())
+        .unwrap();
     for (c, hit) in answer.citations.iter().zip(&hits) {
         assert_eq!(c.chunk_id, Some(hit.chunk.id));
-        assert_eq!(
-            (c.page_start, c.page_end),
-            (hit.chunk.page_start, hit.chunk.page_end)
-        );
-        assert_eq!(c.text, hit.chunk.text);
+        let (c, h) = (&c.passage, &hit.chunk.passage);
+        assert_eq!((c.page_start, c.page_end), (h.page_start, h.page_end));
+        assert_eq!(c.text, h.text);
         assert!(c.title.contains("LaTeX") || !c.title.is_empty());
     }
     let cited: Vec<usize> = answer
@@ -315,7 +324,7 @@ fn an_answer_cites_the_right_pages_and_follow_ups_use_the_conversation() {
     assert_eq!(
         cited,
         {
-            let mut n = quire_engine::answer::cited_numbers(&answer.text, answer.citations.len());
+            let mut n = quire_engine::markers::cited_numbers(&answer.text, answer.citations.len());
             n.sort();
             n
         },
@@ -324,7 +333,7 @@ fn an_answer_cites_the_right_pages_and_follow_ups_use_the_conversation() {
     // Quotes come from the given sources and are located exactly in their pages.
     assert!(!answer.quotes.is_empty() && answer.quotes.len() <= 3);
     for q in &answer.quotes {
-        let c = &answer.citations[q.n - 1];
+        let c = &answer.citations[q.n - 1].passage;
         assert!((c.page_start..=c.page_end).contains(&q.page));
         assert!(c.text.contains(q.text.split_whitespace().next().unwrap()));
     }
@@ -350,12 +359,12 @@ fn an_answer_cites_the_right_pages_and_follow_ups_use_the_conversation() {
     assert_eq!(stored.len(), 4);
     assert_eq!(stored[1].content, answer.text);
     assert_eq!(stored[1].citations, answer.citations);
+    assert_eq!(stored[1].segments, answer.segments);
 }
 
 #[test]
 fn a_question_the_library_cannot_answer_is_flagged_to_the_model() {
-    let mut guard = library().lock().unwrap();
-    let library = &mut guard.1;
+    let library = library();
     let options = AskOptions {
         save: false,
         sampling: Sampling {
@@ -395,10 +404,9 @@ fn a_question_the_library_cannot_answer_is_flagged_to_the_model() {
 /// either keeps whole passages or focuses them to at least the floor.
 #[test]
 fn focused_passages_shorten_the_prompt_around_the_question() {
-    let mut guard = library().lock().unwrap();
-    let library = &mut guard.1;
+    let library = library();
     let question = "What does \\ProvidesPackage declare?";
-    let ask = |library: &mut Library, passages: Passages| {
+    let ask = |library: &Engine, passages: Passages| {
         let options = AskOptions {
             save: false,
             passages,
@@ -428,7 +436,7 @@ fn focused_passages_shorten_the_prompt_around_the_question() {
     let pages = |a: &quire_engine::Answer| -> Vec<(String, u32)> {
         a.citations
             .iter()
-            .map(|c| (c.path.clone(), c.page_start))
+            .map(|c| (c.passage.path.clone(), c.passage.page_start))
             .collect()
     };
     assert_eq!(pages(&whole), pages(&focused));

@@ -1,135 +1,60 @@
-// The shapes the desktop shell (src-tauri) sends and receives. Field names follow the Rust
-// side's serde output (camelCase); streamed events are tagged `{ event, data }`.
+// DRAFT (hand-written until src-tauri/tests/types.rs generates it): the Rust types that cross
+// the window's IPC, field names in snake_case as the engine serialises them.
 
-export interface AppError {
-  /** empty_library, model_missing, model_invalid, busy, usage, cancelled, internal, … */
-  kind: string;
-  message: string;
-}
+export type ErrorKind = "model_missing" | "model_invalid" | "device" | "usage" | "busy" | "model_mismatch" | "embedding" | "generation" | "empty_library" | "database" | "index" | "io" | "cancelled" | "internal";
+
+export type AppError = { kind: ErrorKind; message: string };
 
 export type DocStatus = "indexing" | "ready" | "failed" | "interrupted";
 
-export interface DocumentInfo {
-  id: number;
-  path: string;
-  title: string;
-  pages: number;
-  chunks: number;
-  status: DocStatus;
-  errorKind: string | null;
-  error: string | null;
-  addedAt: string;
-}
+export type FailureKind = "not_pdf" | "encrypted" | "damaged" | "no_text" | "timed_out" | "too_large" | "unreadable";
 
-/** Ingestion progress, one event at a time through a Tauri channel. */
-export type IngestEvent =
-  | { event: "planned"; data: { files: number; toIndex: number } }
-  | { event: "reading"; data: { path: string; pagesDone: number; pagesTotal: number } }
-  | { event: "embedding"; data: { path: string; chunksDone: number; chunksTotal: number } }
+export type Document = { id: number; path: string; title: string; sha256: string; pages: number; size: number; mtime_ns: number; status: DocStatus; error_kind: FailureKind | null; error: string | null; added_at: string; chunks: number };
+
+export type AddStatus = "added" | "unchanged" | "replaced" | "failed";
+
+export type FileOutcome = { path: string; status: AddStatus; document_id: number | null; pages: number; chunks: number; error: string | null; error_kind: FailureKind | null };
+
+export type AddEvent =
+  | { event: "planned"; data: { files: number; to_index: number } }
+  | { event: "reading"; data: { path: string; pages_done: number; pages_total: number } }
+  | { event: "embedding"; data: { path: string; chunks_done: number; chunks_total: number } }
   | { event: "finished"; data: FileOutcome }
   | { event: "done"; data: { seconds: number; failed: number } };
 
-export interface FileOutcome {
-  path: string;
-  status: "added" | "replaced" | "unchanged" | "failed";
-  documentId: number | null;
-  pages: number;
-  chunks: number;
-  errorKind: string | null;
-  error: string | null;
-}
+/** Offsets are in chars (Unicode scalar values), not UTF-16 units. */
+export type Passage = { title: string; path: string; page_start: number; page_end: number; char_start: number; char_end: number; text: string };
 
-export interface Citation {
-  n: number;
-  cited: boolean;
-  /** Quire matched the sentence to this source; the model did not cite it itself. */
-  attributed: boolean;
-  chunkId: number | null;
-  documentId: number | null;
-  title: string;
-  path: string;
-  pageStart: number;
-  pageEnd: number;
-  /** Offsets in Unicode scalar values (not UTF-16) of the page texts. */
-  charStart: number;
-  charEnd: number;
-  text: string;
-}
+export type Citation = { n: number; cited: boolean; attributed: boolean; chunk_id: number | null; document_id: number | null } & Passage;
 
-export interface Quote {
-  n: number;
-  documentId: number | null;
-  page: number;
-  charStart: number;
-  charEnd: number;
-  text: string;
-}
+export type Quote = { n: number; document_id: number | null; page: number; char_start: number; char_end: number; text: string };
 
-/** An answer as it is written: sources first, then text pieces, then the finished answer. */
-export type AnswerEvent =
-  | { event: "sources"; data: Citation[] }
+export type Segment = { kind: "text"; text: string } | { kind: "cite"; sources: Array<number> };
+
+export type StopReason = "end_of_text" | "max_tokens" | "stop_sequence" | "cancelled" | "context_full";
+
+export type Answer = { conversation_id: number | null; message_id: number | null; question: string; query: string; answer: string; segments: Array<Segment>; citations: Array<Citation>; quotes: Array<Quote>; context_tokens: number; answer_tokens: number; sources_found: number; sources_given: number; history_messages: number; truncated: boolean; relevant: boolean; passage_tokens: number; prompt_tokens: number; generated_tokens: number; time_to_first_token_ms: number; total_time_ms: number; tokens_per_second: number; stop: StopReason; model: string };
+
+export type AskEvent =
+  | { event: "sources"; data: Array<Citation> }
   | { event: "text"; data: string }
+  | { event: "cite"; data: Array<number> }
   | { event: "done"; data: Answer };
 
-export interface Answer {
-  conversationId: number | null;
-  messageId: number | null;
-  text: string;
-  citations: Citation[];
-  quotes: Quote[];
-  stop: string;
-  relevant: boolean;
-}
+export type Conversation = { id: number; title: string; created_at: string; updated_at: string; messages: number };
 
-export interface Conversation {
-  id: number;
-  title: string;
-  createdAt: string;
-  updatedAt: string;
-  messages: number;
-}
+export type Role = "system" | "user" | "assistant";
 
-export interface StoredMessage {
-  id: number;
-  role: "user" | "assistant";
-  content: string;
-  stop: string | null;
-  createdAt: string;
-  citations: Citation[];
-  quotes: Quote[];
-}
+export type StoredMessage = { id: number; role: Role; content: string; segments: Array<Segment>; stop: string | null; created_at: string; citations: Array<Citation>; quotes: Array<Quote> };
 
-export interface ModelState {
-  path: string;
-  present: boolean;
-  problem: string | null;
-}
+export type ModelStatus = { path: string; present: boolean; problem: string | null };
 
-export interface LibraryStatus {
-  libraryDir: string;
-  modelsDir: string;
-  embeddingModel: ModelState;
-  answerModel: ModelState;
-  device: string;
-  deviceWarning: string | null;
-  documents: number;
-  chunks: number;
-  problems: string[];
-}
+export type DocumentCounts = { ready: number; indexing: number; failed: number; interrupted: number };
 
-export interface Settings {
-  libraryDir: string;
-  modelsDir: string;
-  /** A GGUF file; null: the default in the models folder. */
-  answerModel: string | null;
-  /** A BERT-family model folder; null: the default in the models folder. */
-  embeddingModel: string | null;
-  /** auto | cpu | cuda | metal */
-  device: string;
-  /** Sources per answer. */
-  k: number;
-  /** Target chunk length in tokens. */
-  chunkTokens: number;
-  /** null: follow the system language. */
-  locale: string | null;
-}
+export type LibraryStatus = { library: string; models: string; embedding_model: ModelStatus; indexed_with: string | null; answer_model: ModelStatus; device: string; device_warning: string | null; documents: DocumentCounts; chunks: number; vectors: number; keyword_rows: number; writable: boolean; consistent: boolean | null; problems: Array<string> };
+
+export type DeviceChoice = "auto" | "cpu" | "cuda" | "metal";
+
+export type Settings = { library_dir: string; models_dir: string; answer_model: string | null; embedding_model: string | null; device: DeviceChoice; k: number; chunk_tokens: number; locale: string | null };
+
+export type CancelTarget = "ingest" | "answer";

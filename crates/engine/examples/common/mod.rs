@@ -29,16 +29,15 @@ pub fn stdin_paths() -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-/// One `Library::add` of `paths` (what `quire add` runs), reported as JSON: files, pages,
+/// One `Engine::add` of `paths` (what `quire add` runs), reported as JSON: files, pages,
 /// chunks, wall time, time per stage and how much of the wall time the stages' sum covers
 /// (> 1: stages overlapped).
 #[allow(dead_code)] // not every example that shares this module ingests
-pub fn add_report(
-    library: &mut quire_engine::Library,
-    paths: &[std::path::PathBuf],
-) -> serde_json::Value {
-    use quire_engine::{AddEvent, AddStatus};
-    let report = library.add(paths, &|_: AddEvent<'_>| true).expect("add");
+pub fn add_report(engine: &quire_engine::Engine, paths: &[std::path::PathBuf]) -> serde_json::Value {
+    use quire_engine::{AddEvent, AddOptions, AddStatus};
+    let report = engine
+        .add(paths, &AddOptions::default(), &|_: &AddEvent| true)
+        .expect("add");
     let count = |s: AddStatus| report.files.iter().filter(|f| f.status == s).count();
     let s = &report.stages;
     let sum = s.extract + s.chunk + s.embed + s.store + s.index;
