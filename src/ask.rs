@@ -161,11 +161,7 @@ pub fn ask(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn chat(
-    engine: &Engine,
-    options: &AskOptions,
-    show_prompt: bool,
-) -> anyhow::Result<ExitCode> {
+pub fn chat(engine: &Engine, options: &AskOptions, show_prompt: bool) -> anyhow::Result<ExitCode> {
     install_ctrl_c();
     CHATTING.store(true, Ordering::SeqCst);
     let mut options = options.clone();

@@ -141,7 +141,9 @@ fn engine_value<T>(value: &str) -> Result<T, String>
 where
     T: std::str::FromStr<Err = quire_engine::Error>,
 {
-    value.parse().map_err(|e: quire_engine::Error| e.to_string())
+    value
+        .parse()
+        .map_err(|e: quire_engine::Error| e.to_string())
 }
 
 impl AnswerArgs {

@@ -125,7 +125,11 @@ fn print_status(s: &LibraryStatus) {
     println!("embedding model  {}", model(&s.embedding_model));
     println!("answer model     {}", model(&s.answer_model));
     let warning = s.device_warning.as_ref().map(|w| format!(" ({w})"));
-    println!("device           {}{}", s.device, warning.unwrap_or_default());
+    println!(
+        "device           {}{}",
+        s.device,
+        warning.unwrap_or_default()
+    );
     let d = &s.documents;
     let counts: Vec<String> = [
         (d.failed, "failed"),

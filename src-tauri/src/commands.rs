@@ -92,7 +92,10 @@ pub async fn document_bytes(id: i64, state: State<'_, AppState>) -> CommandResul
     with(&state, move |e| {
         let path = e.document_path(id)?;
         let bytes = std::fs::read(&path).map_err(|err| {
-            CommandError::new(ErrorKind::Io, format!("cannot read {}: {err}", path.display()))
+            CommandError::new(
+                ErrorKind::Io,
+                format!("cannot read {}: {err}", path.display()),
+            )
         })?;
         Ok(Response::new(bytes))
     })
@@ -209,7 +212,10 @@ pub async fn save_settings(value: Settings, state: State<'_, AppState>) -> Comma
     }
     value.save()?;
     let reopen = {
-        let mut current = state.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut current = state
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let reopen = current.library_options_differ(&value);
         *current = value.clone();
         reopen

@@ -6,29 +6,24 @@ use quire_engine::{AddOptions, AskOptions, DeviceChoice};
 use serde::{Deserialize, Serialize};
 
 /// Field names as everywhere in the contract (snake_case); files saved by earlier versions,
-/// in camelCase, still read.
+/// in camelCase, still read (see [`Settings::read`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 #[serde(default)]
 pub struct Settings {
-    #[serde(alias = "libraryDir")]
     #[ts(type = "string")]
     pub library_dir: PathBuf,
-    #[serde(alias = "modelsDir")]
     #[ts(type = "string")]
     pub models_dir: PathBuf,
     /// A GGUF file; `None`: the default one in the models folder.
-    #[serde(alias = "answerModel")]
     #[ts(type = "string | null")]
     pub answer_model: Option<PathBuf>,
     /// A BERT-family model folder; `None`: the default one in the models folder.
-    #[serde(alias = "embeddingModel")]
     #[ts(type = "string | null")]
     pub embedding_model: Option<PathBuf>,
     pub device: DeviceChoice,
     /// Sources per answer.
     pub k: usize,
     /// Target chunk length in tokens.
-    #[serde(alias = "chunkTokens")]
     pub chunk_tokens: usize,
     /// `None`: follow the system language.
     pub locale: Option<String>,
@@ -82,10 +77,24 @@ impl Settings {
     /// The settings saved in `path`; the defaults when it is missing or unreadable (a damaged
     /// settings file must not keep the window from opening).
     fn read(path: &Path) -> Settings {
-        std::fs::read_to_string(path)
+        let Some(serde_json::Value::Object(saved)) = std::fs::read_to_string(path)
             .ok()
             .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default()
+        else {
+            return Settings::default();
+        };
+        // Earlier versions saved camelCase names ("chunkTokens"): read them as snake_case.
+        let fields = saved.into_iter().map(|(name, value)| {
+            let mut snake = String::new();
+            for c in name.chars() {
+                if c.is_ascii_uppercase() {
+                    snake.push('_');
+                }
+                snake.push(c.to_ascii_lowercase());
+            }
+            (snake, value)
+        });
+        serde_json::from_value(serde_json::Value::Object(fields.collect())).unwrap_or_default()
     }
 
     pub fn save(&self) -> std::io::Result<()> {

@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use quire_app::{AppError, AppSettings, CancelTarget};
+use quire_engine::generate::Role;
 use quire_engine::{
     AddEvent, AddStatus, Answer, AskEvent, Citation, Conversation, DeviceChoice, DocStatus,
-    Document, DocumentCounts, ErrorKind, FailureKind, FileOutcome, GenerationStats,
-    LibraryStatus, ModelStatus, Passage, PromptReport, Quote, Segment, StopReason, StoredMessage,
+    Document, DocumentCounts, ErrorKind, FailureKind, FileOutcome, GenerationStats, LibraryStatus,
+    ModelStatus, Passage, PromptReport, Quote, Segment, StopReason, StoredMessage,
 };
-use quire_engine::generate::Role;
 use ts_rs::{Config, TS};
 
 const HEADER: &str = "\

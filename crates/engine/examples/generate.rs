@@ -42,7 +42,7 @@ fn main() {
         stats.prompt_tokens,
         stats.time_to_first_token.as_secs_f64(),
         stats.generated_tokens,
-        stats.tokens_per_second(),
+        stats.tokens_per_second,
         stats.stop.as_str()
     );
 }

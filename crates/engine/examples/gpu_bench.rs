@@ -219,6 +219,6 @@ fn generate(mut args: Vec<String>) -> serde_json::Value {
         "time_to_first_token_s": median(prompt_seconds.clone()),
         "prompt_tokens_per_s": median(runs.iter().zip(&prompt_seconds).map(|(s, t)| s.prompt_tokens as f64 / t).collect()),
         "generated_tokens": median(runs.iter().map(|s| s.generated_tokens as f64).collect()),
-        "tokens_per_s": median(runs.iter().map(|s| s.tokens_per_second()).collect()),
+        "tokens_per_s": median(runs.iter().map(|s| s.tokens_per_second).collect()),
     })
 }

@@ -135,7 +135,9 @@ fn main() {
             let rank = hits.iter().position(|h| {
                 let c = &h.chunk.passage;
                 Path::new(&c.path) == want
-                    && q.pages.iter().any(|p| (c.page_start..=c.page_end).contains(p))
+                    && q.pages
+                        .iter()
+                        .any(|p| (c.page_start..=c.page_end).contains(p))
             });
             m.ranks.push(rank);
             if m.name == "hybrid" {

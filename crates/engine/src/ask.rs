@@ -92,7 +92,9 @@ impl AskOptions {
     pub fn validate(&self) -> Result<()> {
         validate_k(self.k, "sources per answer")?;
         if self.sampling.max_tokens == 0 {
-            return Err(Error::Usage("the answer needs room for at least one token".into()));
+            return Err(Error::Usage(
+                "the answer needs room for at least one token".into(),
+            ));
         }
         Ok(())
     }

@@ -20,7 +20,9 @@ use crate::chunk::TokenCounter;
 use crate::error::{candle_message, Error, Result};
 
 /// Which compute device to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
     /// CUDA or Metal when this build and this machine have one, else the CPU.
@@ -588,16 +590,25 @@ impl EmbedderThread {
         let mut t = match EmbedderThread::start_on(dir, &device) {
             Err(e) if choice == DeviceChoice::Auto && !device.device.is_cpu() => {
                 let mut t = EmbedderThread::start_on(dir, &select_device(DeviceChoice::Cpu)?)?;
-                t.warning = Some(format!("the embedding model could not run on {} ({e}); using the CPU", device.name));
+                t.warning = Some(format!(
+                    "the embedding model could not run on {} ({e}); using the CPU",
+                    device.name
+                ));
                 t
             }
             other => other?,
         };
-        if t.warning.is_none() { t.warning = device.warning.clone(); }
+        if t.warning.is_none() {
+            t.warning = device.warning.clone();
+        }
         Ok(t)
     }
-    pub fn device_warning(&self) -> Option<&str> { self.warning.as_deref() }
-    pub fn submit_first(&self, texts: Vec<String>) -> Result<PendingEmbedding> { self.submit(texts) }
+    pub fn device_warning(&self) -> Option<&str> {
+        self.warning.as_deref()
+    }
+    pub fn submit_first(&self, texts: Vec<String>) -> Result<PendingEmbedding> {
+        self.submit(texts)
+    }
 
     /// Loads the model on a new thread; returns when it is ready or failed to load.
     pub fn start_on(dir: &Path, device: &SelectedDevice) -> Result<EmbedderThread> {

@@ -147,7 +147,14 @@ impl Engine {
         progress: &dyn AddProgress,
     ) -> Result<AddReport> {
         options.validate()?;
-        ingest::add(&self.library, &self.models, &self.options.extractor, paths, options, progress)
+        ingest::add(
+            &self.library,
+            &self.models,
+            &self.options.extractor,
+            paths,
+            options,
+            progress,
+        )
     }
 
     /// Removes a document with its chunks and vectors.

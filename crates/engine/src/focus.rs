@@ -146,7 +146,6 @@ fn join_chosen(text: &str, spans: &[(usize, usize)], chosen: &[bool]) -> String 
     out
 }
 
-
 /// The longest run of `text`'s first words that fits `budget` tokens.
 fn cut_to<'a>(text: &'a str, budget: usize, count: &dyn Fn(&str) -> usize) -> &'a str {
     let mut end = 0;

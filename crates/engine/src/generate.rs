@@ -159,11 +159,11 @@ pub struct GenerationStats {
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
     /// From the start of prompt processing to the first piece of text.
-    #[serde(rename = "time_to_first_token_ms", serialize_with = "millis")]
+    #[serde(rename = "time_to_first_token_ms", with = "millis")]
     #[ts(type = "number")]
     pub time_to_first_token: Duration,
     /// Prompt processing and generation together.
-    #[serde(rename = "total_time_ms", serialize_with = "millis")]
+    #[serde(rename = "total_time_ms", with = "millis")]
     #[ts(type = "number")]
     pub total_time: Duration,
     /// Generated tokens per second after the first one.
@@ -196,8 +196,14 @@ impl GenerationStats {
     }
 }
 
-fn millis<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_u64(d.as_millis() as u64)
+/// Durations as whole milliseconds in JSON.
+mod millis {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
 }
 
 /// How chat messages become one prompt.

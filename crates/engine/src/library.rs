@@ -76,10 +76,19 @@ impl Library {
     /// Opens the index file on first use, with the stored dimensions (nothing to open before
     /// the first vector).
     fn ensure_index(&self) -> Result<()> {
-        if self.index.read().unwrap_or_else(PoisonError::into_inner).is_some() {
+        if self
+            .index
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+        {
             return Ok(());
         }
-        let Some(dims) = self.store().meta("dimensions")?.and_then(|d| d.parse().ok()) else {
+        let Some(dims) = self
+            .store()
+            .meta("dimensions")?
+            .and_then(|d| d.parse().ok())
+        else {
             return Ok(());
         };
         let mut slot = self.index.write().unwrap_or_else(PoisonError::into_inner);
@@ -92,7 +101,11 @@ impl Library {
     /// Runs `f` on the vector index (`None` before the first vector), with reading access.
     pub fn read_index<R>(&self, f: impl FnOnce(Option<&VectorIndex>) -> Result<R>) -> Result<R> {
         self.ensure_index()?;
-        f(self.index.read().unwrap_or_else(PoisonError::into_inner).as_ref())
+        f(self
+            .index
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref())
     }
 
     /// Runs `f` on the vector index when there is one; `None` when there is none yet.
@@ -137,7 +150,7 @@ impl Library {
     /// document is queued to be indexed again: vectors of two models never mix.
     pub fn adopt_model(&self, info: &ModelInfo) -> Result<()> {
         let mut slot = self.index.write().unwrap_or_else(PoisonError::into_inner);
-        let store = self.store();
+        let mut store = self.store();
         let current = store.meta("embedding_model")?;
         if current.as_deref() == Some(info.id().as_str()) {
             return Ok(());
@@ -167,7 +180,7 @@ impl Library {
     pub fn reconcile(&self) -> Result<()> {
         self.ensure_index()?;
         let mut slot = self.index.write().unwrap_or_else(PoisonError::into_inner);
-        let store = self.store();
+        let mut store = self.store();
         let documents = store.documents()?;
         let Some(index) = slot.as_mut() else {
             for doc in documents.iter().filter(|d| d.status == DocStatus::Indexing) {

@@ -37,7 +37,10 @@ pub fn parse_marker(inner: &str, sources: usize) -> Option<Vec<usize>> {
         return None;
     }
     let mut out: Vec<usize> = Vec::new();
-    for part in body.split([',', ';', '，', '、', ' ']).filter(|p| !p.is_empty()) {
+    for part in body
+        .split([',', ';', '，', '、', ' '])
+        .filter(|p| !p.is_empty())
+    {
         let range: Vec<&str> = part.split(['-', '–']).collect();
         let numbers: Vec<usize> = match range.as_slice() {
             [one] => one.parse().ok().into_iter().collect(),
@@ -206,7 +209,14 @@ mod tests {
         let s = segments("Use margins [1][2]. See 【3】 and [9] or [a].", 3);
         assert_eq!(
             shown(&s),
-            ["Use margins ", "#[1]", "#[2]", ". See ", "#[3]", " and [9] or [a]."]
+            [
+                "Use margins ",
+                "#[1]",
+                "#[2]",
+                ". See ",
+                "#[3]",
+                " and [9] or [a]."
+            ]
         );
     }
 

@@ -169,7 +169,10 @@ fn dense_candidates(
     })?;
     let ids: Vec<i64> = found.iter().map(|f| f.0).collect();
     let ready = library.store().ready_among(&ids)?;
-    Ok(found.into_iter().filter(|(id, _)| ready.contains(id)).collect())
+    Ok(found
+        .into_iter()
+        .filter(|(id, _)| ready.contains(id))
+        .collect())
 }
 
 /// Dense candidates for `vector`, fused with the keyword candidates by reciprocal rank, and
@@ -202,7 +205,6 @@ fn fuse(
         })
         .collect())
 }
-
 
 /// The constant of reciprocal rank fusion (Cormack et al. 2009): damps the weight of the very
 /// first ranks so that agreement between lists counts more than one list's top hit.

@@ -81,7 +81,10 @@ impl Models {
 
     /// The answer model, loaded on first use.
     pub fn generator(&self) -> Result<Arc<GeneratorThread>> {
-        let mut slot = self.generator.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = self
+            .generator
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(loaded) = slot.as_ref() {
             return Ok(loaded.clone());
         }

@@ -68,7 +68,12 @@ pub(crate) fn status(
             }
         }
         let indexed_with = store.meta("embedding_model")?;
-        (counts, store.chunk_count()?, store.keyword_rows()?, indexed_with)
+        (
+            counts,
+            store.chunk_count()?,
+            store.keyword_rows()?,
+            indexed_with,
+        )
     };
     let vectors = library.read_index(|index| Ok(index.map_or(0, |i| i.len() as u64)))?;
     let (mut device, mut device_warning) = match models.embedding_device() {
@@ -115,7 +120,9 @@ fn consistency_problems(library: &Library, chunks: u64, keyword_rows: u64) -> Re
         problems.push(format!("database check: {check}"));
     }
     if keyword_rows != chunks {
-        problems.push(format!("{chunks} chunks but {keyword_rows} keyword index rows"));
+        problems.push(format!(
+            "{chunks} chunks but {keyword_rows} keyword index rows"
+        ));
     }
     let ready: HashSet<i64> = documents
         .iter()
@@ -134,7 +141,9 @@ fn consistency_problems(library: &Library, chunks: u64, keyword_rows: u64) -> Re
             .filter(|(c, d)| ready.contains(d) && !index.contains(*c))
             .count();
         if missing > 0 {
-            problems.push(format!("{missing} chunks of ready documents have no vector"));
+            problems.push(format!(
+                "{missing} chunks of ready documents have no vector"
+            ));
         }
         let with_vectors = chunk_ids.iter().filter(|(c, _)| index.contains(*c)).count();
         if index.len() > with_vectors {

@@ -541,7 +541,10 @@ impl Store {
             .conn
             .prepare_cached("SELECT status, count(*) FROM documents GROUP BY status")?;
         let rows = stmt.query_map([], |r| {
-            Ok((DocStatus::parse(&r.get::<_, String>(0)?), r.get::<_, i64>(1)? as u64))
+            Ok((
+                DocStatus::parse(&r.get::<_, String>(0)?),
+                r.get::<_, i64>(1)? as u64,
+            ))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -243,7 +243,10 @@ pub(crate) fn support(
     }
     let spans = uncited_sentences(answer);
     if !spans.is_empty() && !says_not_found(answer) {
-        let texts: Vec<String> = spans.iter().map(|&(s, e)| answer[s..e].to_string()).collect();
+        let texts: Vec<String> = spans
+            .iter()
+            .map(|&(s, e)| answer[s..e].to_string())
+            .collect();
         let answer_vectors = embedding.thread.submit_first(texts)?.wait()?;
         let best: Vec<Option<usize>> = answer_vectors
             .iter()
@@ -327,5 +330,4 @@ mod tests {
         assert!(cites[0].cited && !cites[0].attributed);
         assert!(cites[1].cited && cites[1].attributed);
     }
-
 }

@@ -1,47 +1,72 @@
 import { describe, expect, it } from "vitest";
-import { pageLabel, parseMarker, segments } from "./answer";
-import type { Citation } from "./types";
+import { appendText, applyAsk, isBlank, pageLabel, type Streaming } from "./answer";
+import type { Answer, AskEvent, Citation } from "./types";
 
 function cite(n: number): Citation {
   return {
     n,
     cited: true,
     attributed: false,
-    chunkId: n * 10,
-    documentId: 1,
+    chunk_id: n * 10,
+    document_id: 1,
     title: `Doc ${n}`,
     path: `/d/${n}.pdf`,
-    pageStart: n,
-    pageEnd: n,
-    charStart: 0,
-    charEnd: 5,
+    page_start: n,
+    page_end: n,
+    char_start: 0,
+    char_end: 5,
     text: "text",
   };
 }
 
-describe("citation markers", () => {
-  it("parses the forms models write", () => {
-    expect(parseMarker("2", 5)).toEqual([2]);
-    expect(parseMarker("1, 3", 5)).toEqual([1, 3]);
-    expect(parseMarker("2-4", 5)).toEqual([2, 3, 4]);
-    expect(parseMarker("Source 2", 5)).toEqual([2]);
-    expect(parseMarker("3、4", 5)).toEqual([3, 4]);
-    expect(parseMarker("9", 5)).toBeNull();
-    expect(parseMarker("x", 5)).toBeNull();
+/** A finished answer with only the fields the window reads here (the rest are statistics). */
+function answer(over: Partial<Answer>): Answer {
+  return { conversation_id: 1, message_id: 2, answer: "", segments: [], citations: [], quotes: [], ...over } as Answer;
+}
+
+describe("an answer being written", () => {
+  it("joins text pieces and puts the engine's citations between them", () => {
+    const events: AskEvent[] = [
+      { event: "sources", data: [cite(1), cite(2)] },
+      { event: "text", data: "Use " },
+      { event: "text", data: "margins" },
+      { event: "cite", data: [1, 2] },
+      { event: "text", data: ". See" },
+      { event: "text", data: " also." },
+    ];
+    let s: Streaming = { citations: [], segments: [] };
+    for (const e of events) s = applyAsk(s, e);
+    expect(s.citations.map((c) => c.n)).toEqual([1, 2]);
+    expect(s.segments).toEqual([
+      { kind: "text", text: "Use margins" },
+      { kind: "cite", sources: [1, 2] },
+      { kind: "text", text: ". See also." },
+    ]);
   });
 
-  it("turns markers into chips and leaves everything else as text", () => {
-    const s = segments("Use margins [1][2]. See 【3】 and [9] or [a].", [cite(1), cite(2), cite(3)]);
-    expect(s.map((x) => (x.kind === "text" ? x.text : `#${x.n}`))).toEqual([
-      "Use margins ",
-      "#1",
-      "#2",
-      ". See ",
-      "#3",
-      " and [9] or [a].",
-    ]);
-    const chip = s[1];
-    expect(chip.kind === "cite" && chip.citation?.pageStart).toBe(1);
+  it("takes the finished answer's segments and citations over the streamed ones", () => {
+    let s: Streaming = { citations: [cite(1)], segments: [{ kind: "text", text: "Use margins." }] };
+    const final = answer({
+      answer: "Use margins. [1]",
+      segments: [{ kind: "text", text: "Use margins. " }, { kind: "cite", sources: [1] }],
+      citations: [cite(1)],
+    });
+    s = applyAsk(s, { event: "done", data: final });
+    expect(s.segments).toEqual(final.segments);
+    expect(s.citations).toEqual(final.citations);
+  });
+
+  it("never changes the segments it was given", () => {
+    const before = [{ kind: "text" as const, text: "a" }];
+    const after = appendText(before, "b");
+    expect(before).toEqual([{ kind: "text", text: "a" }]);
+    expect(after).toEqual([{ kind: "text", text: "ab" }]);
+  });
+
+  it("tells an empty answer", () => {
+    expect(isBlank([])).toBe(true);
+    expect(isBlank([{ kind: "text", text: " \n" }])).toBe(true);
+    expect(isBlank([{ kind: "cite", sources: [1] }])).toBe(false);
   });
 
   it("labels pages", () => {

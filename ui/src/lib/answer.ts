@@ -1,66 +1,43 @@
-// How an answer's text is shown: plain text with citation chips where it says [n].
-import type { Citation } from "./types";
+// How an answer is shown while it is written. The engine parses the citation markers; the
+// window only puts the pieces it sends together.
+import type { AskEvent, Citation, Segment } from "./types";
 
-export type Segment =
-  | { kind: "text"; text: string }
-  | { kind: "cite"; n: number; citation: Citation | null };
-
-const OPEN = "[［【";
-const CLOSE = "]］】";
-
-/** Numbers inside one bracket: "2", "1, 3", "2-4", "Source 2"; null when it is not a citation. */
-export function parseMarker(inner: string, sources: number): number[] | null {
-  let body = inner.trim().replace(/^source\s*/i, "");
-  if (!/^[0-9][0-9 ,;，、\-–]*$/.test(body)) return null;
-  const out: number[] = [];
-  for (const part of body.split(/[,;，、 ]+/)) {
-    if (!part) continue;
-    const range = part.split(/[-–]/);
-    const nums =
-      range.length === 2
-        ? expand(Number(range[0]), Number(range[1]))
-        : range.length === 1
-          ? [Number(range[0])]
-          : [];
-    for (const n of nums) {
-      if (Number.isInteger(n) && n >= 1 && n <= sources && !out.includes(n)) out.push(n);
-    }
-  }
-  return out.length ? out : null;
+/** An answer being written: its sources and the segments streamed so far. */
+export interface Streaming {
+  citations: Citation[];
+  segments: Segment[];
 }
 
-function expand(a: number, b: number): number[] {
-  if (!(a <= b) || b - a >= 20) return [];
-  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+/** `segments` with `text` added to the last text segment (or a new one after a citation). */
+export function appendText(segments: Segment[], text: string): Segment[] {
+  if (!text) return segments;
+  const last = segments[segments.length - 1];
+  if (last && last.kind === "text") {
+    return [...segments.slice(0, -1), { kind: "text", text: last.text + text }];
+  }
+  return [...segments, { kind: "text", text }];
 }
 
-/** Splits `text` into text and citation segments; markers that match no source stay text. */
-export function segments(text: string, citations: Citation[]): Segment[] {
-  const out: Segment[] = [];
-  const byN = new Map(citations.map((c) => [c.n, c]));
-  let plain = "";
-  let i = 0;
-  while (i < text.length) {
-    const ch = text[i];
-    if (OPEN.includes(ch)) {
-      let j = i + 1;
-      while (j < text.length && !CLOSE.includes(text[j]) && j - i < 40) j++;
-      if (j < text.length && CLOSE.includes(text[j])) {
-        const nums = parseMarker(text.slice(i + 1, j), citations.length);
-        if (nums) {
-          if (plain) out.push({ kind: "text", text: plain });
-          plain = "";
-          for (const n of nums) out.push({ kind: "cite", n, citation: byN.get(n) ?? null });
-          i = j + 1;
-          continue;
-        }
-      }
-    }
-    plain += ch;
-    i++;
+/** The answer after one event: sources, a text piece, a citation, or the finished answer (whose
+ * segments and citations replace the streamed ones: Quire may have added citations). */
+export function applyAsk(prev: Streaming, event: AskEvent): Streaming {
+  switch (event.event) {
+    case "sources":
+      return { ...prev, citations: event.data };
+    case "text":
+      return { ...prev, segments: appendText(prev.segments, event.data) };
+    case "cite":
+      return event.data.length > 0
+        ? { ...prev, segments: [...prev.segments, { kind: "cite", sources: event.data }] }
+        : prev;
+    case "done":
+      return { citations: event.data.citations, segments: event.data.segments };
   }
-  if (plain) out.push({ kind: "text", text: plain });
-  return out;
+}
+
+/** Whether the segments say nothing (no text but white space, no citation). */
+export function isBlank(segments: Segment[]): boolean {
+  return segments.every((s) => (s.kind === "text" ? s.text.trim() === "" : s.sources.length === 0));
 }
 
 /** "p. 3" or "pp. 3–4". */

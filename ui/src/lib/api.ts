@@ -2,13 +2,15 @@
 // `invoke` themselves.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
+  AddEvent,
   Answer,
-  AnswerEvent,
   AppError,
+  AskEvent,
+  CancelTarget,
   Conversation,
-  DocumentInfo,
+  Document,
+  ErrorKind,
   FileOutcome,
-  IngestEvent,
   LibraryStatus,
   Settings,
   StoredMessage,
@@ -17,21 +19,21 @@ import type {
 /** Any failure as `{kind, message}` (the shell's errors already are). */
 export function toAppError(e: unknown): AppError {
   if (e && typeof e === "object" && "kind" in e && "message" in e) {
-    return { kind: String(e.kind), message: String(e.message) };
+    return { kind: String(e.kind) as ErrorKind, message: String(e.message) };
   }
   return { kind: "internal", message: e instanceof Error ? e.message : String(e) };
 }
 
 export const status = () => invoke<LibraryStatus>("status");
-export const listDocuments = () => invoke<DocumentInfo[]>("list_documents");
+export const listDocuments = () => invoke<Document[]>("list_documents");
 export const removeDocument = (id: number) => invoke<void>("remove_document", { id });
 
-/** Adds PDFs and folders; progress arrives through `onEvent` while it runs. */
+/** Adds PDFs and folders; progress arrives through `onEvent` while it runs, ending with `done`. */
 export function addDocuments(
   paths: string[],
-  onEvent: (e: IngestEvent) => void,
+  onEvent: (e: AddEvent) => void,
 ): Promise<FileOutcome[]> {
-  const channel = new Channel<IngestEvent>();
+  const channel = new Channel<AddEvent>();
   channel.onmessage = onEvent;
   return invoke<FileOutcome[]>("add_documents", { paths, onEvent: channel });
 }
@@ -42,15 +44,16 @@ export interface AskRequest {
   docs: number[];
 }
 
-/** Asks a question; sources, then the answer's text pieces, arrive through `onEvent`. */
-export function ask(request: AskRequest, onEvent: (e: AnswerEvent) => void): Promise<Answer> {
-  const channel = new Channel<AnswerEvent>();
+/** Asks a question; the sources, then the answer's text pieces and citation markers (already
+ * parsed by the engine), then the finished answer arrive through `onEvent`. */
+export function ask(request: AskRequest, onEvent: (e: AskEvent) => void): Promise<Answer> {
+  const channel = new Channel<AskEvent>();
   channel.onmessage = onEvent;
   return invoke<Answer>("ask", { request, onEvent: channel });
 }
 
 /** Stops the running ingestion or answer (what was done so far is kept). */
-export const cancel = (what: "ingest" | "answer") => invoke<void>("cancel", { what });
+export const cancel = (what: CancelTarget) => invoke<void>("cancel", { what });
 
 export const conversations = () => invoke<Conversation[]>("list_conversations");
 export const conversationMessages = (id: number) =>

@@ -1,4 +1,5 @@
 // English and Simplified Chinese; the system language picks one, the user can switch.
+import type { AppError, ErrorKind } from "./types";
 
 export type Locale = "en" | "zh-CN";
 
@@ -56,6 +57,12 @@ const en = {
   privacy: "Everything stays on this computer: reading, indexing and answering all run offline.",
   readyTitle: "Ask about your {n} documents",
   readyHint: "Answers cite the pages they come from; click a citation to open the page. Tick documents in the library to ask only those.",
+  hintModelMissing: "Choose the models folder in Settings, or fetch the models with `python3 models/fetch.py` (in Quire's folder).",
+  hintModelInvalid: "Choose another model in Settings, or fetch the default models again.",
+  hintModelMismatch: "Add the documents again to index them with the current model.",
+  hintBusy: "Another Quire process is changing this library; try again when it has finished.",
+  hintEmptyLibrary: "Add PDFs first.",
+  hintDevice: "Choose the CPU in Settings.",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -114,6 +121,12 @@ const zh: Record<MessageKey, string> = {
   privacy: "一切都留在这台电脑上：读取、索引和回答全部离线完成。",
   readyTitle: "询问你的 {n} 篇文档",
   readyHint: "回答会注明出处页码；点击引用即可打开该页。在文库中勾选文档，可只询问这些文档。",
+  hintModelMissing: "请在设置中选择模型文件夹，或运行 `python3 models/fetch.py`（在 Quire 的文件夹中）获取模型。",
+  hintModelInvalid: "请在设置中选择其他模型，或重新获取默认模型。",
+  hintModelMismatch: "请重新添加这些文档，用当前模型为它们建立索引。",
+  hintBusy: "另一个 Quire 进程正在修改这个文库；请在它完成后重试。",
+  hintEmptyLibrary: "请先添加 PDF。",
+  hintDevice: "请在设置中选择 CPU。",
 };
 
 const tables: Record<Locale, Record<MessageKey, string>> = { en, "zh-CN": zh };
@@ -137,4 +150,27 @@ export function translate(
   return tables[locale][key].replace(/\{(\w+)\}/g, (_, name) =>
     name in params ? String(params[name]) : `{${name}}`,
   );
+}
+
+/** What to do about an error of each kind, where the window can say (the engine's messages say
+ * only what happened). */
+const hints: Partial<Record<ErrorKind, MessageKey>> = {
+  model_missing: "hintModelMissing",
+  model_invalid: "hintModelInvalid",
+  model_mismatch: "hintModelMismatch",
+  busy: "hintBusy",
+  empty_library: "hintEmptyLibrary",
+  device: "hintDevice",
+};
+
+/** The advice for an error kind in `locale`, or null when there is none. */
+export function errorHint(locale: Locale, kind: ErrorKind): string | null {
+  const key = hints[kind];
+  return key ? translate(locale, key) : null;
+}
+
+/** An error as the window shows it: "message — what to do". */
+export function describeError(locale: Locale, error: AppError): string {
+  const hint = errorHint(locale, error.kind);
+  return hint ? `${error.message} — ${hint}` : error.message;
 }

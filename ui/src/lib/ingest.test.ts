@@ -1,24 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { applyIngest, fileFraction, initialIngest, secondsLeft, visibleFiles } from "./ingest";
-import type { IngestEvent } from "./types";
+import type { AddEvent } from "./types";
 
 describe("ingestion progress", () => {
   it("follows each file from reading to a result, and keeps failures with their reason", () => {
-    const events: [IngestEvent, number][] = [
-      [{ event: "planned", data: { files: 2, toIndex: 2 } }, 0],
-      [{ event: "reading", data: { path: "/a/good.pdf", pagesDone: 5, pagesTotal: 10 } }, 100],
-      [{ event: "reading", data: { path: "/a/good.pdf", pagesDone: 10, pagesTotal: 10 } }, 200],
-      [{ event: "embedding", data: { path: "/a/good.pdf", chunksDone: 20, chunksTotal: 40 } }, 2100],
+    const events: [AddEvent, number][] = [
+      [{ event: "planned", data: { files: 2, to_index: 2 } }, 0],
+      [{ event: "reading", data: { path: "/a/good.pdf", pages_done: 5, pages_total: 10 } }, 100],
+      [{ event: "reading", data: { path: "/a/good.pdf", pages_done: 10, pages_total: 10 } }, 200],
+      [{ event: "embedding", data: { path: "/a/good.pdf", chunks_done: 20, chunks_total: 40 } }, 2100],
       [
         {
           event: "finished",
           data: {
             path: "/a/bad.pdf",
             status: "failed",
-            documentId: null,
+            document_id: null,
             pages: 0,
             chunks: 0,
-            errorKind: "encrypted",
+            error_kind: "encrypted",
             error: "the PDF is encrypted",
           },
         },
@@ -43,7 +43,7 @@ describe("ingestion progress", () => {
     expect(state.seconds).toBe(3);
     // Once done, only the failures stay listed; the next batch starts a fresh list.
     expect(visibleFiles(state).map((f) => f.name)).toEqual(["bad.pdf"]);
-    state = applyIngest(state, { event: "planned", data: { files: 1, toIndex: 1 } }, 4000);
+    state = applyIngest(state, { event: "planned", data: { files: 1, to_index: 1 } }, 4000);
     expect(state.order).toEqual([]);
     expect(state.files).toBe(1);
     expect(state.failed).toBe(0);
@@ -51,7 +51,7 @@ describe("ingestion progress", () => {
 
   it("never changes the state it was given", () => {
     const before = initialIngest();
-    applyIngest(before, { event: "reading", data: { path: "/x.pdf", pagesDone: 1, pagesTotal: 2 } }, 0);
+    applyIngest(before, { event: "reading", data: { path: "/x.pdf", pages_done: 1, pages_total: 2 } }, 0);
     expect(before.order).toEqual([]);
   });
 });

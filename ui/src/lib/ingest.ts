@@ -1,5 +1,5 @@
 // Per-file ingestion progress, folded from the shell's stream of events.
-import type { FileOutcome, IngestEvent } from "./types";
+import type { AddEvent, FailureKind, FileOutcome } from "./types";
 
 export type FilePhase = "reading" | "embedding" | "added" | "replaced" | "unchanged" | "failed";
 
@@ -14,7 +14,7 @@ export interface FileProgress {
   /** Chunks per second while embedding this file. */
   rate: number;
   error: string | null;
-  errorKind: string | null;
+  errorKind: FailureKind | null;
   startedMs: number;
 }
 
@@ -62,7 +62,7 @@ function file(state: IngestState, path: string, now: number): FileProgress {
 }
 
 /** The state after `event` (a new object; `now` in milliseconds). */
-export function applyIngest(prev: IngestState, event: IngestEvent, now: number): IngestState {
+export function applyIngest(prev: IngestState, event: AddEvent, now: number): IngestState {
   // A new batch after a finished one starts a fresh list.
   if (event.event === "planned" && !prev.running) prev = initialIngest();
   const state: IngestState = {
@@ -79,20 +79,20 @@ export function applyIngest(prev: IngestState, event: IngestEvent, now: number):
     case "planned":
       state.running = true;
       state.files += event.data.files;
-      state.toIndex += event.data.toIndex;
+      state.toIndex += event.data.to_index;
       break;
     case "reading": {
       const f = copy(event.data.path);
       f.phase = "reading";
-      f.pagesDone = event.data.pagesDone;
-      f.pagesTotal = event.data.pagesTotal;
+      f.pagesDone = event.data.pages_done;
+      f.pagesTotal = event.data.pages_total;
       break;
     }
     case "embedding": {
       const f = copy(event.data.path);
       f.phase = "embedding";
-      f.chunksDone = event.data.chunksDone;
-      f.chunksTotal = event.data.chunksTotal;
+      f.chunksDone = event.data.chunks_done;
+      f.chunksTotal = event.data.chunks_total;
       const seconds = (now - f.startedMs) / 1000;
       f.rate = seconds > 0 ? f.chunksDone / seconds : 0;
       break;
@@ -117,7 +117,7 @@ function finish(f: FileProgress, outcome: FileOutcome) {
   f.chunksTotal = Number(outcome.chunks);
   f.chunksDone = Number(outcome.chunks);
   f.error = outcome.error;
-  f.errorKind = outcome.errorKind;
+  f.errorKind = outcome.error_kind;
 }
 
 /** Fraction done of one file: reading counts for a fifth, embedding for the rest. */

@@ -1,5 +1,6 @@
 // The UI language as reactive state: the system's language unless the user picked one.
-import { detectLocale, translate, type Locale, type MessageKey } from "./i18n";
+import { describeError, detectLocale, translate, type Locale, type MessageKey } from "./i18n";
+import type { AppError } from "./types";
 
 const system = (): Locale => detectLocale(typeof navigator === "undefined" ? [] : navigator.languages);
 
@@ -16,3 +17,6 @@ export function t(key: MessageKey, params: Record<string, string | number> = {})
 
 /** "1 page" / "n pages". */
 export const pages = (n: number) => (n === 1 ? t("onePage") : t("pages", { n }));
+
+/** An error with what to do about it, in the UI language. */
+export const errorText = (e: AppError) => describeError(ui.locale, e);

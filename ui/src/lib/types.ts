@@ -1,60 +1,282 @@
-// DRAFT (hand-written until src-tauri/tests/types.rs generates it): the Rust types that cross
-// the window's IPC, field names in snake_case as the engine serialises them.
+// Generated from the Rust types that cross the window's IPC (quire-engine and quire-app) by
+// src-tauri/tests/types.rs; do not edit. After changing those types, run
+// `QUIRE_UPDATE_TYPES=1 cargo test --release -p quire-app --test types`.
 
+/**
+ * What kind of failure an [`Error`] is: what front ends decide their advice and exit codes on.
+ */
 export type ErrorKind = "model_missing" | "model_invalid" | "device" | "usage" | "busy" | "model_mismatch" | "embedding" | "generation" | "empty_library" | "database" | "index" | "io" | "cancelled" | "internal";
 
-export type AppError = { kind: ErrorKind; message: string };
+export type AppError = { kind: ErrorKind, message: string, };
 
+/**
+ * Where a document stands.
+ */
 export type DocStatus = "indexing" | "ready" | "failed" | "interrupted";
 
+/**
+ * Why a file could not be read; each has one clear sentence for the user.
+ */
 export type FailureKind = "not_pdf" | "encrypted" | "damaged" | "no_text" | "timed_out" | "too_large" | "unreadable";
 
-export type Document = { id: number; path: string; title: string; sha256: string; pages: number; size: number; mtime_ns: number; status: DocStatus; error_kind: FailureKind | null; error: string | null; added_at: string; chunks: number };
+/**
+ * A document as listed to the user.
+ */
+export type Document = { id: number, path: string, title: string, sha256: string, pages: number, size: number, mtime_ns: number, status: DocStatus, error_kind: FailureKind | null, error: string | null, added_at: string, chunks: number, };
 
+/**
+ * What happened to one file in `add`.
+ */
 export type AddStatus = "added" | "unchanged" | "replaced" | "failed";
 
-export type FileOutcome = { path: string; status: AddStatus; document_id: number | null; pages: number; chunks: number; error: string | null; error_kind: FailureKind | null };
+/**
+ * One file's result. Never `added` for something that was not stored.
+ */
+export type FileOutcome = { path: string, status: AddStatus, document_id: number | null, pages: number, chunks: number, error: string | null, error_kind: FailureKind | null, };
 
-export type AddEvent =
-  | { event: "planned"; data: { files: number; to_index: number } }
-  | { event: "reading"; data: { path: string; pages_done: number; pages_total: number } }
-  | { event: "embedding"; data: { path: string; chunks_done: number; chunks_total: number } }
-  | { event: "finished"; data: FileOutcome }
-  | { event: "done"; data: { seconds: number; failed: number } };
+/**
+ * Progress of `add`, reported as it happens (from more than one thread).
+ */
+export type AddEvent = { "event": "planned", "data": { files: number, to_index: number, } } | { "event": "reading", "data": { path: string, pages_done: number, pages_total: number, } } | { "event": "embedding", "data": { path: string, chunks_done: number, chunks_total: number, } } | { "event": "finished", "data": FileOutcome } | { "event": "done", "data": { seconds: number, failed: number, } };
 
-/** Offsets are in chars (Unicode scalar values), not UTF-16 units. */
-export type Passage = { title: string; path: string; page_start: number; page_end: number; char_start: number; char_end: number; text: string };
+/**
+ * A passage as people see it: its document's title and path, where it sits (pages, and char
+ * offsets into those pages' text, so that it can be highlighted), and its text. The one
+ * description of a passage that search hits, sources and citations share.
+ */
+export type Passage = { title: string, path: string, page_start: number, page_end: number, 
+/**
+ * Offset (in chars, not UTF-16 units) of the first character in page `page_start`'s text.
+ */
+char_start: number, 
+/**
+ * Offset (in chars) one past the last character in page `page_end`'s text.
+ */
+char_end: number, text: string, };
 
-export type Citation = { n: number; cited: boolean; attributed: boolean; chunk_id: number | null; document_id: number | null } & Passage;
+/**
+ * A source as the answer reports it: every source given to the model, cited or not.
+ */
+export type Citation = { n: number, 
+/**
+ * The answer refers to it.
+ */
+cited: boolean, 
+/**
+ * The reference was added by Quire (the model wrote a sentence from this source without
+ * citing it), not by the model.
+ */
+attributed: boolean, 
+/**
+ * `None` once the chunk is gone (its document was removed or re-indexed).
+ */
+chunk_id: number | null, document_id: number | null, title: string, path: string, page_start: number, page_end: number, 
+/**
+ * Offset (in chars, not UTF-16 units) of the first character in page `page_start`'s text.
+ */
+char_start: number, 
+/**
+ * Offset (in chars) one past the last character in page `page_end`'s text.
+ */
+char_end: number, text: string, };
 
-export type Quote = { n: number; document_id: number | null; page: number; char_start: number; char_end: number; text: string };
+/**
+ * A sentence from a source that supports the answer, located in its page's text (offsets in
+ * chars of the page's cleaned text, as stored).
+ */
+export type Quote = { 
+/**
+ * The source it comes from.
+ */
+n: number, document_id: number | null, page: number, char_start: number, char_end: number, text: string, };
 
-export type Segment = { kind: "text"; text: string } | { kind: "cite"; sources: Array<number> };
+/**
+ * A piece of an answer: plain text, or a citation of sources (numbered from 1).
+ */
+export type Segment = { "kind": "text", text: string, } | { "kind": "cite", sources: Array<number>, };
 
+/**
+ * Why generation ended.
+ */
 export type StopReason = "end_of_text" | "max_tokens" | "stop_sequence" | "cancelled" | "context_full";
 
-export type Answer = { conversation_id: number | null; message_id: number | null; question: string; query: string; answer: string; segments: Array<Segment>; citations: Array<Citation>; quotes: Array<Quote>; context_tokens: number; answer_tokens: number; sources_found: number; sources_given: number; history_messages: number; truncated: boolean; relevant: boolean; passage_tokens: number; prompt_tokens: number; generated_tokens: number; time_to_first_token_ms: number; total_time_ms: number; tokens_per_second: number; stop: StopReason; model: string };
+/**
+ * How the prompt was put together.
+ */
+export type PromptReport = { context_tokens: number, 
+/**
+ * Room kept for the answer.
+ */
+answer_tokens: number, 
+/**
+ * Sources retrieved, and how many of them fit.
+ */
+sources_found: number, sources_given: number, history_messages: number, truncated: boolean, 
+/**
+ * Whether any source seemed to be about the question; when not, the model was told.
+ */
+relevant: boolean, 
+/**
+ * Each source was focused to about this many tokens (0: whole passages).
+ */
+passage_tokens: number, };
 
-export type AskEvent =
-  | { event: "sources"; data: Array<Citation> }
-  | { event: "text"; data: string }
-  | { event: "cite"; data: Array<number> }
-  | { event: "done"; data: Answer };
+/**
+ * What one generation cost.
+ */
+export type GenerationStats = { prompt_tokens: number, generated_tokens: number, 
+/**
+ * From the start of prompt processing to the first piece of text.
+ */
+time_to_first_token_ms: number, 
+/**
+ * Prompt processing and generation together.
+ */
+total_time_ms: number, 
+/**
+ * Generated tokens per second after the first one.
+ */
+tokens_per_second: number, stop: StopReason, };
 
-export type Conversation = { id: number; title: string; created_at: string; updated_at: string; messages: number };
+export type Answer = { conversation_id: number | null, message_id: number | null, question: string, 
+/**
+ * The query retrieval used (the question, with the previous one for follow-ups).
+ */
+query: string, 
+/**
+ * The answer as it streamed, plus the `[n]` markers Quire attributed to sentences the
+ * model left uncited (see [`Citation::attributed`]).
+ */
+answer: string, 
+/**
+ * `text` split into plain text and citations of `citations`.
+ */
+segments: Array<Segment>, 
+/**
+ * Every source given to the model, in prompt order.
+ */
+citations: Array<Citation>, quotes: Array<Quote>, model: string, context_tokens: number, 
+/**
+ * Room kept for the answer.
+ */
+answer_tokens: number, 
+/**
+ * Sources retrieved, and how many of them fit.
+ */
+sources_found: number, sources_given: number, history_messages: number, truncated: boolean, 
+/**
+ * Whether any source seemed to be about the question; when not, the model was told.
+ */
+relevant: boolean, 
+/**
+ * Each source was focused to about this many tokens (0: whole passages).
+ */
+passage_tokens: number, prompt_tokens: number, generated_tokens: number, 
+/**
+ * From the start of prompt processing to the first piece of text.
+ */
+time_to_first_token_ms: number, 
+/**
+ * Prompt processing and generation together.
+ */
+total_time_ms: number, 
+/**
+ * Generated tokens per second after the first one.
+ */
+tokens_per_second: number, stop: StopReason, };
+
+/**
+ * What an answer reports while it is being made, in this order: the sources, the answer's
+ * text and citation markers as they are written, then the finished answer.
+ */
+export type AskEvent = { "event": "sources", "data": Array<Citation> } | { "event": "text", "data": string } | { "event": "cite", "data": Array<number> } | { "event": "done", "data": Answer };
+
+export type Conversation = { id: number, title: string, created_at: string, updated_at: string, messages: number, };
 
 export type Role = "system" | "user" | "assistant";
 
-export type StoredMessage = { id: number; role: Role; content: string; segments: Array<Segment>; stop: string | null; created_at: string; citations: Array<Citation>; quotes: Array<Quote> };
+/**
+ * A question or an answer as stored.
+ */
+export type StoredMessage = { id: number, role: Role, content: string, 
+/**
+ * The content split into text and citations of `citations` (see [`crate::markers`]).
+ */
+segments: Array<Segment>, 
+/**
+ * Why an answer ended ("end_of_text", "cancelled", …); `None` for questions.
+ */
+stop: string | null, created_at: string, citations: Array<Citation>, quotes: Array<Quote>, };
 
-export type ModelStatus = { path: string; present: boolean; problem: string | null };
+/**
+ * Whether a model can be used, without loading it.
+ */
+export type ModelStatus = { path: string, present: boolean, 
+/**
+ * Why it cannot be used, when it cannot.
+ */
+problem: string | null, };
 
-export type DocumentCounts = { ready: number; indexing: number; failed: number; interrupted: number };
+/**
+ * How many documents are in each state.
+ */
+export type DocumentCounts = { ready: number, indexing: number, failed: number, interrupted: number, };
 
-export type LibraryStatus = { library: string; models: string; embedding_model: ModelStatus; indexed_with: string | null; answer_model: ModelStatus; device: string; device_warning: string | null; documents: DocumentCounts; chunks: number; vectors: number; keyword_rows: number; writable: boolean; consistent: boolean | null; problems: Array<string> };
+export type LibraryStatus = { library: string, models: string, embedding_model: ModelStatus, 
+/**
+ * The model that built the stored vectors.
+ */
+indexed_with: string | null, answer_model: ModelStatus, 
+/**
+ * The device embedding runs on: the one in use once the model has loaded, the one found
+ * by the check, or else the choice ("auto").
+ */
+device: string, device_warning: string | null, documents: DocumentCounts, chunks: number, vectors: number, keyword_rows: number, 
+/**
+ * False when another process holds the library for writing.
+ */
+writable: boolean, 
+/**
+ * Whether database and vector index agree; `None` when not checked.
+ */
+consistent: boolean | null, 
+/**
+ * What the check found wrong (empty when consistent or not checked).
+ */
+problems: Array<string>, };
 
+/**
+ * Which compute device to use.
+ */
 export type DeviceChoice = "auto" | "cpu" | "cuda" | "metal";
 
-export type Settings = { library_dir: string; models_dir: string; answer_model: string | null; embedding_model: string | null; device: DeviceChoice; k: number; chunk_tokens: number; locale: string | null };
+/**
+ * Field names as everywhere in the contract (snake_case); files saved by earlier versions,
+ * in camelCase, still read (see [`Settings::read`]).
+ */
+export type Settings = { library_dir: string, models_dir: string, 
+/**
+ * A GGUF file; `None`: the default one in the models folder.
+ */
+answer_model: string | null, 
+/**
+ * A BERT-family model folder; `None`: the default one in the models folder.
+ */
+embedding_model: string | null, device: DeviceChoice, 
+/**
+ * Sources per answer.
+ */
+k: number, 
+/**
+ * Target chunk length in tokens.
+ */
+chunk_tokens: number, 
+/**
+ * `None`: follow the system language.
+ */
+locale: string | null, };
 
+/**
+ * What `cancel` stops.
+ */
 export type CancelTarget = "ingest" | "answer";

@@ -33,7 +33,10 @@ pub fn stdin_paths() -> Vec<std::path::PathBuf> {
 /// chunks, wall time, time per stage and how much of the wall time the stages' sum covers
 /// (> 1: stages overlapped).
 #[allow(dead_code)] // not every example that shares this module ingests
-pub fn add_report(engine: &quire_engine::Engine, paths: &[std::path::PathBuf]) -> serde_json::Value {
+pub fn add_report(
+    engine: &quire_engine::Engine,
+    paths: &[std::path::PathBuf],
+) -> serde_json::Value {
     use quire_engine::{AddEvent, AddOptions, AddStatus};
     let report = engine
         .add(paths, &AddOptions::default(), &|_: &AddEvent| true)

@@ -109,7 +109,10 @@ impl FileOutcome {
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum AddEvent {
     /// Files found, and how many of them need work.
-    Planned { files: usize, to_index: usize },
+    Planned {
+        files: usize,
+        to_index: usize,
+    },
     Reading {
         #[ts(type = "string")]
         path: PathBuf,
@@ -124,7 +127,10 @@ pub enum AddEvent {
     },
     Finished(FileOutcome),
     /// The run is over (also after a cancel).
-    Done { seconds: f64, failed: usize },
+    Done {
+        seconds: f64,
+        failed: usize,
+    },
 }
 
 /// Receives [`AddEvent`]s; returning `false` stops the run after the current step.
@@ -246,7 +252,8 @@ impl Run<'_> {
     fn index_all(&mut self, extractor: &Extractor, work: &[Work]) -> Result<()> {
         std::thread::scope(|scope| -> Result<()> {
             // The channel holds one extracted file, which bounds memory.
-            let (tx, rx) = mpsc::sync_channel::<(usize, Result<ExtractedPdf, ExtractError>, f64)>(1);
+            let (tx, rx) =
+                mpsc::sync_channel::<(usize, Result<ExtractedPdf, ExtractError>, f64)>(1);
             if self.report.cancelled {
                 drop(tx);
             } else {
@@ -289,7 +296,10 @@ impl Run<'_> {
 
         let t = Instant::now();
         let key = work.path.to_string_lossy();
-        let title = pdf.title.clone().unwrap_or_else(|| fallback_title(&work.path));
+        let title = pdf
+            .title
+            .clone()
+            .unwrap_or_else(|| fallback_title(&work.path));
         let (id, chunk_ids, replaced) =
             self.library
                 .store()
@@ -397,4 +407,3 @@ fn fallback_title(path: &Path) -> String {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.to_string_lossy().into_owned())
 }
-

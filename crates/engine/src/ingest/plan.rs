@@ -20,7 +20,7 @@ enum Plan {
 
 impl Run<'_> {
     /// Expands `paths` into the files that need work; files already done are reported at once.
-    fn plan(&mut self, paths: &[PathBuf]) -> Result<Vec<Work>> {
+    pub(super) fn plan(&mut self, paths: &[PathBuf]) -> Result<Vec<Work>> {
         let (files, mut missing) = collect_pdfs(paths);
         let mut work = Vec::new();
         let mut queued: HashSet<PathBuf> = HashSet::new();
@@ -113,7 +113,6 @@ impl Run<'_> {
         }
         Ok(work)
     }
-
 }
 
 /// The outcome for a file whose content is already in the library, or None when it must be
