@@ -9,7 +9,7 @@
 // reopened and still has the library and the conversation. Screenshots of each stage go to $QUIRE_E2E_SCREENSHOTS.
 
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { after, before, test } from "node:test";
 import { Keys, WebDriver } from "./webdriver.mjs";
@@ -34,6 +34,29 @@ async function shot(name) {
   const png = await driver.screenshot();
   writeFileSync(join(shots, name), png);
   console.log(`# screenshot ${name} (${png.length} bytes)`);
+}
+
+/** The running app's processes: pid, resident and peak memory (MiB), and its model threads. */
+function appProcesses() {
+  const read = (path) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  return readdirSync("/proc")
+    .filter((pid) => /^[0-9]+$/.test(pid) && read(`/proc/${pid}/comm`).trim() === "quire-app")
+    .map((pid) => {
+      const status = read(`/proc/${pid}/status`);
+      const mib = (key) => Math.round(Number(status.match(new RegExp(`${key}:\\s+(\\d+)`))?.[1] ?? 0) / 1024);
+      let threads = [];
+      try {
+        threads = readdirSync(`/proc/${pid}/task`).map((tid) => read(`/proc/${pid}/task/${tid}/comm`).trim());
+      } catch {}
+      const count = (prefix) => threads.filter((name) => name.startsWith(prefix)).length;
+      return { pid, rss: mib("VmRSS"), peak: mib("VmHWM"), embedders: count("quire-embed"), generators: count("quire-gen") };
+    });
 }
 
 /** What the window shows, read in one round trip. */
@@ -161,6 +184,12 @@ test("the desktop app, end to end", async (t) => {
     conversation = v.conversations[0];
     assert.ok(conversation.length > 0);
     await shot("answer-with-citations.png");
+    // One engine: each model is loaded once, whatever the window is doing.
+    const [proc] = appProcesses();
+    console.log(`# quire-app after adding 22 PDFs and one answer: resident ${proc.rss} MiB, peak ${proc.peak} MiB, ` +
+      `${proc.embedders} embedding thread(s), ${proc.generators} generator thread(s)`);
+    assert.equal(proc.embedders, 1, "one embedding model in the app");
+    assert.equal(proc.generators, 1, "one answer model in the app");
   });
 
   await t.test("a citation opens the viewer on the cited page, passage highlighted", async () => {
