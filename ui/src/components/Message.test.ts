@@ -1,24 +1,9 @@
 import { render } from "svelte/server";
 import { describe, expect, it } from "vitest";
-import type { Citation } from "../lib/types";
+import { citation } from "../lib/fixtures";
 import Message from "./Message.svelte";
 
-function cite(n: number): Citation {
-  return {
-    n,
-    cited: true,
-    attributed: false,
-    chunk_id: n * 10,
-    document_id: 1,
-    title: `Doc ${n}`,
-    path: `/d/${n}.pdf`,
-    page_start: n + 2,
-    page_end: n + 2,
-    char_start: 0,
-    char_end: 5,
-    text: "text",
-  };
-}
+const cite = (n: number) => citation(n, n + 2);
 
 describe("an answer on screen", () => {
   it("shows one chip per cited source, and a number with no source as text", () => {

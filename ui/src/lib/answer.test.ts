@@ -1,23 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { appendText, applyAsk, isBlank, pageLabel, type Streaming } from "./answer";
-import type { Answer, AskEvent, Citation } from "./types";
+import { citation } from "./fixtures";
+import type { Answer, AskEvent } from "./types";
 
-function cite(n: number): Citation {
-  return {
-    n,
-    cited: true,
-    attributed: false,
-    chunk_id: n * 10,
-    document_id: 1,
-    title: `Doc ${n}`,
-    path: `/d/${n}.pdf`,
-    page_start: n,
-    page_end: n,
-    char_start: 0,
-    char_end: 5,
-    text: "text",
-  };
-}
+const cite = (n: number) => citation(n);
 
 /** A finished answer with only the fields the window reads here (the rest are statistics). */
 function answer(over: Partial<Answer>): Answer {
