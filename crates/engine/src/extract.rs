@@ -4,6 +4,9 @@
 //! work happens in a child process (the running executable, re-entered through
 //! [`run_worker_if_requested`]) with a memory limit and a watchdog. The child streams one line of
 //! JSON per page, so the caller sees progress and a hang is noticed within one page's time.
+//!
+//! (Over 500 lines on purpose: the parent's and the child's halves of that protocol, its limits
+//! and the classification of failures only make sense together, and are tested together.)
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
