@@ -26,6 +26,7 @@ pub mod chunk;
 pub mod conversation;
 #[cfg(feature = "cuda")]
 mod cuda_kernels;
+pub mod device;
 pub mod embed;
 mod error;
 pub mod extract;
@@ -36,11 +37,12 @@ mod library;
 pub mod retrieve;
 pub mod store;
 pub mod text;
+mod worker;
 
 pub use answer::{Citation, Quote, Source};
 pub use ask::{Answer, AskEvent, AskOptions, Passages, PromptReport, RELEVANT_SIMILARITY};
 pub use conversation::{Conversation, StoredMessage};
-pub use embed::DeviceChoice;
+pub use device::DeviceChoice;
 pub use error::{Error, Result};
 pub use extract::{ExtractError, Extractor, FailureKind, Isolation};
 pub use generate::{Flow, GenerationStats, GeneratorInfo, Sampling, StopReason};

@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::chunk::{chunk_pages, ChunkOptions};
-use crate::embed::{
-    select_device, DeviceChoice, EmbedderThread, ModelFiles, ModelInfo, ModelTokens,
-};
+use crate::device::{select_device, DeviceChoice};
+use crate::embed::{EmbedderThread, ModelFiles, ModelInfo, ModelTokens};
 use crate::error::{Error, Result};
 use crate::extract::{ExtractError, ExtractedPdf, Extractor, FailureKind, Isolation};
 use crate::generate::GeneratorThread;
@@ -351,20 +350,8 @@ impl Library {
                     dir.display()
                 )));
             }
-            let device = select_device(self.options.device)?;
-            self.device_warning = device.warning.clone();
-            let embedder = match EmbedderThread::start(&dir, &device) {
-                // A GPU that starts but cannot hold or run the model (memory, libraries) under
-                // `auto`: the CPU always works.
-                Err(e) if self.options.device == DeviceChoice::Auto && !device.device.is_cpu() => {
-                    self.device_warning = Some(format!(
-                        "the embedding model could not run on {} ({e}); using the CPU",
-                        device.name
-                    ));
-                    EmbedderThread::start(&dir, &select_device(DeviceChoice::Cpu)?)?
-                }
-                other => other?,
-            };
+            let embedder = EmbedderThread::start(&dir, self.options.device)?;
+            self.device_warning = embedder.device_warning().map(str::to_string);
             self.tokens = Some(ModelTokens::new(&ModelFiles::locate(&dir)?)?);
             self.embedder = Some(embedder);
         }
