@@ -19,7 +19,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use quire_engine::embed::{select_device, DeviceChoice, Embedder};
+use quire_engine::device::{select_device, DeviceChoice};
+use quire_engine::embed::Embedder;
 use quire_engine::generate::{GeneratorOptions, GeneratorThread};
 use quire_engine::{Engine, Flow, LibraryOptions, Sampling};
 use serde_json::json;

@@ -6,20 +6,18 @@
 //! attention mask at all for batches without padding (the embedder sorts by length, so most
 //! batches have none).
 //!
-//! With the `cuda` feature and an f16 model on a CUDA device there is a second path,
-//! [`Bert::embed_packed`]: sequences packed one after another without padding, Quire's fused
-//! kernels (`kernels/bert.cu`) for attention, bias + GELU and bias + residual + LayerNorm, and
-//! cuBLAS (through candle) for the matrix products.
+//! With the `cuda` feature and an f16 model on a CUDA device, `embed/cuda.rs` runs the same
+//! weights a second way, on Quire's fused kernels; it reads the fields that are `pub(crate)`.
 
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, Tensor};
 use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::bert::{Config, HiddenAct};
 
-struct Embeddings {
-    word: Embedding,
-    position: Embedding,
-    token_type: Embedding,
-    norm: LayerNorm,
+pub(crate) struct Embeddings {
+    pub(crate) word: Embedding,
+    pub(crate) position: Embedding,
+    pub(crate) token_type: Embedding,
+    pub(crate) norm: LayerNorm,
 }
 
 impl Embeddings {
@@ -53,16 +51,16 @@ impl Embeddings {
     }
 }
 
-struct Layer {
-    qkv: Linear,
-    attention_out: Linear,
-    attention_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    output_norm: LayerNorm,
-    heads: usize,
+pub(crate) struct Layer {
+    pub(crate) qkv: Linear,
+    pub(crate) attention_out: Linear,
+    pub(crate) attention_norm: LayerNorm,
+    pub(crate) intermediate: Linear,
+    pub(crate) output: Linear,
+    pub(crate) output_norm: LayerNorm,
+    pub(crate) heads: usize,
     head_size: usize,
-    act: HiddenAct,
+    pub(crate) act: HiddenAct,
 }
 
 impl Layer {
@@ -135,23 +133,8 @@ impl Layer {
 
 /// The encoder: token ids in, last hidden states out.
 pub struct Bert {
-    embeddings: Embeddings,
-    layers: Vec<Layer>,
-    #[cfg(feature = "cuda")]
-    fused: Option<Vec<FusedLayer>>,
-    #[cfg(feature = "cuda")]
-    eps: f32,
-}
-
-/// A layer's biases and norms arranged for the fused kernels, made once at load.
-#[cfg(feature = "cuda")]
-struct FusedLayer {
-    qkv_bias: Tensor,
-    /// (3, hidden): output bias, gamma, beta of the attention block's LayerNorm.
-    attention_params: Tensor,
-    intermediate_bias: Tensor,
-    /// (3, hidden): the same for the layer's output LayerNorm.
-    output_params: Tensor,
+    pub(crate) embeddings: Embeddings,
+    pub(crate) layers: Vec<Layer>,
 }
 
 impl Bert {
@@ -169,70 +152,7 @@ impl Bert {
         let layers: Vec<Layer> = (0..c.num_hidden_layers)
             .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), c))
             .collect::<Result<_>>()?;
-        #[cfg(feature = "cuda")]
-        let fused = fused_layers(&layers, c, vb.device(), vb.dtype())?;
-        Ok(Bert {
-            embeddings,
-            layers,
-            #[cfg(feature = "cuda")]
-            fused,
-            #[cfg(feature = "cuda")]
-            eps: c.layer_norm_eps as f32,
-        })
-    }
-
-    /// Whether [`Bert::embed_packed`] can run: an f16 model on CUDA whose shapes the fused
-    /// kernels support.
-    #[cfg(feature = "cuda")]
-    pub fn has_fused(&self) -> bool {
-        self.fused.is_some()
-    }
-
-    /// Turns the fused path off (when it failed its start-up check).
-    #[cfg(feature = "cuda")]
-    pub fn disable_fused(&mut self) {
-        self.fused = None;
-    }
-
-    /// Sentence embeddings for `rows` (token ids) on the fused CUDA path: the sequences packed
-    /// without padding, the masked mean of the last hidden states, L2-normalised; (rows, hidden)
-    /// f32. Returns before the GPU is done: reading the tensor waits for it.
-    #[cfg(feature = "cuda")]
-    pub fn embed_packed(&self, rows: &[&[u32]], device: &candle_core::Device) -> Result<Tensor> {
-        use crate::cuda_kernels as k;
-        let Some(fused) = &self.fused else {
-            candle_core::bail!("the fused CUDA path is not available for this model or device");
-        };
-        let Packed {
-            ids,
-            positions,
-            offsets,
-            max_len,
-        } = Packed::new(rows)?;
-        let total = ids.len();
-        let ids = Tensor::from_vec(ids, total, device)?;
-        let positions = Tensor::from_vec(positions, total, device)?;
-        let offsets = Tensor::from_vec(offsets, rows.len() + 1, device)?;
-        let e = &self.embeddings;
-        let segment = e.token_type.embeddings().get(0)?;
-        let x =
-            (e.word.forward(&ids)? + e.position.forward(&positions)?)?.broadcast_add(&segment)?;
-        let mut x = e.norm.forward(&x)?;
-        for (layer, f) in self.layers.iter().zip(fused) {
-            let qkv = x.matmul(&layer.qkv.weight().t()?)?;
-            let context = k::attention(&qkv, &f.qkv_bias, &offsets, layer.heads, max_len)?;
-            let attended = context.matmul(&layer.attention_out.weight().t()?)?;
-            x = k::bias_residual_layer_norm(&attended, &x, &f.attention_params, self.eps)?;
-            let inner = x.matmul(&layer.intermediate.weight().t()?)?;
-            let inner = match layer.act {
-                HiddenAct::Gelu => k::bias_gelu(&inner, &f.intermediate_bias)?,
-                HiddenAct::GeluApproximate => inner.broadcast_add(&f.intermediate_bias)?.gelu()?,
-                HiddenAct::Relu => inner.broadcast_add(&f.intermediate_bias)?.relu()?,
-            };
-            let out = inner.matmul(&layer.output.weight().t()?)?;
-            x = k::bias_residual_layer_norm(&out, &x, &f.output_params, self.eps)?;
-        }
-        k::mean_pool(&x, &offsets)
+        Ok(Bert { embeddings, layers })
     }
 
     /// `ids` and `mask` are (batch, len) u32 tensors; `padded` says whether any mask entry is 0.
@@ -251,88 +171,6 @@ impl Bert {
         }
         Ok(x)
     }
-}
-
-/// Sequences packed one after another: token ids, each token's position within its sequence,
-/// and where each sequence starts (`offsets[s]..offsets[s + 1]` are sequence s's tokens).
-#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
-#[derive(Debug, PartialEq)]
-struct Packed {
-    ids: Vec<u32>,
-    positions: Vec<u32>,
-    offsets: Vec<u32>,
-    max_len: usize,
-}
-
-#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
-impl Packed {
-    fn new(rows: &[&[u32]]) -> Result<Packed> {
-        let total: usize = rows.iter().map(|r| r.len()).sum();
-        if total > u32::MAX as usize {
-            candle_core::bail!("{total} tokens in one batch");
-        }
-        let mut packed = Packed {
-            ids: Vec::with_capacity(total),
-            positions: Vec::with_capacity(total),
-            offsets: Vec::with_capacity(rows.len() + 1),
-            max_len: 0,
-        };
-        packed.offsets.push(0);
-        for row in rows {
-            if row.is_empty() {
-                candle_core::bail!("an empty sequence (no tokens, not even [CLS])");
-            }
-            packed.ids.extend_from_slice(row);
-            packed.positions.extend(0..row.len() as u32);
-            packed.offsets.push(packed.ids.len() as u32);
-            packed.max_len = packed.max_len.max(row.len());
-        }
-        Ok(packed)
-    }
-}
-
-/// The fused path's per-layer tensors, or None where it cannot run (not CUDA, not f16, or shapes
-/// the kernels do not take): the encoder then uses candle's ops.
-#[cfg(feature = "cuda")]
-fn fused_layers(
-    layers: &[Layer],
-    c: &Config,
-    device: &candle_core::Device,
-    dtype: DType,
-) -> Result<Option<Vec<FusedLayer>>> {
-    use crate::cuda_kernels::{HEAD_SIZES, MAX_LAYER_NORM_WIDTH};
-    let head_size = c.hidden_size / c.num_attention_heads;
-    if !device.is_cuda()
-        || dtype != DType::F16
-        || !HEAD_SIZES.contains(&head_size)
-        || c.hidden_size > MAX_LAYER_NORM_WIDTH
-        || !c.intermediate_size.is_multiple_of(2)
-    {
-        return Ok(None);
-    }
-    let bias = |l: &Linear| match l.bias() {
-        Some(b) => Ok(b.clone()),
-        None => Tensor::zeros(l.weight().dim(0)?, dtype, device),
-    };
-    let params = |l: &Linear, n: &LayerNorm| -> Result<Tensor> {
-        let beta = match n.bias() {
-            Some(b) => b.clone(),
-            None => n.weight().zeros_like()?,
-        };
-        Tensor::stack(&[bias(l)?, n.weight().clone(), beta], 0)?.contiguous()
-    };
-    layers
-        .iter()
-        .map(|l| {
-            Ok(FusedLayer {
-                qkv_bias: bias(&l.qkv)?,
-                attention_params: params(&l.attention_out, &l.attention_norm)?,
-                intermediate_bias: bias(&l.intermediate)?,
-                output_params: params(&l.output, &l.output_norm)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()
-        .map(Some)
 }
 
 /// GELU with the exact (erf) form, as BERT was trained with, for f32 on the CPU. candle's own
@@ -385,16 +223,6 @@ impl CustomOp1 for GeluErf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn packed_sequences_restart_positions_and_record_offsets() {
-        let packed = Packed::new(&[&[101, 7, 102], &[101, 102], &[101, 5, 6, 9, 102]]).unwrap();
-        assert_eq!(packed.ids, [101, 7, 102, 101, 102, 101, 5, 6, 9, 102]);
-        assert_eq!(packed.positions, [0, 1, 2, 0, 1, 0, 1, 2, 3, 4]);
-        assert_eq!(packed.offsets, [0, 3, 5, 10]);
-        assert_eq!(packed.max_len, 5);
-        assert!(Packed::new(&[&[101], &[]]).is_err());
-    }
 
     #[test]
     fn fast_gelu_matches_candles_exact_gelu() {

@@ -3,7 +3,7 @@
 //! Each op takes contiguous f16 tensors on a CUDA device and returns a new tensor; what each
 //! kernel computes is described in `kernels/bert.cu`, where `kernels/emu/kernel_test.cpp` also
 //! checks it on the CPU. The encoder only uses them after a start-up check against candle's own
-//! ops on the same GPU (see `bert::Bert::check_fused`).
+//! ops on the same GPU (see `embed/cuda.rs`).
 
 use candle_core::backend::BackendStorage;
 use candle_core::cuda_backend::cudarc::driver::sys::CUfunction_attribute;

@@ -3,7 +3,10 @@
 //! Any folder holding `config.json`, `model.safetensors` and `tokenizer.json` of a BERT-family
 //! encoder works. Vectors are the attention-masked mean of the last hidden states, L2-normalised,
 //! which is what sentence-transformers computes for all-MiniLM-L6-v2. The model runs on a thread
-//! of its own ([`EmbedderThread`]); callers talk to it through a channel.
+//! of its own ([`EmbedderThread`]); callers talk to it through a queue.
+//!
+//! The encoder runs on candle's ops everywhere, or, in builds with the `cuda` feature, on
+//! Quire's fused CUDA kernels (`Encoder` is the seam; all CUDA-only code is in `embed/cuda.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -11,126 +14,19 @@ use std::sync::mpsc;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::Config;
+use sha2::{Digest, Sha256};
+use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
 use crate::bert::Bert;
-use sha2::{Digest, Sha256};
-use tokenizers::{Tokenizer, TruncationParams};
-
 use crate::chunk::TokenCounter;
+use crate::device::{start_on_device, DeviceChoice};
 use crate::error::{candle_message, Error, Result};
+use crate::worker::{Jobs, Worker};
 
-/// Which compute device to use.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, ts_rs::TS,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceChoice {
-    /// CUDA or Metal when this build and this machine have one, else the CPU.
-    #[default]
-    Auto,
-    Cpu,
-    Cuda,
-    Metal,
-}
-
-impl std::str::FromStr for DeviceChoice {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<DeviceChoice> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Ok(DeviceChoice::Auto),
-            "cpu" => Ok(DeviceChoice::Cpu),
-            "cuda" | "gpu" => Ok(DeviceChoice::Cuda),
-            "metal" => Ok(DeviceChoice::Metal),
-            other => Err(Error::Usage(format!(
-                "unknown device {other:?}; use auto, cpu, cuda or metal"
-            ))),
-        }
-    }
-}
-
-/// The device in use, with a human description ("CPU", "CUDA GPU 0").
-#[derive(Debug, Clone)]
-pub struct SelectedDevice {
-    pub device: Device,
-    pub name: String,
-    /// Set when the wanted device could not be used and the CPU was taken instead.
-    pub warning: Option<String>,
-}
-
-/// Picks the device for `choice`; an explicit GPU that this build lacks is an error, a GPU that
-/// fails under `Auto` falls back to the CPU with a warning.
-pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice> {
-    let cpu = |warning| SelectedDevice {
-        device: Device::Cpu,
-        name: "CPU".into(),
-        warning,
-    };
-    match choice {
-        DeviceChoice::Cpu => Ok(cpu(None)),
-        DeviceChoice::Cuda => {
-            if !cfg!(feature = "cuda") {
-                return Err(Error::Usage(
-                    "this build has no CUDA support; rebuild with `--features cuda` or use --device cpu".into(),
-                ));
-            }
-            let device = Device::new_cuda(0).map_err(|e| {
-                Error::Device(format!("cannot start CUDA GPU 0: {}", candle_message(&e)))
-            })?;
-            Ok(SelectedDevice {
-                device,
-                name: "CUDA GPU 0".into(),
-                warning: None,
-            })
-        }
-        DeviceChoice::Metal => {
-            if !cfg!(feature = "metal") {
-                return Err(Error::Usage(
-                    "this build has no Metal support; rebuild with `--features metal` or use --device cpu".into(),
-                ));
-            }
-            let device = Device::new_metal(0).map_err(|e| {
-                Error::Device(format!(
-                    "cannot start the Metal GPU: {}",
-                    candle_message(&e)
-                ))
-            })?;
-            Ok(SelectedDevice {
-                device,
-                name: "Metal GPU".into(),
-                warning: None,
-            })
-        }
-        DeviceChoice::Auto => {
-            if cfg!(feature = "cuda") {
-                return Ok(match Device::new_cuda(0) {
-                    Ok(device) => SelectedDevice {
-                        device,
-                        name: "CUDA GPU 0".into(),
-                        warning: None,
-                    },
-                    Err(e) => cpu(Some(format!(
-                        "CUDA GPU unavailable ({}); using the CPU",
-                        candle_message(&e)
-                    ))),
-                });
-            }
-            if cfg!(feature = "metal") {
-                return Ok(match Device::new_metal(0) {
-                    Ok(device) => SelectedDevice {
-                        device,
-                        name: "Metal GPU".into(),
-                        warning: None,
-                    },
-                    Err(e) => cpu(Some(format!(
-                        "Metal GPU unavailable ({}); using the CPU",
-                        candle_message(&e)
-                    ))),
-                });
-            }
-            Ok(cpu(None))
-        }
-    }
-}
+#[cfg(feature = "cuda")]
+mod cuda;
+#[cfg(any(feature = "cuda", test))]
+mod packed;
 
 /// The number type of the weights on `device`: f16 on CUDA (tensor cores), held to the f32
 /// vectors by the fused path's start-up check and tests/gpu.rs; f32 elsewhere.
@@ -307,16 +203,10 @@ impl TokenCounter for ModelTokens {
 
 /// A loaded embedding model. Not shared across threads: see [`EmbedderThread`].
 pub struct Embedder {
-    model: Bert,
-    tokenizer: Tokenizer,
-    device: Device,
+    encoder: Encoder,
     info: ModelInfo,
-    batch_size: usize,
     /// How the encoder runs here, for people: "f32", "f16, fused kernels", ...
     backend: String,
-    /// Texts per forward pass on the fused (packed) path.
-    #[cfg(feature = "cuda")]
-    packed_batch: usize,
 }
 
 impl Embedder {
@@ -337,93 +227,33 @@ impl Embedder {
                 candle_message(&e)
             ))
         })?;
-        let model = Bert::load(vb, &config).map_err(|e| {
+        let not_bert = |e: candle_core::Error| {
             Error::ModelInvalid(format!(
                 "{} is not a BERT-family model: {}",
                 dir.display(),
                 candle_message(&e)
             ))
-        })?;
-        let tokenizer = files.tokenizer(info.max_tokens)?;
-        let batch_size = if device.is_cpu() { 16 } else { 256 };
-        #[allow(unused_mut)]
-        let mut embedder = Embedder {
-            model,
-            tokenizer,
-            device: device.clone(),
-            batch_size,
-            backend: dtype_name(dtype),
-            #[cfg(feature = "cuda")]
-            packed_batch: packed_batch(device, &config, info.max_tokens),
-            info,
         };
-        #[cfg(feature = "cuda")]
-        embedder.check_fused();
-        Ok(embedder)
-    }
-
-    /// The same model on candle's own ops (no fused kernels), for comparing the two.
-    #[cfg(feature = "cuda")]
-    pub fn without_fused_kernels(mut self) -> Embedder {
-        if self.model.has_fused() {
-            self.model.disable_fused();
-            self.backend = format!(
-                "{}, candle kernels (asked for)",
-                dtype_name(weights_dtype(&self.device))
-            );
-        }
-        self
+        let model = Bert::load(vb, &config).map_err(not_bert)?;
+        let candle = CandleEncoder {
+            model,
+            tokenizer: files.tokenizer(info.max_tokens)?,
+            device: device.clone(),
+            batch_size: if device.is_cpu() { 16 } else { 256 },
+        };
+        let (encoder, note) =
+            Encoder::fastest(candle, &config, info.max_tokens).map_err(not_bert)?;
+        Ok(Embedder {
+            encoder,
+            info,
+            backend: format!("{}{note}", dtype_name(dtype)),
+        })
     }
 
     /// How the encoder runs: the number type, and on CUDA whether Quire's fused kernels are in
     /// use (and if not, why).
     pub fn backend(&self) -> &str {
         &self.backend
-    }
-
-    /// The fused kernels are used only when they agree with candle's own ops on this GPU, on
-    /// texts of several lengths (one past a 64-token tile, padding in the reference batch):
-    /// a kernel that misbehaves on some GPU costs speed, never correct vectors.
-    #[cfg(feature = "cuda")]
-    fn check_fused(&mut self) {
-        if !self.model.has_fused() {
-            self.backend
-                .push_str(", candle kernels (no fused kernels for this model)");
-            return;
-        }
-        let texts = fused_check_texts();
-        let outcome = (|| -> std::result::Result<f32, String> {
-            let encodings = self
-                .tokenizer
-                .encode_batch(texts.clone(), true)
-                .map_err(|e| e.to_string())?;
-            let rows: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
-            let reference = self.embed_ids(&rows).map_err(|e| candle_message(&e))?;
-            let fused = self
-                .model
-                .embed_packed(&rows, &self.device)
-                .and_then(|t| t.to_vec2::<f32>())
-                .map_err(|e| candle_message(&e))?;
-            Ok(reference
-                .iter()
-                .zip(&fused)
-                .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>())
-                .fold(1.0f32, f32::min))
-        })();
-        match outcome {
-            Ok(cosine) if cosine >= FUSED_MIN_COSINE => self.backend.push_str(", fused kernels"),
-            Ok(cosine) => {
-                self.model.disable_fused();
-                self.backend.push_str(&format!(
-                    ", candle kernels (the fused kernels disagreed with them: cosine {cosine:.4})"
-                ));
-            }
-            Err(e) => {
-                self.model.disable_fused();
-                self.backend
-                    .push_str(&format!(", candle kernels (the fused kernels failed: {e})"));
-            }
-        }
     }
 
     pub fn info(&self) -> &ModelInfo {
@@ -435,15 +265,66 @@ impl Embedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
+        self.encoder.embed(texts)
+    }
+}
+
+/// Where the encoder's arithmetic runs: the seam between candle's portable ops and Quire's fused
+/// CUDA kernels. Both give the same vectors (the fused path is checked against candle's at
+/// start-up); the fused one is several times faster on a CUDA GPU.
+enum Encoder {
+    /// candle's ops: the CPU, Metal, and CUDA where the fused kernels do not apply.
+    Candle(CandleEncoder),
+    /// Quire's fused CUDA kernels over padding-free packed batches.
+    #[cfg(feature = "cuda")]
+    Fused(cuda::FusedEncoder),
+}
+
+impl Encoder {
+    /// The fastest encoder this build has for the model on its device, and what that adds to
+    /// the backend description (", fused kernels", ", candle kernels (why)"; nothing without
+    /// CUDA support).
+    fn fastest(
+        candle: CandleEncoder,
+        config: &Config,
+        max_tokens: usize,
+    ) -> candle_core::Result<(Encoder, String)> {
         #[cfg(feature = "cuda")]
-        if self.model.has_fused() {
-            return self.embed_fused(texts);
+        return cuda::fastest(candle, config, max_tokens);
+        #[cfg(not(feature = "cuda"))]
+        {
+            let _ = (config, max_tokens); // only the fused path sizes its batches by them
+            Ok((Encoder::Candle(candle), String::new()))
         }
+    }
+
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        match self {
+            Encoder::Candle(candle) => candle.embed(texts),
+            #[cfg(feature = "cuda")]
+            Encoder::Fused(fused) => fused.embed(texts),
+        }
+    }
+}
+
+/// The model on candle's ops: padded batches of similar lengths.
+struct CandleEncoder {
+    model: Bert,
+    tokenizer: Tokenizer,
+    device: Device,
+    batch_size: usize,
+}
+
+impl CandleEncoder {
+    fn tokenize(&self, texts: &[String]) -> Result<Vec<Encoding>> {
         let inputs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-        let encodings = self
-            .tokenizer
+        self.tokenizer
             .encode_batch(inputs, true)
-            .map_err(|e| Error::Embedding(format!("tokenizer: {e}")))?;
+            .map_err(|e| Error::Embedding(format!("tokenizer: {e}")))
+    }
+
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        let encodings = self.tokenize(texts)?;
         // Similar lengths together keep padding, and so wasted work, small.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| encodings[i].get_ids().len());
@@ -458,30 +339,7 @@ impl Embedder {
         Ok(out)
     }
 
-    /// The fused CUDA path: texts in groups of `packed_batch`, each group one packed forward
-    /// pass; the next group is tokenised on the CPU while the GPU runs the previous one.
-    #[cfg(feature = "cuda")]
-    fn embed_fused(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(texts.len());
-        let mut running: Option<Tensor> = None;
-        for group in texts.chunks(self.packed_batch) {
-            let inputs: Vec<&str> = group.iter().map(|s| s.as_str()).collect();
-            let encodings = self
-                .tokenizer
-                .encode_batch(inputs, true)
-                .map_err(|e| Error::Embedding(format!("tokenizer: {e}")))?;
-            let rows: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
-            let next = self.model.embed_packed(&rows, &self.device)?;
-            if let Some(done) = running.replace(next) {
-                out.extend(done.to_vec2::<f32>()?);
-            }
-        }
-        if let Some(done) = running {
-            out.extend(done.to_vec2::<f32>()?);
-        }
-        Ok(out)
-    }
-
+    /// Unit vectors for `rows` of token ids, as one padded batch.
     fn embed_ids(&self, rows: &[&[u32]]) -> candle_core::Result<Vec<Vec<f32>>> {
         let width = rows.iter().map(|r| r.len()).max().unwrap_or(0).max(1);
         let mut ids = Vec::with_capacity(rows.len() * width);
@@ -506,44 +364,6 @@ impl Embedder {
     }
 }
 
-/// The lowest cosine between fused and reference vectors that passes the start-up check: far
-/// below what f16 rounding can cost, above what a wrong kernel gives.
-#[cfg(feature = "cuda")]
-const FUSED_MIN_COSINE: f32 = 0.999;
-
-/// Short, long and tile-crossing texts for the start-up check.
-#[cfg(feature = "cuda")]
-fn fused_check_texts() -> Vec<String> {
-    let sentence = "Quire reads the pages of a PDF, cuts them into passages and answers questions \
-                    about them with citations, entirely on this machine. ";
-    vec![
-        "Which margins does the article class use?".to_string(),
-        sentence.repeat(3),
-        sentence.repeat(7),
-        "x".to_string(),
-    ]
-}
-
-/// Texts per packed forward pass on CUDA: as many as fit a quarter of the free GPU memory at
-/// the model's longest input (activations of ~ 8 x hidden + 2 x intermediate f16 values per
-/// token), at most 512 (where the GPU is already saturated), at least 16.
-#[cfg(feature = "cuda")]
-fn packed_batch(device: &Device, config: &Config, max_tokens: usize) -> usize {
-    let per_text = 2 * (8 * config.hidden_size + 2 * config.intermediate_size) * max_tokens.max(1);
-    let free = match device {
-        Device::Cuda(d) => d
-            .cuda_stream()
-            .context()
-            .mem_get_info()
-            .map(|(free, _)| free),
-        _ => return 16,
-    };
-    match free {
-        Ok(free) => (free / 4 / per_text).clamp(16, 512),
-        Err(_) => 64,
-    }
-}
-
 /// Every forward pass allocates and frees tensors of tens of MB (attention scores). glibc
 /// serves such sizes with fresh `mmap`s, so each pass paid for zeroing new pages (~10 % of the
 /// time in a profile). Raising the mmap threshold lets freed blocks be reused instead.
@@ -561,96 +381,66 @@ fn keep_freed_memory() {
     }
 }
 
-type Reply = mpsc::Sender<Result<Vec<Vec<f32>>>>;
+/// One request to the embedding thread: texts in, vectors back.
+struct EmbedJob {
+    texts: Vec<String>,
+    reply: mpsc::Sender<Result<Vec<Vec<f32>>>>,
+}
 
 /// An [`Embedder`] running on its own OS thread. Cheap to share by reference.
 pub struct EmbedderThread {
-    requests: Option<mpsc::Sender<(Vec<String>, Reply)>>,
+    worker: Worker<EmbedJob>,
     info: ModelInfo,
     device_name: String,
-    warning: Option<String>,
-    worker: Option<std::thread::JoinHandle<()>>,
-}
-
-impl std::fmt::Display for DeviceChoice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            DeviceChoice::Auto => "auto",
-            DeviceChoice::Cpu => "cpu",
-            DeviceChoice::Cuda => "cuda",
-            DeviceChoice::Metal => "metal",
-        })
-    }
+    device_warning: Option<String>,
 }
 
 impl EmbedderThread {
-    /// TEMPORARY shim until the runtime branch lands.
+    /// Loads the model from `dir` on a new thread, on the device `choice` gives (under `Auto`,
+    /// the CPU when the GPU cannot run it); returns when it is ready or failed to load.
     pub fn start(dir: &Path, choice: DeviceChoice) -> Result<EmbedderThread> {
-        let device = select_device(choice)?;
-        let mut t = match EmbedderThread::start_on(dir, &device) {
-            Err(e) if choice == DeviceChoice::Auto && !device.device.is_cpu() => {
-                let mut t = EmbedderThread::start_on(dir, &select_device(DeviceChoice::Cpu)?)?;
-                t.warning = Some(format!(
-                    "the embedding model could not run on {} ({e}); using the CPU",
-                    device.name
-                ));
-                t
-            }
-            other => other?,
-        };
-        if t.warning.is_none() {
-            t.warning = device.warning.clone();
-        }
-        Ok(t)
-    }
-    pub fn device_warning(&self) -> Option<&str> {
-        self.warning.as_deref()
-    }
-    pub fn submit_first(&self, texts: Vec<String>) -> Result<PendingEmbedding> {
-        self.submit(texts)
-    }
-
-    /// Loads the model on a new thread; returns when it is ready or failed to load.
-    pub fn start_on(dir: &Path, device: &SelectedDevice) -> Result<EmbedderThread> {
-        let (requests, inbox) = mpsc::channel::<(Vec<String>, Reply)>();
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let dir = dir.to_path_buf();
-        let candle_device = device.device.clone();
-        let worker = std::thread::Builder::new()
-            .name("quire-embedder".into())
-            .spawn(move || {
-                let embedder = match Embedder::load(&dir, &candle_device) {
-                    Ok(e) => {
-                        let _ = ready_tx.send(Ok((e.info().clone(), e.backend().to_string())));
-                        e
-                    }
-                    Err(err) => {
-                        let _ = ready_tx.send(Err(err));
-                        return;
-                    }
-                };
-                for (texts, reply) in inbox {
-                    let _ = reply.send(embedder.embed(&texts));
-                }
+        let ((worker, (info, backend)), device) =
+            start_on_device(choice, "the embedding model", |device| {
+                Self::spawn(dir.to_path_buf(), device.clone())
             })?;
-        let (info, backend) = ready_rx
-            .recv()
-            .map_err(|_| Error::Embedding("the embedding thread stopped while loading".into()))??;
         Ok(EmbedderThread {
-            requests: Some(requests),
+            worker,
             info,
             device_name: format!("{} ({backend})", device.name),
-            warning: None,
-            worker: Some(worker),
+            device_warning: device.warning,
         })
+    }
+
+    /// The thread, with the model's info and backend description once it has loaded.
+    fn spawn(dir: PathBuf, device: Device) -> Result<(Worker<EmbedJob>, (ModelInfo, String))> {
+        Worker::spawn(
+            "quire-embedder",
+            thread_stopped,
+            move |ready, jobs: Jobs<EmbedJob>| {
+                let embedder = match Embedder::load(&dir, &device) {
+                    Ok(embedder) => embedder,
+                    Err(e) => return ready.fail(e),
+                };
+                ready.ok((embedder.info().clone(), embedder.backend().to_string()));
+                for job in jobs {
+                    let _ = job.reply.send(embedder.embed(&job.texts));
+                }
+            },
+        )
     }
 
     pub fn info(&self) -> &ModelInfo {
         &self.info
     }
 
+    /// The device and how the encoder runs on it: "CUDA GPU 0 (f16, fused kernels)", "CPU (f32)".
     pub fn device_name(&self) -> &str {
         &self.device_name
+    }
+
+    /// Why the wanted GPU is not in use, when the CPU was taken instead.
+    pub fn device_warning(&self) -> Option<&str> {
+        self.device_warning.as_deref()
     }
 
     /// Embeds `texts` on the model's thread, blocking until done.
@@ -658,16 +448,21 @@ impl EmbedderThread {
         self.submit(texts)?.wait()
     }
 
-    /// Starts embedding `texts` on the model's thread and returns at once; the caller can do
-    /// other work (a keyword search) before it waits for the vectors.
+    /// Starts embedding `texts` on the model's thread behind the work already queued, and
+    /// returns at once: for ingestion batches.
     pub fn submit(&self, texts: Vec<String>) -> Result<PendingEmbedding> {
-        let (tx, rx) = mpsc::channel();
-        self.requests
-            .as_ref()
-            .ok_or_else(thread_stopped)?
-            .send((texts, tx))
-            .map_err(|_| thread_stopped())?;
-        Ok(PendingEmbedding(rx))
+        let (job, pending) = PendingEmbedding::new(texts);
+        self.worker.submit(job)?;
+        Ok(pending)
+    }
+
+    /// Starts embedding `texts` ahead of the queued [`Self::submit`] work (as soon as the batch
+    /// in progress ends), and returns at once: for searches and questions, which someone is
+    /// waiting for. The caller can do other work (a keyword search) before it waits.
+    pub fn submit_first(&self, texts: Vec<String>) -> Result<PendingEmbedding> {
+        let (job, pending) = PendingEmbedding::new(texts);
+        self.worker.submit_first(job)?;
+        Ok(pending)
     }
 }
 
@@ -679,17 +474,13 @@ fn thread_stopped() -> Error {
 pub struct PendingEmbedding(mpsc::Receiver<Result<Vec<Vec<f32>>>>);
 
 impl PendingEmbedding {
+    fn new(texts: Vec<String>) -> (EmbedJob, PendingEmbedding) {
+        let (reply, vectors) = mpsc::channel();
+        (EmbedJob { texts, reply }, PendingEmbedding(vectors))
+    }
+
     /// Blocks until the vectors are ready.
     pub fn wait(self) -> Result<Vec<Vec<f32>>> {
         self.0.recv().map_err(|_| thread_stopped())?
-    }
-}
-
-impl Drop for EmbedderThread {
-    fn drop(&mut self) {
-        self.requests.take();
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ask::{self, Answer, AskEvent, AskOptions};
 use crate::conversation::{Conversation, StoredMessage};
-use crate::embed::DeviceChoice;
+use crate::device::DeviceChoice;
 use crate::error::{Error, Result};
 use crate::extract::{Extractor, Isolation};
 use crate::generate::Flow;

@@ -31,6 +31,7 @@ pub mod chunk;
 pub mod conversation;
 #[cfg(feature = "cuda")]
 mod cuda_kernels;
+pub mod device;
 pub mod embed;
 mod engine;
 mod error;
@@ -47,11 +48,12 @@ pub mod status;
 pub mod store;
 pub mod support;
 pub mod text;
+mod worker;
 
 pub use answer::{Citation, Quote, Source};
 pub use ask::{Answer, AskEvent, AskOptions, Passages, PromptReport, RELEVANT_SIMILARITY};
 pub use conversation::{Conversation, StoredMessage};
-pub use embed::DeviceChoice;
+pub use device::DeviceChoice;
 pub use engine::{
     default_data_dir, default_library_dir, default_models_dir, Engine, LibraryOptions,
     DEFAULT_ANSWER_MODEL, DEFAULT_EMBEDDING_MODEL,

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
-use crate::embed::{DeviceChoice, EmbedderThread, ModelFiles, ModelTokens};
+use crate::device::DeviceChoice;
+use crate::embed::{EmbedderThread, ModelFiles, ModelTokens};
 use crate::error::{Error, Result};
 use crate::generate::{GeneratorOptions, GeneratorThread};
 

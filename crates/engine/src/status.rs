@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::embed::select_device;
+use crate::device::select_device;
 use crate::engine::LibraryOptions;
 use crate::error::Result;
 use crate::library::Library;

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use quire_engine::embed::{select_device, DeviceChoice, Embedder};
+use quire_engine::device::{select_device, DeviceChoice};
+use quire_engine::embed::Embedder;
 
 mod common;
 

@@ -6,7 +6,8 @@
 //! GPU does not start it says SKIPPED and why. `bench/gpu.sh` makes the same comparison on the
 //! GPU machine (gpu_bench embed).
 
-use quire_engine::embed::{select_device, DeviceChoice, Embedder};
+use quire_engine::device::{select_device, DeviceChoice};
+use quire_engine::embed::Embedder;
 
 mod common;
 

@@ -246,7 +246,7 @@ consistent: boolean | null,
 problems: Array<string>, };
 
 /**
- * Which compute device to use.
+ * Which compute device to use; written "auto", "cpu", "cuda" or "metal".
  */
 export type DeviceChoice = "auto" | "cpu" | "cuda" | "metal";
 
