@@ -241,8 +241,7 @@ impl Embedder {
             device: device.clone(),
             batch_size: if device.is_cpu() { 16 } else { 256 },
         };
-        let (encoder, note) =
-            Encoder::fastest(candle, &config, info.max_tokens).map_err(not_bert)?;
+        let (encoder, note) = fastest(candle, &config, info.max_tokens).map_err(not_bert)?;
         Ok(Embedder {
             encoder,
             info,
@@ -281,23 +280,6 @@ enum Encoder {
 }
 
 impl Encoder {
-    /// The fastest encoder this build has for the model on its device, and what that adds to
-    /// the backend description (", fused kernels", ", candle kernels (why)"; nothing without
-    /// CUDA support).
-    fn fastest(
-        candle: CandleEncoder,
-        config: &Config,
-        max_tokens: usize,
-    ) -> candle_core::Result<(Encoder, String)> {
-        #[cfg(feature = "cuda")]
-        return cuda::fastest(candle, config, max_tokens);
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (config, max_tokens); // only the fused path sizes its batches by them
-            Ok((Encoder::Candle(candle), String::new()))
-        }
-    }
-
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
         match self {
             Encoder::Candle(candle) => candle.embed(texts),
@@ -305,6 +287,16 @@ impl Encoder {
             Encoder::Fused(fused) => fused.embed(texts),
         }
     }
+}
+
+// `fastest(candle, config, max_tokens)`: the fastest encoder this build has for the model on
+// its device, and what that adds to the backend description (", fused kernels", or ", candle
+// kernels (why not)", with CUDA support; without it, candle's ops are all there is).
+#[cfg(feature = "cuda")]
+use cuda::fastest;
+#[cfg(not(feature = "cuda"))]
+fn fastest(candle: CandleEncoder, _: &Config, _: usize) -> candle_core::Result<(Encoder, String)> {
+    Ok((Encoder::Candle(candle), String::new()))
 }
 
 /// The model on candle's ops: padded batches of similar lengths.
