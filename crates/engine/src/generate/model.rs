@@ -49,8 +49,7 @@ pub(super) fn load(options: &GeneratorOptions) -> Result<(LlamaModel, GeneratorI
     let path = &options.model;
     if !path.is_file() {
         return Err(Error::ModelMissing(format!(
-            "the answer model {} is missing: fetch the default models with \
-             `python3 models/fetch.py`, or choose another GGUF file",
+            "the answer model {} is missing: there is no such file",
             path.display()
         )));
     }
