@@ -185,8 +185,8 @@ fn explain(err: &anyhow::Error, kind: Option<ErrorKind>) -> String {
             return "the library is empty; add PDFs first with `quire add FILE.pdf`".into()
         }
         Some(ErrorKind::ModelMissing) => {
-            "; fetch the default models with `python3 models/fetch.py`, or choose a models folder \
-             with --models DIR"
+            "; fetch the default models with `python3 models/fetch.py`, or name the models to use \
+             with --models, --embedding-model or --answer-model"
         }
         Some(ErrorKind::ModelMismatch) => {
             "; run `quire add` to index it again with the current model"
