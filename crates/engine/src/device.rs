@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{candle_message, Error, Result};
 
 /// Which compute device to use; written "auto", "cpu", "cuda" or "metal".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
     /// CUDA or Metal when this build and this machine have one, else the CPU.
@@ -34,6 +34,14 @@ impl DeviceChoice {
 impl fmt::Display for DeviceChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Read as [`FromStr`](std::str::FromStr) reads it ("gpu" too), with its message for others.
+impl<'de> Deserialize<'de> for DeviceChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let word = String::deserialize(d)?;
+        word.parse().map_err(serde::de::Error::custom)
     }
 }
 
