@@ -197,7 +197,7 @@ pub(crate) fn ask(
     let given = &retrieved.sources[..prompt.sources_given];
     let cited = cited_numbers(&text, given.len());
     let embedding = models.embedder()?;
-    let found = support(library, &embedding, given, &retrieved.vector, &text)?;
+    let found = support(library, &embedding, given, &cited, &retrieved.vector, &text)?;
     let mut answer = Answer {
         conversation_id: options.conversation,
         message_id: None,

@@ -224,11 +224,13 @@ pub(crate) struct Support {
 
 /// Adds `[n]` to the answer's sentences that the model left uncited but that clearly come
 /// from source n, and picks one to three supporting quotes from the cited sources (or the
-/// top three when none is cited), closest to `question_vector`.
+/// top three when none is cited), closest to `question_vector`. `cited`: the sources the
+/// answer cites itself.
 pub(crate) fn support(
     library: &Library,
     embedding: &Embedding,
     sources: &[Source],
+    cited: &[usize],
     question_vector: &[f32],
     answer: &str,
 ) -> Result<Support> {
@@ -261,7 +263,6 @@ pub(crate) fn support(
             .collect();
         (found.text, found.attributed) = attribute(answer, &spans, &best);
     }
-    let cited = cited_numbers(answer, sources.len());
     let supporting: Vec<usize> = cited.iter().chain(&found.attributed).copied().collect();
     let keep = |s: &Sentence| {
         if supporting.is_empty() {
