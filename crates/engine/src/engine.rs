@@ -6,7 +6,7 @@
 //! [`crate::conversation`], [`crate::status`] — over two shared parts: the stored library
 //! ([`crate::library`]) and the model runtime ([`crate::runtime`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::ask::{self, Answer, AskEvent, AskOptions};
 use crate::conversation::{Conversation, StoredMessage};
@@ -261,10 +261,5 @@ impl Engine {
     /// The answer model on its thread, loaded if needed (benchmarks run their own jobs on it).
     pub fn generator(&self) -> Result<std::sync::Arc<crate::generate::GeneratorThread>> {
         self.models.generator()
-    }
-
-    /// The library's folder.
-    pub fn dir(&self) -> &Path {
-        &self.options.dir
     }
 }
