@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::focus::focus_passage;
 use crate::generate::{Flow, GenerationStats, Generator, Message, Sampling};
 use crate::library::Library;
-use crate::markers::{cited_numbers, segments, MarkerStream, Segment};
+use crate::markers::{cited_numbers, segments, without_dangling_marker, MarkerStream, Segment};
 use crate::retrieve::{query_vector, search_by, validate_k, SearchMode, SearchOptions};
 use crate::runtime::Models;
 use crate::support::support;
@@ -324,7 +324,7 @@ fn write_answer(
     emit(markers.finish(), &cancel);
     let (prompt, stats) =
         outcome.ok_or_else(|| Error::Generation("the generator thread stopped".into()))??;
-    let mut text = text.trim().to_string();
+    let mut text = without_dangling_marker(text.trim()).to_string();
     if text == prompt.opening.trim() {
         // The model said nothing after the words it was given.
         text.clear();

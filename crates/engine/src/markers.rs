@@ -1,6 +1,10 @@
 //! Citation markers in an answer's text — `[2]`, `[1, 3]`, `[2-4]`, `[Source 2]`, `【2】` —
 //! parsed here and nowhere else: the answer carries its text already split into
 //! [`Segment`]s, so front ends render chips without reading brackets themselves.
+//!
+//! A bracket that opens a line after a line break (`\n[1] 'class-name'`) labels a list item,
+//! not a source: small models number invented lists that way, and such labels must never look
+//! like citations.
 
 use serde::Serialize;
 
@@ -83,6 +87,33 @@ pub fn cited_numbers(text: &str, sources: usize) -> Vec<usize> {
     out
 }
 
+/// `text` without a citation marker left unfinished at its end (`… base class [6`, `[1, `):
+/// an answer must not end inside a marker.
+pub fn without_dangling_marker(text: &str) -> &str {
+    let Some((at, _)) = text.char_indices().rev().find(|(_, c)| OPEN.contains(c)) else {
+        return text;
+    };
+    let tail = &text[at..];
+    let inner = &tail[tail.chars().next().map_or(0, char::len_utf8)..];
+    let unfinished = !inner.contains(CLOSE) && inner.chars().count() <= LONGEST_MARKER && {
+        let body = inner.trim_start();
+        let word = body.get(..6.min(body.len())).unwrap_or(body);
+        let after_word = if "source".starts_with(&word.to_ascii_lowercase()) && !word.is_empty() {
+            body[word.len()..].trim_start()
+        } else {
+            body
+        };
+        after_word
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ',' | ' ' | '-' | '–' | ';' | '，' | '、'))
+    };
+    if unfinished {
+        text[..at].trim_end()
+    } else {
+        text
+    }
+}
+
 /// Segments an answer as it streams: text is passed on at once, except from an opening bracket
 /// on, which is held until it closes (or cannot be a marker any more).
 #[derive(Debug)]
@@ -90,6 +121,10 @@ pub struct MarkerStream {
     sources: usize,
     /// Text from an unclosed opening bracket on.
     held: String,
+    /// Nothing but spaces since the last line break.
+    line_start: bool,
+    /// The held bracket opened a line (so it is a list label, whatever it holds).
+    held_at_line_start: bool,
 }
 
 impl MarkerStream {
@@ -97,6 +132,8 @@ impl MarkerStream {
         MarkerStream {
             sources,
             held: String::new(),
+            line_start: false,
+            held_at_line_start: false,
         }
     }
 
@@ -104,6 +141,8 @@ impl MarkerStream {
     pub fn push(&mut self, piece: &str) -> Vec<Segment> {
         let mut out = Vec::new();
         for c in piece.chars() {
+            let line_start = self.line_start;
+            self.line_start = c == '\n' || (line_start && matches!(c, ' ' | '\t'));
             if self.held.is_empty() && !OPEN.contains(&c) {
                 push_text(&mut out, c.encode_utf8(&mut [0; 4]));
                 continue;
@@ -111,6 +150,9 @@ impl MarkerStream {
             if !self.held.is_empty() && OPEN.contains(&c) {
                 // A new bracket: what was held cannot be a marker any more.
                 push_text(&mut out, &std::mem::take(&mut self.held));
+            }
+            if self.held.is_empty() {
+                self.held_at_line_start = line_start;
             }
             self.held.push(c);
             if CLOSE.contains(&c) {
@@ -135,8 +177,8 @@ impl MarkerStream {
         let close_len = held.chars().next_back().map_or(0, char::len_utf8);
         let inner = &held[open_len..held.len() - close_len];
         match parse_marker(inner, self.sources) {
-            Some(sources) => out.push(Segment::Cite { sources }),
-            None => push_text(out, &held),
+            Some(sources) if !self.held_at_line_start => out.push(Segment::Cite { sources }),
+            _ => push_text(out, &held),
         }
     }
 }
@@ -220,9 +262,48 @@ mod tests {
         );
     }
 
+    /// The e2e answer that showed the bug: an invented list numbered [1]..[20] became chips.
+    #[test]
+    fn list_labels_at_the_start_of_a_line_are_not_citations() {
+        let answer = "Options are passed on to the base class [1]:\n\n[1] 'class-name' (option \
+                      name)\n  [2] 'date' (option date)\n[3]";
+        let s = segments(answer, 5);
+        assert_eq!(cited_numbers(answer, 5), vec![1]);
+        assert_eq!(
+            s.iter()
+                .filter(|s| matches!(s, Segment::Cite { .. }))
+                .count(),
+            1,
+            "{s:?}"
+        );
+        assert_eq!(
+            cited_numbers("[2] opens it", 3),
+            vec![2],
+            "not after a break"
+        );
+        assert_eq!(cited_numbers("Margins [2].\nFonts [1].", 3), vec![2, 1]);
+    }
+
+    #[test]
+    fn an_answer_never_ends_inside_a_marker() {
+        assert_eq!(
+            without_dangling_marker("It is possible … [6"),
+            "It is possible …"
+        );
+        assert_eq!(without_dangling_marker("See [1, "), "See");
+        assert_eq!(without_dangling_marker("See [Sour"), "See");
+        assert_eq!(without_dangling_marker("See [Source 2"), "See");
+        assert_eq!(without_dangling_marker("See [2]."), "See [2].");
+        assert_eq!(without_dangling_marker("an array [i"), "an array [i");
+        assert_eq!(without_dangling_marker("no brackets"), "no brackets");
+        assert_eq!(without_dangling_marker("【3"), "");
+    }
+
     #[test]
     fn streamed_pieces_give_the_same_segments_as_the_whole_text() {
-        let text = "Margins are set [1, 2] with geometry [Source 3]; unclosed [2 stays【1】.";
+        let text =
+            "Margins are set [1, 2] with geometry [Source 3];\n [2] a list label; unclosed [2 \
+                    stays【1】.";
         let whole = segments(text, 3);
         for size in 1..8 {
             let mut stream = MarkerStream::new(3);
