@@ -15,6 +15,11 @@ const LONGEST_MARKER: usize = 40;
 /// A range marker spans at most this many sources (`[1-99]` is not a citation).
 const LONGEST_RANGE: usize = 20;
 
+/// What a marker's numbers are written with: digits and the separators of lists and ranges.
+fn marker_char(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c, ',' | ' ' | '-' | '–' | ';' | '，' | '、')
+}
+
 /// A piece of an answer: plain text, or a citation of sources (numbered from 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -33,10 +38,8 @@ pub fn parse_marker(inner: &str, sources: usize) -> Option<Vec<usize>> {
         Some(word) if word.eq_ignore_ascii_case("source") => inner[6..].trim_start(),
         _ => inner,
     };
-    let well_formed = body.starts_with(|c: char| c.is_ascii_digit())
-        && body
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ',' | ' ' | '-' | '–' | ';' | '，' | '、'));
+    let well_formed =
+        body.starts_with(|c: char| c.is_ascii_digit()) && body.chars().all(marker_char);
     if !well_formed {
         return None;
     }
@@ -103,9 +106,7 @@ pub fn without_dangling_marker(text: &str) -> &str {
         } else {
             body
         };
-        after_word
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ',' | ' ' | '-' | '–' | ';' | '，' | '、'))
+        after_word.chars().all(marker_char)
     };
     if unfinished {
         text[..at].trim_end()
