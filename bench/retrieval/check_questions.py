@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
-"""Validate the retrieval benchmark questions in questions.json.
+"""Validate retrieval benchmark questions (questions.json or --questions FILE).
 
-For every item this checks that
+For every answerable item this checks that
 
 * the item has the expected fields and types,
-* the referenced PDF exists (paths are relative to the texlive doc root,
-  /usr/share/doc/texlive-doc by default),
+* the referenced PDF exists (a relative path is taken relative to the
+  texlive doc root, /usr/share/doc/texlive-doc by default; an absolute path
+  is used as is; a ``.pdf.gz`` is decompressed to a temporary file first),
 * every listed page exists in that PDF (1-based physical page index),
-* the evidence phrase occurs in the text of at least one listed page.
+* the evidence phrase occurs in the text of at least one listed page,
+* if present, ``answer`` is a non-empty string and ``key_facts`` is a list of
+  1-3 non-empty strings, each of which occurs in the text of at least one
+  listed page and in the answer (when there is one).
+
+An item with ``"answerable": false`` must have exactly the fields ``id``,
+``question``, ``answerable`` and ``why`` (both strings non-empty); nothing
+else is checked for it.
 
 Text is extracted with ``pdftotext -f P -l P -layout``; if the phrase is not
 found there, the plain reading-order extraction (no ``-layout``) is tried as
@@ -22,12 +30,15 @@ Standard library only; needs pdftotext (and pdfinfo, if present) on PATH.
 """
 
 import argparse
+import atexit
+import gzip
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import unicodedata
 from collections import Counter
 
@@ -38,6 +49,8 @@ DEFAULT_DOC_ROOT = "/usr/share/doc/texlive-doc"
 MIN_EVIDENCE_WORDS = 6
 MAX_EVIDENCE_WORDS = 20
 MAX_PAGES = 3
+MAX_KEY_FACTS = 3
+UNANSWERABLE_FIELDS = {"id", "question", "answerable", "why"}
 
 
 def normalise(text):
@@ -50,11 +63,32 @@ class PdfCache:
     def __init__(self):
         self._pages = {}
         self._text = {}
+        self._plain = {}
+        self._tmpdir = None
         self._have_pdfinfo = shutil.which("pdfinfo") is not None
+
+    def _readable(self, path):
+        """Path of a plain PDF with the content of ``path`` (.pdf.gz is
+        decompressed once into a temporary directory), or None."""
+        if not path.endswith(".gz"):
+            return path
+        if path not in self._plain:
+            if self._tmpdir is None:
+                self._tmpdir = tempfile.mkdtemp(prefix="check_questions.")
+                atexit.register(shutil.rmtree, self._tmpdir, True)
+            out = os.path.join(self._tmpdir, "%d.pdf" % len(self._plain))
+            try:
+                with gzip.open(path, "rb") as src, open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (OSError, EOFError):
+                out = None
+            self._plain[path] = out
+        return self._plain[path]
 
     def page_count(self, path):
         if path not in self._pages:
-            self._pages[path] = self._count(path)
+            plain = self._readable(path)
+            self._pages[path] = self._count(plain) if plain else None
         return self._pages[path]
 
     def _count(self, path):
@@ -77,12 +111,59 @@ class PdfCache:
             cmd = ["pdftotext", "-f", str(page), "-l", str(page)]
             if layout:
                 cmd.append("-layout")
-            cmd += [path, "-"]
+            plain = self._readable(path)
+            if plain is None:
+                self._text[key] = None
+                return None
+            cmd += [plain, "-"]
             res = subprocess.run(cmd, capture_output=True, text=True,
                                  errors="replace")
             self._text[key] = (normalise(res.stdout)
                                if res.returncode == 0 else None)
         return self._text[key]
+
+    def on_pages(self, path, pages, phrase):
+        """True if the normalised phrase occurs on one of the pages, in the
+        -layout extraction or in the plain reading-order one."""
+        phrase = normalise(phrase)
+        for layout in (True, False):
+            for p in pages:
+                text = self.page_text(path, p, layout)
+                if text is not None and phrase in text:
+                    return True
+        return False
+
+
+def is_unanswerable(item):
+    return isinstance(item, dict) and item.get("answerable") is False
+
+
+def check_unanswerable(item, label):
+    fails = []
+    for field in ("question", "why"):
+        if not isinstance(item.get(field), str) or not item[field].strip():
+            fails.append("%s: missing or empty '%s'" % (label, field))
+    extra = sorted(set(item) - UNANSWERABLE_FIELDS)
+    if extra:
+        fails.append("%s: unanswerable item has other fields: %s"
+                     % (label, ", ".join(extra)))
+    return fails
+
+
+def check_answer_fields(item, label):
+    """Schema of the optional 'answer' and 'key_facts' fields."""
+    fails = []
+    if "answer" in item and (not isinstance(item["answer"], str)
+                             or not item["answer"].strip()):
+        fails.append("%s: 'answer' must be a non-empty string" % label)
+    if "key_facts" in item:
+        facts = item["key_facts"]
+        if (not isinstance(facts, list)
+                or not 1 <= len(facts) <= MAX_KEY_FACTS
+                or not all(isinstance(f, str) and f.strip() for f in facts)):
+            fails.append("%s: 'key_facts' must be a list of 1-%d non-empty "
+                         "strings" % (label, MAX_KEY_FACTS))
+    return fails
 
 
 def check_item(item, index, doc_root, pdfs, seen_ids):
@@ -97,8 +178,14 @@ def check_item(item, index, doc_root, pdfs, seen_ids):
         seen_ids.add(qid)
     else:
         return ["%s: missing or non-integer 'id'" % label]
+    fails = ["%s: duplicate id" % label] if duplicate else []
 
-    schema = []
+    if "answerable" in item and not isinstance(item["answerable"], bool):
+        return fails + ["%s: 'answerable' must be true or false" % label]
+    if is_unanswerable(item):
+        return fails + check_unanswerable(item, label)
+
+    schema = check_answer_fields(item, label)
     for field in ("question", "document", "evidence"):
         if not isinstance(item.get(field), str) or not item[field].strip():
             schema.append("%s: missing or empty '%s'" % (label, field))
@@ -108,7 +195,6 @@ def check_item(item, index, doc_root, pdfs, seen_ids):
                        for p in pages)):
         schema.append("%s: 'pages' must be a non-empty list of integers"
                       % label)
-    fails = ["%s: duplicate id" % label] if duplicate else []
     if schema:
         return fails + schema
     if len(pages) > MAX_PAGES:
@@ -120,7 +206,9 @@ def check_item(item, index, doc_root, pdfs, seen_ids):
         fails.append("%s: evidence has %d words (want %d-%d)"
                      % (label, words, MIN_EVIDENCE_WORDS, MAX_EVIDENCE_WORDS))
 
-    path = os.path.join(doc_root, item["document"])
+    document = item["document"]
+    path = (document if os.path.isabs(document)
+            else os.path.join(doc_root, document))
     if not os.path.isfile(path):
         fails.append("%s: document not found: %s" % (label, path))
         return fails
@@ -137,20 +225,19 @@ def check_item(item, index, doc_root, pdfs, seen_ids):
             fails.append("%s: page %d out of range (%s has %d pages)"
                          % (label, p, item["document"], count))
 
-    evidence = normalise(item["evidence"])
-    found = False
-    for layout in (True, False):
-        for p in good_pages:
-            text = pdfs.page_text(path, p, layout)
-            if text is not None and evidence in text:
-                found = True
-                break
-        if found:
-            break
-    if good_pages and not found:
+    if good_pages and not pdfs.on_pages(path, good_pages, item["evidence"]):
         fails.append("%s: evidence not found on page(s) %s of %s: %r"
                      % (label, ",".join(map(str, pages)), item["document"],
                         item["evidence"]))
+
+    answer = normalise(item.get("answer", ""))
+    for fact in item.get("key_facts", []):
+        if good_pages and not pdfs.on_pages(path, good_pages, fact):
+            fails.append("%s: key fact not found on page(s) %s of %s: %r"
+                         % (label, ",".join(map(str, pages)),
+                            item["document"], fact))
+        if answer and normalise(fact) not in answer:
+            fails.append("%s: key fact not in the answer: %r" % (label, fact))
     return fails
 
 
@@ -183,12 +270,15 @@ def main(argv=None):
         if fails:
             failed_items += 1
 
-    docs = Counter(it.get("document") for it in items if isinstance(it, dict))
+    docs = Counter(it.get("document") for it in items
+                   if isinstance(it, dict) and not is_unanswerable(it))
     busiest = max(docs.values()) if docs else 0
-    print("%d questions, %d documents (max %d per document): "
+    unanswerable = sum(1 for it in items if is_unanswerable(it))
+    print("%d questions%s, %d documents (max %d per document): "
           "%d passed, %d failed"
-          % (len(items), len(docs), busiest, len(items) - failed_items,
-             failed_items))
+          % (len(items),
+             " (%d unanswerable)" % unanswerable if unanswerable else "",
+             len(docs), busiest, len(items) - failed_items, failed_items))
     return 1 if failed_items else 0
 
 
