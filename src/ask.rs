@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use quire_engine::{Answer, AskEvent, AskOptions, Engine, Flow};
+use quire_engine::{Answer, AskEvent, AskOptions, Citation, Engine, Flow, Outcome, Quote, Support};
 
 use crate::print_json;
 use crate::show::pages;
@@ -28,16 +28,103 @@ fn install_ctrl_c() {
     });
 }
 
-/// The sources and quotes after a streamed answer.
-fn print_sources(answer: &Answer) {
+/// The extractive answer, printed as soon as it is known.
+fn print_quotes(quotes: &[Quote], citations: &[Citation]) {
+    if quotes.is_empty() {
+        return;
+    }
     let mut out = std::io::stdout().lock();
-    if answer.text.is_empty() {
+    writeln!(out, "From your documents:").ok();
+    for q in quotes {
+        let title = citations
+            .iter()
+            .find(|c| c.n == q.n)
+            .map_or("", |c| c.passage.title.as_str());
         writeln!(
             out,
-            "(The model gave no answer; the passages below are what it was given.)"
+            "  \u{201c}{}\u{201d}\n      [{}] {}, p. {}",
+            q.text, q.n, title, q.page
         )
         .ok();
     }
+    writeln!(out).ok();
+    out.flush().ok();
+}
+
+/// The answer as checked: each sentence with the sources that support it, or marked when none
+/// does; then what the outcome means.
+fn print_checked(answer: &Answer, colour: bool) {
+    let mut out = std::io::stdout().lock();
+    let (dim, plain) = if colour {
+        ("\x1b[2;33m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    match answer.outcome {
+        Outcome::NotCovered => {
+            writeln!(out, "{}", answer.text).ok();
+            return;
+        }
+        Outcome::FromDocuments if answer.model.is_empty() => return,
+        Outcome::FromDocuments => {
+            writeln!(
+                out,
+                "Nothing the model wrote is supported by your documents, so the answer is what \
+                 they say (above). The model wrote:"
+            )
+            .ok();
+        }
+        Outcome::Verified => {}
+    }
+    let mut line = String::new();
+    if answer.outcome == Outcome::FromDocuments {
+        line.push_str(dim);
+    }
+    for s in &answer.sentences {
+        let text = s.text.trim_start_matches('\n');
+        if s.text.starts_with('\n') && !line.is_empty() {
+            writeln!(out, "{line}").ok();
+            line.clear();
+        } else if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(text);
+        match s.support {
+            Support::Supported => {
+                let numbers: Vec<String> = s.sources.iter().map(|n| n.to_string()).collect();
+                line.push_str(&format!(" [{}]", numbers.join(", ")));
+            }
+            Support::Unsupported => {
+                let unknown = if s.unknown.is_empty() {
+                    String::new()
+                } else {
+                    format!("; no source has {}", s.unknown.join(", "))
+                };
+                line.push_str(&format!(
+                    " {dim}(not found in your documents{unknown}){plain}"
+                ));
+            }
+            Support::NoClaim => {}
+        }
+    }
+    if !line.is_empty() {
+        writeln!(out, "{line}{plain}").ok();
+    }
+    if !answer.omitted.is_empty() {
+        writeln!(
+            out,
+            "{dim}({} piece(s) of the model's output left out: repeated, copied from the prompt \
+             or invented list items){plain}",
+            answer.omitted.len()
+        )
+        .ok();
+    }
+    out.flush().ok();
+}
+
+/// The sources after an answer: `*` marks those a sentence cites.
+fn print_sources(answer: &Answer) {
+    let mut out = std::io::stdout().lock();
     writeln!(out, "\nSources:").ok();
     for c in &answer.citations {
         let mark = if c.cited { "*" } else { " " };
@@ -57,23 +144,6 @@ fn print_sources(answer: &Answer) {
         )
         .ok();
     }
-    if !answer.quotes.is_empty() {
-        writeln!(out, "\nSupporting quotes:").ok();
-        for q in &answer.quotes {
-            let title = answer
-                .citations
-                .iter()
-                .find(|c| c.n == q.n)
-                .map(|c| c.passage.title.as_str())
-                .unwrap_or("");
-            writeln!(
-                out,
-                "  \u{201c}{}\u{201d}\n      [{}] {}, p. {}",
-                q.text, q.n, title, q.page
-            )
-            .ok();
-        }
-    }
     out.flush().ok();
 }
 
@@ -83,6 +153,15 @@ fn print_stats(answer: &Answer) {
         0 => String::new(),
         n => format!(" (focused to ~{n} tokens each)"),
     };
+    if answer.model.is_empty() {
+        eprintln!(
+            "(conversation {} · no answer model asked)",
+            answer
+                .conversation_id
+                .map_or("-".to_string(), |c| c.to_string())
+        );
+        return;
+    }
     let mut line = format!(
         "conversation {} · {} of {} sources{focus} · {} prompt tokens · first token after {:.2} s · {} tokens at {:.1}/s",
         answer.conversation_id.map_or("-".to_string(), |c| c.to_string()),
@@ -101,7 +180,8 @@ fn print_stats(answer: &Answer) {
     eprintln!("({line})");
 }
 
-/// Asks one question; streams the answer unless `json`.
+/// Asks one question. Unless `json`: the extractive answer first, then the model's draft as it
+/// is written (on a terminal), then the checked answer and its sources.
 fn ask_once(
     engine: &Engine,
     question: &str,
@@ -111,17 +191,32 @@ fn ask_once(
 ) -> anyhow::Result<Answer> {
     CANCEL.store(false, Ordering::SeqCst);
     ANSWERING.store(true, Ordering::SeqCst);
+    let terminal = std::io::stdout().is_terminal();
     let mut stdout = std::io::stdout();
+    let mut sources: Vec<Citation> = Vec::new();
+    let mut drafting = false;
     let result = engine.ask(question, options, &mut |event| {
         if !json {
             let piece = match event {
-                AskEvent::Text(text) => text.clone(),
-                AskEvent::Cite(sources) => {
-                    let numbers: Vec<String> = sources.iter().map(|n| n.to_string()).collect();
+                AskEvent::Sources(given) => {
+                    sources = given.clone();
+                    String::new()
+                }
+                AskEvent::Quotes(quotes) => {
+                    print_quotes(quotes, &sources);
+                    String::new()
+                }
+                AskEvent::Text(text) if terminal => text.clone(),
+                AskEvent::Cite(cited) if terminal => {
+                    let numbers: Vec<String> = cited.iter().map(|n| n.to_string()).collect();
                     format!("[{}]", numbers.join(", "))
                 }
-                AskEvent::Sources(_) | AskEvent::Done(_) => String::new(),
+                _ => String::new(),
             };
+            if !piece.is_empty() && !drafting {
+                drafting = true;
+                let _ = write!(stdout, "\x1b[2mModel's draft (being checked): ");
+            }
             let _ = stdout.write_all(piece.as_bytes());
             let _ = stdout.flush();
         }
@@ -132,6 +227,9 @@ fn ask_once(
         }
     });
     ANSWERING.store(false, Ordering::SeqCst);
+    if drafting {
+        let _ = write!(stdout, "\x1b[0m\n\n");
+    }
     let answer = result?;
     if show_prompt {
         eprintln!(
@@ -142,7 +240,7 @@ fn ask_once(
     if json {
         print_json(&answer)?;
     } else {
-        println!();
+        print_checked(&answer, terminal);
         print_sources(&answer);
         print_stats(&answer);
     }

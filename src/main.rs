@@ -134,6 +134,9 @@ struct AnswerArgs {
     /// Print the prompt the model was given to stderr
     #[arg(long)]
     show_prompt: bool,
+    /// Answer with the documents' own sentences only; no answer model is loaded
+    #[arg(long)]
+    extract_only: bool,
 }
 
 /// Parses an argument with the engine's own parser (and its message for a bad value).
@@ -160,6 +163,7 @@ impl AnswerArgs {
                 max_tokens: self.max_tokens,
                 ..Sampling::default()
             },
+            generate: !self.extract_only,
             ..AskOptions::default()
         })
     }

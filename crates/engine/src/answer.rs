@@ -127,6 +127,19 @@ pub fn language_instruction(question: &str) -> &'static str {
     }
 }
 
+/// What Quire says, in the question's language, when no passage is about the question.
+pub fn not_covered_message(question: &str) -> &'static str {
+    match language(question) {
+        Language::Japanese => "お手元の文書には、この質問に答える箇所が見つかりませんでした。",
+        Language::Korean => "문서에서 이 질문에 답하는 내용을 찾지 못했습니다.",
+        Language::Chinese => "您的文档中没有找到回答这个问题的内容。",
+        Language::English | Language::Other => {
+            "Your documents do not seem to cover this: none of the passages found answers the \
+             question."
+        }
+    }
+}
+
 /// The first words of the answer, written into the prompt for the model to go on from. A small
 /// model left to start by itself tends to copy the first source's heading; begun for it, it
 /// writes an answer. Empty for languages we cannot tell apart reliably.

@@ -8,18 +8,22 @@ use serde::Serialize;
 
 use crate::answer::{
     answer_opening, auto_passage_tokens, citations, conversation_title, fit_prompt,
-    standalone_query, Citation, FittedPrompt, Quote, Source,
+    not_covered_message, standalone_query, Citation, FittedPrompt, Quote, Source,
 };
-use crate::conversation::{no_conversation, Exchange};
+use crate::conversation::{no_conversation, Checked, Exchange};
 use crate::error::{Error, Result};
 use crate::focus::focus_passage;
-use crate::generate::{Flow, GenerationStats, Generator, Message, Sampling};
+use crate::generate::{Flow, GenerationStats, Generator, Message, Sampling, StopReason};
 use crate::library::Library;
-use crate::markers::{cited_numbers, segments, without_dangling_marker, MarkerStream, Segment};
+use crate::markers::{segments, without_dangling_marker, MarkerStream, Segment};
 use crate::retrieve::{query_vector, search_by, validate_k, SearchMode, SearchOptions};
-use crate::runtime::Models;
-use crate::support::support;
+use crate::runtime::{Embedding, Models};
+use crate::support::SourceSentences;
 use crate::text::query_terms;
+use crate::verify::{
+    claims, content_words, verified_text, verify, AnswerSentence, Evidence, Omission, Outcome,
+    Support,
+};
 
 /// Below this cosine similarity (all-MiniLM-L6-v2, question to passage) a source is taken as
 /// unrelated to the question. Measured on clsguide.pdf: the best passage for each of the 22
@@ -72,6 +76,9 @@ pub struct AskOptions {
     /// How much of each source the model reads.
     pub passages: Passages,
     pub sampling: Sampling,
+    /// Have the answer model write an answer after the extractive one; `false`: the sentences
+    /// of the documents only, no model.
+    pub generate: bool,
 }
 
 impl Default for AskOptions {
@@ -84,6 +91,7 @@ impl Default for AskOptions {
             history_messages: 6,
             passages: Passages::Auto,
             sampling: Sampling::default(),
+            generate: true,
         }
     }
 }
@@ -100,22 +108,27 @@ impl AskOptions {
     }
 }
 
-/// What an answer reports while it is being made, in this order: the sources, the answer's
-/// text and citation markers as they are written, then the finished answer.
+/// What an answer reports while it is being made, in this order: the sources, the extractive
+/// answer, the model's text and citation markers as they are written (not yet checked), then
+/// the finished, checked answer.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum AskEvent {
     /// Every source the model gets (none cited yet), before it starts writing.
     Sources(Vec<Citation>),
+    /// The extractive answer ("From your documents"): the sentences of the sources that answer
+    /// the question best, before the model starts (empty when the documents do not cover it).
+    Quotes(Vec<Quote>),
     /// The next piece of plain text (valid UTF-8, never part of a character).
     Text(String),
-    /// A citation marker, already parsed: the sources it names.
+    /// A citation marker as the model wrote it, already parsed: the sources it names. Not yet
+    /// checked: the finished answer keeps only the citations its sources support.
     Cite(Vec<usize>),
-    /// The finished answer, with Quire's attributions and quotes.
+    /// The finished answer, checked sentence by sentence.
     Done(Box<Answer>),
 }
 
-/// How the prompt was put together.
+/// How the prompt was put together (all zero when no model was asked).
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct PromptReport {
     /// The whole prompt text as the model got it.
@@ -143,6 +156,16 @@ pub struct PromptReport {
     pub passage_tokens: usize,
 }
 
+/// Whether the documents seem to answer the question, decided before any model is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ts_rs::TS)]
+pub struct Coverage {
+    /// The closest in meaning (cosine) a sentence of the sources comes to the question.
+    pub best_similarity: f32,
+    /// The share of the question's content words that the sources hold.
+    pub question_words_found: f32,
+    pub covered: bool,
+}
+
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Answer {
     pub conversation_id: Option<i64>,
@@ -150,20 +173,51 @@ pub struct Answer {
     pub question: String,
     /// The query retrieval used (the question, with the previous one for follow-ups).
     pub query: String,
-    /// The answer as it streamed, plus the `[n]` markers Quire attributed to sentences the
-    /// model left uncited (see [`Citation::attributed`]).
+    /// What the answer is: the model's checked answer, the documents' own sentences, or the
+    /// statement that the documents do not cover the question.
+    pub outcome: Outcome,
+    /// The answer's text as shown: the model's sentences that were kept, with the citations
+    /// their sources support as `[n]` markers; or the not-covered statement.
     #[serde(rename = "answer")]
     pub text: String,
     /// `text` split into plain text and citations of `citations`.
     pub segments: Vec<Segment>,
-    /// Every source given to the model, in prompt order.
+    /// The model's sentences as checked: supported ones with their sources, the others marked.
+    pub sentences: Vec<AnswerSentence>,
+    /// What the model wrote that was left out (repeats, prompt labels, invented list items).
+    pub omitted: Vec<Omission>,
+    /// The model's output exactly as it was written.
+    pub raw: String,
+    /// Every source found, in prompt order; `cited` when a kept sentence cites it.
     pub citations: Vec<Citation>,
+    /// The extractive answer: sentences of the sources, best first ("From your documents").
     pub quotes: Vec<Quote>,
+    pub coverage: Coverage,
     #[serde(flatten)]
     pub prompt: PromptReport,
     #[serde(flatten)]
     pub stats: GenerationStats,
+    /// The answer model's name (empty when none was asked).
     pub model: String,
+}
+
+impl PromptReport {
+    /// The report of an answer no model was asked for.
+    fn not_asked(sources_found: usize, relevant: bool) -> PromptReport {
+        PromptReport {
+            text: String::new(),
+            tokens: 0,
+            context_tokens: 0,
+            answer_tokens: 0,
+            sources_found,
+            sources_given: 0,
+            history_messages: 0,
+            truncated: false,
+            relevant,
+            opening: "",
+            passage_tokens: 0,
+        }
+    }
 }
 
 /// Retrieval's part of an answer: the query and what it found.
@@ -190,32 +244,153 @@ pub(crate) fn ask(
 ) -> Result<Answer> {
     let question = question.trim();
     let retrieved = retrieve(library, models, question, options)?;
-    let given = citations(&retrieved.sources, &[], &[]);
-    let keep_going = on_event(&AskEvent::Sources(given)) == Flow::Continue;
-    let (text, prompt, stats, model) =
-        write_answer(models, question, &retrieved, options, keep_going, on_event)?;
-    let given = &retrieved.sources[..prompt.sources_given];
-    let cited = cited_numbers(&text, given.len());
+    let mut keep_going =
+        on_event(&AskEvent::Sources(citations(&retrieved.sources, &[], &[]))) == Flow::Continue;
     let embedding = models.embedder()?;
-    let found = support(library, &embedding, given, &cited, &retrieved.vector, &text)?;
+    let said = SourceSentences::read(library, &embedding, &retrieved.sources)?;
+    let coverage = coverage(question, &retrieved, &said);
+    let quotes = if coverage.covered {
+        said.quotes(&retrieved.vector, question)
+    } else {
+        Vec::new()
+    };
+    keep_going &= on_event(&AskEvent::Quotes(quotes.clone())) == Flow::Continue;
     let mut answer = Answer {
         conversation_id: options.conversation,
         message_id: None,
         question: question.to_string(),
-        query: retrieved.query,
-        segments: segments(&found.text, given.len()),
-        text: found.text,
-        citations: citations(given, &cited, &found.attributed),
-        quotes: found.quotes,
-        prompt,
-        stats,
-        model,
+        query: retrieved.query.clone(),
+        outcome: Outcome::NotCovered,
+        text: String::new(),
+        segments: Vec::new(),
+        sentences: Vec::new(),
+        omitted: Vec::new(),
+        raw: String::new(),
+        citations: citations(&retrieved.sources, &[], &[]),
+        quotes,
+        coverage,
+        prompt: PromptReport::not_asked(retrieved.sources.len(), retrieved.relevant),
+        stats: GenerationStats::new(
+            0,
+            0,
+            Default::default(),
+            Default::default(),
+            StopReason::NotAsked,
+        ),
+        model: String::new(),
     };
+    if !coverage.covered {
+        answer.text = not_covered_message(question).to_string();
+    } else if options.generate {
+        let (raw, prompt, stats, model) =
+            write_answer(models, question, &retrieved, options, keep_going, on_event)?;
+        let given = &retrieved.sources[..prompt.sources_given];
+        let (sentences, omitted) = check(&embedding, &said, given, question, &raw)?;
+        let supported = sentences.iter().any(|s| s.support == Support::Supported);
+        answer.outcome = if supported {
+            Outcome::Verified
+        } else {
+            Outcome::FromDocuments
+        };
+        answer.text = verified_text(&sentences);
+        answer.citations = cited_sources(given, &sentences);
+        (answer.sentences, answer.omitted, answer.raw) = (sentences, omitted, raw);
+        (answer.prompt, answer.stats, answer.model) = (prompt, stats, model);
+    } else {
+        answer.outcome = Outcome::FromDocuments;
+    }
+    answer.segments = segments(&answer.text, answer.citations.len());
     if options.save {
         save(library, &mut answer)?;
     }
     on_event(&AskEvent::Done(Box::new(answer.clone())));
     Ok(answer)
+}
+
+/// A sentence of the sources must come at least this close in meaning (cosine,
+/// all-MiniLM-L6-v2) to the question for the documents to cover it…
+pub const COVERED_SIMILARITY: f32 = 0.5;
+/// …or at least this close, when the sources also hold this share of the question's words.
+pub const COVERED_SIMILARITY_WITH_WORDS: f32 = 0.3;
+pub const COVERED_WORDS: f32 = 0.6;
+
+/// Whether the sources seem to answer the question at all.
+fn coverage(question: &str, retrieved: &Retrieved, said: &SourceSentences) -> Coverage {
+    let best_similarity = said.best_similarity(&retrieved.vector);
+    let words = content_words(question);
+    let evidence: Vec<Evidence> = retrieved
+        .sources
+        .iter()
+        .map(|s| Evidence::new(s.n, &s.chunk.passage.text))
+        .collect();
+    let found = words
+        .iter()
+        .filter(|w| {
+            evidence
+                .iter()
+                .any(|e| e.word_share(std::slice::from_ref(w)) > 0.0)
+        })
+        .count();
+    let question_words_found = if words.is_empty() {
+        1.0
+    } else {
+        found as f32 / words.len() as f32
+    };
+    let covered = best_similarity >= COVERED_SIMILARITY
+        || (best_similarity >= COVERED_SIMILARITY_WITH_WORDS
+            && question_words_found >= COVERED_WORDS);
+    Coverage {
+        best_similarity,
+        question_words_found,
+        covered,
+    }
+}
+
+/// Checks the model's answer against the sources it was given, sentence by sentence.
+fn check(
+    embedding: &Embedding,
+    said: &SourceSentences,
+    given: &[Source],
+    question: &str,
+    raw: &str,
+) -> Result<(Vec<AnswerSentence>, Vec<Omission>)> {
+    let (claims, mut omitted) = claims(raw, given.len());
+    if claims.is_empty() {
+        return Ok((Vec::new(), omitted));
+    }
+    let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
+    let vectors = embedding.thread.submit_first(texts)?.wait()?;
+    let meaning = said.meaning(&vectors, given.len());
+    let evidence: Vec<Evidence> = given
+        .iter()
+        .map(|s| Evidence::new(s.n, &s.chunk.passage.text))
+        .collect();
+    let (sentences, more) = verify(question, &claims, &evidence, &meaning);
+    omitted.extend(more);
+    Ok((sentences, omitted))
+}
+
+/// The sources given, `cited` where a kept sentence cites them, `attributed` where the model
+/// had not cited that source for that sentence.
+fn cited_sources(given: &[Source], sentences: &[AnswerSentence]) -> Vec<Citation> {
+    let mut cited: Vec<usize> = Vec::new();
+    let mut attributed: Vec<usize> = Vec::new();
+    for s in sentences {
+        for &n in &s.sources {
+            if !cited.contains(&n) {
+                cited.push(n);
+            }
+        }
+    }
+    for n in &cited {
+        let by_model = sentences
+            .iter()
+            .any(|s| s.sources.contains(n) && !s.added.contains(n));
+        if !by_model {
+            attributed.push(*n);
+        }
+    }
+    citations(given, &cited, &attributed)
 }
 
 /// Checks the request, then finds the sources for the question (with the conversation's
@@ -348,6 +523,11 @@ fn save(library: &Library, answer: &mut Answer) -> Result<()> {
             stop: answer.stats.stop.as_str(),
             citations: &answer.citations,
             quotes: &answer.quotes,
+            checked: &Checked {
+                outcome: answer.outcome,
+                sentences: answer.sentences.clone(),
+                omitted: answer.omitted.clone(),
+            },
         },
     )?);
     Ok(())

@@ -2,13 +2,14 @@
 //! the library's SQLite database.
 
 use rusqlite::{params, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::answer::{Citation, Quote};
 use crate::error::{Error, Result};
 use crate::generate::{Message, Role};
 use crate::markers::{segments, Segment};
 use crate::store::{Passage, Store, PASSAGE_COLUMNS};
+use crate::verify::{AnswerSentence, Omission, Outcome};
 
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Conversation {
@@ -32,6 +33,17 @@ pub struct StoredMessage {
     pub created_at: String,
     pub citations: Vec<Citation>,
     pub quotes: Vec<Quote>,
+    /// The answer as checked; `None` for questions and for answers stored before Quire
+    /// checked answers.
+    pub checked: Option<Checked>,
+}
+
+/// An answer as checked, as stored with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Checked {
+    pub outcome: Outcome,
+    pub sentences: Vec<AnswerSentence>,
+    pub omitted: Vec<Omission>,
 }
 
 /// One finished exchange, ready to store.
@@ -41,6 +53,7 @@ pub struct Exchange<'a> {
     pub stop: &'a str,
     pub citations: &'a [Citation],
     pub quotes: &'a [Quote],
+    pub checked: &'a Checked,
 }
 
 fn conversation_from_row(r: &rusqlite::Row) -> rusqlite::Result<Conversation> {
@@ -147,10 +160,12 @@ impl Store {
             "INSERT INTO messages(conversation_id, role, content) VALUES (?1, 'user', ?2)",
             params![conversation_id, exchange.question],
         )?;
+        // Plain data: serialising it cannot fail.
+        let checked = serde_json::to_string(exchange.checked).ok();
         tx.execute(
-            "INSERT INTO messages(conversation_id, role, content, stop)
-             VALUES (?1, 'assistant', ?2, ?3)",
-            params![conversation_id, exchange.answer, exchange.stop],
+            "INSERT INTO messages(conversation_id, role, content, stop, checked)
+             VALUES (?1, 'assistant', ?2, ?3, ?4)",
+            params![conversation_id, exchange.answer, exchange.stop, checked],
         )?;
         let message_id = tx.last_insert_rowid();
         {
@@ -210,7 +225,7 @@ impl Store {
     /// Every message of a conversation, oldest first, answers with their sources and quotes.
     pub fn messages(&self, conversation_id: i64) -> Result<Vec<StoredMessage>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, role, content, stop, created_at FROM messages
+            "SELECT id, role, content, stop, created_at, checked FROM messages
              WHERE conversation_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([conversation_id], |r| {
@@ -228,6 +243,9 @@ impl Store {
                 created_at: r.get(4)?,
                 citations: Vec::new(),
                 quotes: Vec::new(),
+                checked: r
+                    .get::<_, Option<String>>(5)?
+                    .and_then(|json| serde_json::from_str(&json).ok()),
             })
         })?;
         let mut messages: Vec<StoredMessage> = rows.collect::<rusqlite::Result<_>>()?;
@@ -337,6 +355,23 @@ mod tests {
             text: "A sentence.".into(),
         };
         let cites = [citation(1, false), citation(2, true)];
+        let checked = Checked {
+            outcome: Outcome::Verified,
+            sentences: vec![AnswerSentence {
+                text: "Like this.".into(),
+                sources: vec![2],
+                support: crate::verify::Support::Supported,
+                dropped: vec![1],
+                added: Vec::new(),
+                unknown: Vec::new(),
+            }],
+            omitted: Vec::new(),
+        };
+        let none = Checked {
+            outcome: Outcome::FromDocuments,
+            sentences: Vec::new(),
+            omitted: Vec::new(),
+        };
         store
             .put_exchange(
                 id,
@@ -346,6 +381,7 @@ mod tests {
                     stop: "end_of_text",
                     citations: &cites,
                     quotes: std::slice::from_ref(&quote),
+                    checked: &checked,
                 },
             )
             .unwrap();
@@ -358,6 +394,7 @@ mod tests {
                     stop: "cancelled",
                     citations: &[],
                     quotes: &[],
+                    checked: &none,
                 },
             )
             .unwrap();
@@ -372,6 +409,8 @@ mod tests {
         }
         assert_eq!(messages[1].citations, expected);
         assert_eq!(messages[1].quotes, vec![quote]);
+        assert_eq!(messages[1].checked.as_ref(), Some(&checked));
+        assert_eq!(messages[0].checked, None, "questions are not checked");
         let turns = store.recent_turns(id, 10).unwrap();
         assert_eq!(
             turns,

@@ -80,6 +80,8 @@ pub enum StopReason {
     Cancelled,
     /// The context window was full.
     ContextFull,
+    /// No model was asked (the documents' own sentences are the answer).
+    NotAsked,
 }
 
 impl StopReason {
@@ -90,6 +92,7 @@ impl StopReason {
             StopReason::StopSequence => "stop_sequence",
             StopReason::Cancelled => "cancelled",
             StopReason::ContextFull => "context_full",
+            StopReason::NotAsked => "not_asked",
         }
     }
 }

@@ -48,10 +48,13 @@ pub mod status;
 pub mod store;
 pub mod support;
 pub mod text;
+pub mod verify;
 mod worker;
 
 pub use answer::{Citation, Quote, Source};
-pub use ask::{Answer, AskEvent, AskOptions, Passages, PromptReport, RELEVANT_SIMILARITY};
+pub use ask::{
+    Answer, AskEvent, AskOptions, Coverage, Passages, PromptReport, RELEVANT_SIMILARITY,
+};
 pub use conversation::{Conversation, StoredMessage};
 pub use device::DeviceChoice;
 pub use engine::{
@@ -70,3 +73,4 @@ pub use retrieve::{SearchHit, SearchMode, SearchOptions};
 pub use runtime::ModelStatus;
 pub use status::{DocumentCounts, LibraryStatus};
 pub use store::{DocStatus, Document, Passage, StoredChunk};
+pub use verify::{AnswerSentence, Omission, OmitReason, Outcome, Support};

@@ -116,6 +116,11 @@ CREATE TABLE quotes (
 ) WITHOUT ROWID;
 CREATE INDEX quotes_by_document ON quotes(document_id);
 "#,
+    // An answer as checked: its outcome, sentences with their support, and what was left out
+    // (JSON); NULL for questions and for answers stored before answers were checked.
+    r#"
+ALTER TABLE messages ADD COLUMN checked TEXT;
+"#,
 ];
 
 /// Where a document stands.

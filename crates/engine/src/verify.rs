@@ -1,0 +1,768 @@
+//! Checking a written answer against its sources, sentence by sentence. A citation is shown only
+//! where its passage says what the sentence says; a citation the model put on the wrong source
+//! moves to the one that supports the sentence, or goes. Sentences no passage supports are
+//! marked, and the numbers, names and commands found in no passage are flagged.
+//!
+//! Plain data in, plain data out: [`crate::ask`] embeds the sentences and calls [`verify`].
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::markers::{segments, Segment};
+use crate::support::says_not_found;
+use crate::text::{is_cjk, query_terms};
+
+/// A sentence is supported by a passage that holds at least this share of its content words…
+pub const WORDS_ALONE: f32 = 0.75;
+/// …or at least this share, when the sentence is also close in meaning (cosine, all-MiniLM-L6-v2)
+/// to one of the passage's sentences: at least [`MEANING`].
+pub const WORDS_WITH_MEANING: f32 = 0.5;
+pub const MEANING: f32 = 0.6;
+
+/// Words that say where an answer comes from, not what it says: they never count as content.
+const FRAMING: &[&str] = &[
+    "according",
+    "source",
+    "sources",
+    "document",
+    "documents",
+    "passage",
+    "passages",
+    "answer",
+    "question",
+    "mention",
+    "mentions",
+    "mentioned",
+    "state",
+    "states",
+    "stated",
+    "say",
+    "says",
+    "said",
+    "also",
+    "however",
+    "therefore",
+    "thus",
+    "note",
+    "here",
+    "following",
+    "given",
+];
+
+/// What an answer is, as the verifier and the coverage check decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The model's answer, checked: at least one of its sentences is supported by a source.
+    Verified,
+    /// The documents' own sentences (the extractive answer) are the answer: the model wrote
+    /// nothing a source supports, declined, or was not asked.
+    FromDocuments,
+    /// No passage is about the question: the documents do not cover it (no model was asked).
+    NotCovered,
+}
+
+/// How far a sentence of an answer is backed by the sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Support {
+    /// At least one source says it; its citations are those sources.
+    Supported,
+    /// No source says it: shown as "not found in your documents".
+    Unsupported,
+    /// Too short to claim anything, or the model saying the documents do not answer.
+    NoClaim,
+}
+
+/// A sentence (or list item) of an answer as checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct AnswerSentence {
+    /// The sentence as written, without citation markers. Starts with a line break when the
+    /// sentence starts a new line (list items, paragraphs).
+    pub text: String,
+    /// The sources whose passages support it: its citations.
+    pub sources: Vec<usize>,
+    pub support: Support,
+    /// Sources the model cited for it that do not support it (not shown as citations).
+    pub dropped: Vec<usize>,
+    /// Sources among `sources` that Quire found, where the model cited none or the wrong one.
+    pub added: Vec<usize>,
+    /// Numbers, names and commands of the sentence that occur in no source.
+    pub unknown: Vec<String>,
+}
+
+/// Why part of the model's output was left out of the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum OmitReason {
+    /// The model repeated a line or sentence it had already written.
+    Repeated,
+    /// The model went on to write the prompt's layout ("Answer:", "Question:", "Sources:").
+    Scaffolding,
+    /// An item of a list most of whose items no source supports (an invented enumeration).
+    InventedListItem,
+    /// "I don't know" next to sentences the sources do support.
+    Hedge,
+}
+
+/// Model output left out of the answer, kept so that it can be shown on request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Omission {
+    pub text: String,
+    pub reason: OmitReason,
+}
+
+/// A sentence of the model's answer before checking: its text without markers, whether it
+/// starts a line (and is a list item), and the sources the model cited for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub text: String,
+    pub new_line: bool,
+    pub list_item: bool,
+    pub cited: Vec<usize>,
+}
+
+/// Labels the model writes when it copies the prompt's layout: what follows is not the answer.
+const SCAFFOLDING: &[&str] = &["Answer:", "Question:", "Sources:", "Source:", "Context:"];
+
+/// Splits the model's raw answer into claims (sentences and list items) and leaves out what must
+/// never reach the user: echoed prompt labels and everything after them, and repeated lines or
+/// sentences. `sources`: how many sources the model was given.
+pub fn claims(answer: &str, sources: usize) -> (Vec<Claim>, Vec<Omission>) {
+    let mut omitted = Vec::new();
+    let answer = match scaffolding_at(answer) {
+        Some(at) => {
+            let rest = answer[at..].trim();
+            if !rest.is_empty() {
+                omitted.push(Omission {
+                    text: rest.to_string(),
+                    reason: OmitReason::Scaffolding,
+                });
+            }
+            &answer[..at]
+        }
+        None => answer,
+    };
+    // The text without markers, and where each marker stood in it.
+    let mut plain = String::new();
+    let mut marks: Vec<(usize, Vec<usize>)> = Vec::new();
+    for segment in segments(answer, sources) {
+        match segment {
+            Segment::Text { text } => plain.push_str(&text),
+            Segment::Cite { sources } => {
+                // "word [1]." reads "word." without its marker.
+                plain.truncate(plain.trim_end_matches([' ', '\t']).len());
+                marks.push((plain.len(), sources));
+            }
+        }
+    }
+    let spans = sentence_spans(&plain);
+    let mut out: Vec<Claim> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for (i, &(start, end)) in spans.iter().enumerate() {
+        let next_start = spans.get(i + 1).map_or(usize::MAX, |s| s.0);
+        let cited: Vec<usize> = marks
+            .iter()
+            .filter(|(at, _)| (i == 0 || *at > start) && *at < next_start)
+            .flat_map(|(_, s)| s.iter().copied())
+            .fold(Vec::new(), |mut acc, n| {
+                if !acc.contains(&n) {
+                    acc.push(n);
+                }
+                acc
+            });
+        let text = plain[start..end].trim().to_string();
+        let key = comparable(&text);
+        if !key.is_empty() && seen.contains(&key) {
+            omitted.push(Omission {
+                text,
+                reason: OmitReason::Repeated,
+            });
+            continue;
+        }
+        seen.push(key);
+        let new_line = i > 0 && plain[spans[i - 1].1..start].contains('\n');
+        out.push(Claim {
+            list_item: (new_line || i == 0) && list_label(&text),
+            text,
+            new_line,
+            cited,
+        });
+    }
+    (out, omitted)
+}
+
+/// The sentences of `plain`, a list label ("1.", "2)") kept with the item it labels.
+fn sentence_spans(plain: &str) -> Vec<(usize, usize)> {
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for (start, end) in crate::chunk::sentences(plain) {
+        if let Some(last) = spans.last_mut() {
+            let label = &plain[last.0..last.1];
+            let number = label.trim_end_matches(['.', ')']);
+            let same_line = !plain[last.1..start].contains('\n');
+            if same_line
+                && !number.is_empty()
+                && number.len() < label.len()
+                && number.chars().all(|c| c.is_ascii_digit())
+            {
+                last.1 = end;
+                continue;
+            }
+        }
+        spans.push((start, end));
+    }
+    spans
+}
+
+/// Where the model starts copying the prompt's labels, if it does (not at the very start).
+fn scaffolding_at(answer: &str) -> Option<usize> {
+    SCAFFOLDING
+        .iter()
+        .filter_map(|label| answer.find(label))
+        .filter(|&at| at > 0)
+        .min()
+}
+
+/// Lower-case letters and digits only: two sentences that differ in nothing else repeat.
+fn comparable(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether a line starts with a list label: `1.`, `2)`, `-`, `*`, `•`, `[3]`, `(a)`.
+fn list_label(text: &str) -> bool {
+    let t = text.trim_start();
+    if t.starts_with(['-', '*', '•', '–']) {
+        return true;
+    }
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && t[digits..].starts_with(['.', ')']) {
+        return true;
+    }
+    let bracketed = |open: char, close: char| {
+        t.starts_with(open)
+            && t[1..]
+                .find(close)
+                .is_some_and(|end| end <= 4 && t[1..1 + end].chars().all(|c| c.is_alphanumeric()))
+    };
+    bracketed('[', ']') || bracketed('(', ')')
+}
+
+/// A list item without its label.
+fn without_label(text: &str) -> &str {
+    let t = text.trim_start();
+    let end = match t.chars().next() {
+        Some('-' | '*' | '•' | '–') => 1,
+        Some('[') => t.find(']').map_or(0, |e| e + 1),
+        Some('(') => t.find(')').map_or(0, |e| e + 1),
+        _ => {
+            let digits = t.chars().take_while(char::is_ascii_digit).count();
+            digits + usize::from(digits > 0)
+        }
+    };
+    t[end..].trim_start()
+}
+
+/// A word as compared: lower case, without a plural or verb ending.
+fn stem(word: &str) -> String {
+    let w = word.to_lowercase();
+    if w.chars().count() < 5 || w.chars().any(is_cjk) {
+        return w;
+    }
+    for suffix in ["ing", "ies", "ed", "es", "s"] {
+        if let Some(base) = w.strip_suffix(suffix) {
+            return if suffix == "ies" {
+                format!("{base}y")
+            } else {
+                base.to_string()
+            };
+        }
+    }
+    w
+}
+
+/// The content words of a text, stemmed: what a sentence claims, in words.
+pub fn content_words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for term in query_terms(text) {
+        if FRAMING.contains(&term.as_str()) || term.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let s = stem(&term);
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// The tokens of a text that must be found exactly where it is said to come from: numbers,
+/// commands (`\foo`, `--bar`), paths, file names, identifiers (`snake_case`, `CamelCase`,
+/// `ALLCAPS`).
+pub fn key_tokens(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for token in tokens(text) {
+        let chars: Vec<char> = token.chars().collect();
+        let inner_upper = chars.iter().skip(1).any(|c| c.is_uppercase());
+        let key = chars.iter().any(char::is_ascii_digit)
+            || token.starts_with('\\')
+            || (token.starts_with('-') && chars.len() > 2)
+            || token.contains(['_', '/', '.', '@'])
+            || (inner_upper && chars.len() > 1);
+        let lower = token.to_lowercase();
+        if key && !out.contains(&lower) {
+            out.push(lower);
+        }
+    }
+    out
+}
+
+/// A text split into the tokens [`key_tokens`] looks at (original case): on white space and
+/// brackets, braces, quotes and separators, with sentence punctuation trimmed from both ends.
+fn tokens(text: &str) -> Vec<String> {
+    let normalised: String = text.nfkc().collect();
+    normalised
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '{' | '}'
+                        | '['
+                        | ']'
+                        | '('
+                        | ')'
+                        | '='
+                        | ','
+                        | ';'
+                        | '"'
+                        | '\''
+                        | '`'
+                        | '“'
+                        | '”'
+                        | '‘'
+                        | '’'
+                        | '<'
+                        | '>'
+                        | '|'
+                )
+        })
+        .map(|t| {
+            t.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?' | '*'))
+                .to_string()
+        })
+        .filter(|t| !t.is_empty() && t.chars().any(char::is_alphanumeric))
+        .collect()
+}
+
+/// A source as the verifier reads it: its passage's words and tokens, and how close in meaning
+/// each answer sentence is to its closest sentence.
+pub struct Evidence {
+    pub n: usize,
+    words: Vec<String>,
+    tokens: Vec<String>,
+}
+
+impl Evidence {
+    pub fn new(n: usize, passage: &str) -> Evidence {
+        let mut tokens: Vec<String> = tokens(passage).iter().map(|t| t.to_lowercase()).collect();
+        tokens.sort();
+        tokens.dedup();
+        let mut words = content_words(passage);
+        words.sort();
+        Evidence { n, words, tokens }
+    }
+
+    /// The share of `words` found in the passage.
+    pub fn word_share(&self, words: &[String]) -> f32 {
+        if words.is_empty() {
+            return 0.0;
+        }
+        let found = words
+            .iter()
+            .filter(|w| self.words.binary_search(w).is_ok())
+            .count();
+        found as f32 / words.len() as f32
+    }
+
+    pub fn has_token(&self, token: &str) -> bool {
+        self.tokens
+            .binary_search_by(|t| t.as_str().cmp(token))
+            .is_ok()
+    }
+}
+
+/// How one source bears on one sentence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Check {
+    pub n: usize,
+    pub word_share: f32,
+    pub meaning: f32,
+    pub keys_found: bool,
+}
+
+impl Check {
+    pub fn supports(&self) -> bool {
+        self.keys_found
+            && (self.word_share >= WORDS_ALONE
+                || (self.word_share >= WORDS_WITH_MEANING && self.meaning >= MEANING))
+    }
+
+    fn strength(&self) -> f32 {
+        self.word_share + self.meaning
+    }
+}
+
+/// Whether a claim claims anything beyond the question: content words the question does not
+/// have (`question`: its content words), or a number, name or command. A sentence in which the
+/// model says the documents do not answer claims nothing either.
+pub fn is_claim(text: &str, question: &[String]) -> bool {
+    if says_not_found(text) || refuses(text) {
+        return false;
+    }
+    let words = content_words(text)
+        .into_iter()
+        .filter(|w| !question.contains(w))
+        .count();
+    let cjk = text.chars().filter(|&c| is_cjk(c)).count();
+    words >= 2 || cjk >= 8 || !key_tokens(text).is_empty()
+}
+
+/// "I don't know", "I am not sure": the model declining, in its words.
+pub fn refuses(text: &str) -> bool {
+    let t = text.to_lowercase().replace('’', "'");
+    [
+        "i don't know",
+        "i do not know",
+        "i am not sure",
+        "i'm not sure",
+        "cannot answer",
+    ]
+    .iter()
+    .any(|p| t.contains(p))
+}
+
+/// Checks each claim against the sources: `meaning[i][j]` is the closeness in meaning of claim
+/// i to source j's closest sentence (`evidence[j]`). Returns the checked sentences and the
+/// claims left out (invented list items, hedges beside supported sentences).
+pub fn verify(
+    question: &str,
+    claims: &[Claim],
+    evidence: &[Evidence],
+    meaning: &[Vec<f32>],
+) -> (Vec<AnswerSentence>, Vec<Omission>) {
+    let question = content_words(question);
+    let mut out: Vec<AnswerSentence> = claims
+        .iter()
+        .zip(meaning)
+        .map(|(claim, meaning)| check_claim(claim, &question, evidence, meaning))
+        .collect();
+    let mut omitted = Vec::new();
+    // An invented enumeration: a list of three or more items, most of which no source supports.
+    let mut keep = vec![true; out.len()];
+    let mut i = 0;
+    while i < claims.len() {
+        if !claims[i].list_item {
+            i += 1;
+            continue;
+        }
+        let end = (i..claims.len())
+            .find(|&j| !claims[j].list_item)
+            .unwrap_or(claims.len());
+        let items = end - i;
+        let unsupported = (i..end)
+            .filter(|&j| out[j].support != Support::Supported)
+            .count();
+        if items >= 3 && unsupported * 2 > items {
+            for (j, k) in keep.iter_mut().enumerate().take(end).skip(i) {
+                if out[j].support != Support::Supported {
+                    *k = false;
+                }
+            }
+        }
+        i = end;
+    }
+    // "I don't know" beside supported sentences contradicts them.
+    let any_supported = out.iter().any(|s| s.support == Support::Supported);
+    for (j, claim) in claims.iter().enumerate() {
+        if any_supported && refuses(&claim.text) {
+            keep[j] = false;
+        }
+    }
+    let mut kept = Vec::new();
+    for ((sentence, claim), keep) in out.drain(..).zip(claims).zip(keep) {
+        if keep {
+            kept.push(sentence);
+            continue;
+        }
+        omitted.push(Omission {
+            text: sentence.text.trim().to_string(),
+            reason: if claim.list_item {
+                OmitReason::InventedListItem
+            } else {
+                OmitReason::Hedge
+            },
+        });
+    }
+    if let Some(first) = kept.first_mut() {
+        first.text = first.text.trim_start().to_string();
+    }
+    (kept, omitted)
+}
+
+fn check_claim(
+    claim: &Claim,
+    question: &[String],
+    evidence: &[Evidence],
+    meaning: &[f32],
+) -> AnswerSentence {
+    let text = if claim.new_line {
+        format!("\n{}", claim.text)
+    } else {
+        claim.text.clone()
+    };
+    // A list label ("3.", "[11]") is not part of what the item claims.
+    let body = if claim.list_item {
+        without_label(&claim.text)
+    } else {
+        &claim.text
+    };
+    if !is_claim(body, question) {
+        return AnswerSentence {
+            text,
+            sources: Vec::new(),
+            support: Support::NoClaim,
+            dropped: claim.cited.clone(),
+            added: Vec::new(),
+            unknown: Vec::new(),
+        };
+    }
+    let words = content_words(body);
+    let keys = key_tokens(body);
+    let checks: Vec<Check> = evidence
+        .iter()
+        .zip(meaning.iter().copied().chain(std::iter::repeat(0.0)))
+        .map(|(e, meaning)| Check {
+            n: e.n,
+            word_share: e.word_share(&words),
+            meaning,
+            keys_found: keys.iter().all(|k| e.has_token(k)),
+        })
+        .collect();
+    let unknown: Vec<String> = keys
+        .iter()
+        .filter(|k| !evidence.iter().any(|e| e.has_token(k)))
+        .cloned()
+        .collect();
+    let supporting: Vec<&Check> = checks.iter().filter(|c| c.supports()).collect();
+    let kept: Vec<usize> = claim
+        .cited
+        .iter()
+        .copied()
+        .filter(|n| supporting.iter().any(|c| c.n == *n))
+        .collect();
+    let sources = if !kept.is_empty() {
+        kept
+    } else {
+        // Uncited, or cited wrongly: the source that supports it best, if any.
+        supporting
+            .iter()
+            .max_by(|a, b| a.strength().total_cmp(&b.strength()))
+            .map(|c| vec![c.n])
+            .unwrap_or_default()
+    };
+    AnswerSentence {
+        text,
+        support: if sources.is_empty() {
+            Support::Unsupported
+        } else {
+            Support::Supported
+        },
+        dropped: claim
+            .cited
+            .iter()
+            .copied()
+            .filter(|n| !sources.contains(n))
+            .collect(),
+        added: sources
+            .iter()
+            .copied()
+            .filter(|n| !claim.cited.contains(n))
+            .collect(),
+        sources,
+        unknown,
+    }
+}
+
+/// The answer's text with the verified citations as `[n]` markers (before each sentence's final
+/// punctuation), as stored and as plain-text front ends print it.
+pub fn verified_text(sentences: &[AnswerSentence]) -> String {
+    let mut out = String::new();
+    for s in sentences {
+        let text = s.text.as_str();
+        if !out.is_empty() && !text.starts_with('\n') {
+            out.push(' ');
+        }
+        if s.sources.is_empty() {
+            out.push_str(text);
+            continue;
+        }
+        let body = text.trim_end_matches(|c: char| {
+            matches!(c, '.' | '!' | '?' | ';' | ':' | '。' | '！' | '？' | '；')
+        });
+        let numbers: Vec<String> = s.sources.iter().map(|n| n.to_string()).collect();
+        out.push_str(body);
+        out.push_str(&format!(" [{}]", numbers.join(", ")));
+        out.push_str(&text[body.len()..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(text: &str, cited: &[usize]) -> Claim {
+        Claim {
+            text: text.into(),
+            new_line: false,
+            list_item: list_label(text),
+            cited: cited.to_vec(),
+        }
+    }
+
+    #[test]
+    fn markers_belong_to_their_sentence_and_list_labels_are_not_citations() {
+        let (found, omitted) = claims(
+            "Use \\LoadClassWithOptions [2]. It passes the options on.[1]\n[1] 'class-name'\n\
+             [2] 'option'",
+            5,
+        );
+        assert!(omitted.is_empty());
+        let texts: Vec<&str> = found.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Use \\LoadClassWithOptions.",
+                "It passes the options on.",
+                "[1] 'class-name'",
+                "[2] 'option'"
+            ]
+        );
+        assert_eq!(found[0].cited, [2]);
+        assert_eq!(found[1].cited, [1]);
+        assert!(found[2].list_item && found[2].new_line && found[2].cited.is_empty());
+    }
+
+    #[test]
+    fn echoed_labels_and_repeats_are_left_out() {
+        let (found, omitted) = claims(
+            "According to the sources, I don't know about this option. Answer: I am not sure, \
+             but it is possible to pass options.",
+            5,
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(omitted[0].reason, OmitReason::Scaffolding);
+        assert!(omitted[0].text.starts_with("Answer: I am not sure"));
+        assert!(!is_claim(&found[0].text, &[]), "a refusal claims nothing");
+        let question = content_words("How do I pass options on to the base class?");
+        assert!(!is_claim(
+            "The following options are passed to the base class:",
+            &question
+        ));
+
+        let (found, omitted) = claims(
+            "The margin is set with geometry [1].\nThe margin is set with geometry [1].\n\
+             The margin is set with geometry.",
+            5,
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(omitted.len(), 2);
+        assert!(omitted.iter().all(|o| o.reason == OmitReason::Repeated));
+    }
+
+    #[test]
+    fn key_tokens_are_numbers_commands_paths_and_identifiers() {
+        assert_eq!(
+            key_tokens("Set \\textwidth to 345pt in /etc/foo.conf with --force, MyClass and x_y."),
+            [
+                "\\textwidth",
+                "345pt",
+                "/etc/foo.conf",
+                "--force",
+                "myclass",
+                "x_y"
+            ]
+        );
+        assert!(key_tokens("A plain sentence about options.").is_empty());
+    }
+
+    #[test]
+    fn a_citation_stays_only_where_its_passage_supports_the_sentence() {
+        let evidence = [
+            Evidence::new(1, "Fonts are selected with \\fontfamily and \\selectfont."),
+            Evidence::new(
+                2,
+                "To pass every unknown option on to the article class, use \\DeclareOption* \
+                 with \\PassOptionsToClass.",
+            ),
+        ];
+        let claims = [
+            // Cited 1, supported by 2: the marker moves.
+            claim(
+                "Unknown options are passed on to the article class with \\PassOptionsToClass.",
+                &[1],
+            ),
+            // Cited 2, an invented number: kept out, flagged.
+            claim(
+                "Each option costs 10000 bytes of the article class memory.",
+                &[2],
+            ),
+        ];
+        let (sentences, _) = verify(
+            "How are options passed?",
+            &claims,
+            &evidence,
+            &[vec![0.1, 0.7], vec![0.1, 0.5]],
+        );
+        assert_eq!(sentences[0].sources, [2]);
+        assert_eq!(sentences[0].dropped, [1]);
+        assert_eq!(sentences[0].support, Support::Supported);
+        assert_eq!(sentences[1].support, Support::Unsupported);
+        assert!(sentences[1].sources.is_empty());
+        assert_eq!(sentences[1].unknown, ["10000"]);
+        assert_eq!(
+            verified_text(&sentences),
+            "Unknown options are passed on to the article class with \\PassOptionsToClass [2]. \
+             Each option costs 10000 bytes of the article class memory."
+        );
+    }
+
+    #[test]
+    fn invented_enumerations_are_cut_and_hedges_beside_support_go() {
+        let evidence = [Evidence::new(
+            1,
+            "The class option draft marks overfull boxes with a black rule.",
+        )];
+        let (found, _) = claims(
+            "I am not sure. The draft option marks overfull boxes with a rule [1].\n\
+             1. 'class-name' option name\n2. 'email' option email\n3. 'title' option title",
+            1,
+        );
+        let meaning = vec![vec![0.2]; found.len()];
+        let (sentences, omitted) = verify("What does draft do?", &found, &evidence, &meaning);
+        assert_eq!(sentences.len(), 1, "{sentences:?}");
+        assert_eq!(sentences[0].sources, [1]);
+        let reasons: Vec<OmitReason> = omitted.iter().map(|o| o.reason).collect();
+        assert_eq!(
+            reasons,
+            [
+                OmitReason::Hedge,
+                OmitReason::InventedListItem,
+                OmitReason::InventedListItem,
+                OmitReason::InventedListItem
+            ]
+        );
+    }
+}
