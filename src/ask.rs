@@ -320,3 +320,46 @@ pub fn conversations(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// One citation to check: does `passage` support `sentence`, an answer to `question`?
+#[derive(serde::Deserialize)]
+struct CitationToCheck {
+    #[serde(default)]
+    question: String,
+    sentence: String,
+    passage: String,
+}
+
+/// `quire check-citations`: one verdict per JSON line on stdin; exit status 1 when any citation
+/// is not supported.
+pub fn check_citations(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> {
+    let mut all = true;
+    for (i, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let c: CitationToCheck = serde_json::from_str(&line)
+            .map_err(|e| anyhow::anyhow!("line {}: not a citation to check: {e}", i + 1))?;
+        let supported = engine.supports(&c.question, &c.sentence, &c.passage)?;
+        all &= supported;
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "line": i + 1, "supported": supported })
+            );
+        } else {
+            let verdict = if supported {
+                "supported"
+            } else {
+                "NOT supported"
+            };
+            println!("{}: {verdict}: {}", i + 1, c.sentence);
+        }
+    }
+    Ok(if all {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -94,6 +94,9 @@ enum Command {
     },
     /// Models, device, counts and a consistency check
     Status,
+    /// Check citations by Quire's rule: reads JSON lines {"question", "sentence", "passage"}
+    /// on stdin, prints one line per input: supported or not
+    CheckCitations,
 }
 
 /// How `ask` and `chat` answer.
@@ -258,6 +261,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::List => show::list(&engine, cli.json),
         Command::Remove { documents } => show::remove(&engine, documents),
         Command::Status => show::status(&engine, cli.json),
+        Command::CheckCitations => ask::check_citations(&engine, cli.json),
     };
     if let Some(warning) = engine.take_device_warning() {
         eprintln!("quire: warning: {warning}");

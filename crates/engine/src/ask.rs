@@ -370,6 +370,38 @@ fn check(
     Ok((sentences, omitted))
 }
 
+/// Whether `passage` supports `sentence` by the rule [`check`] applies.
+pub(crate) fn supports(
+    models: &Models,
+    question: &str,
+    sentence: &str,
+    passage: &str,
+) -> Result<bool> {
+    let embedding = models.embedder()?;
+    let mut texts = vec![sentence.to_string()];
+    texts.extend(
+        crate::chunk::sentences(passage)
+            .into_iter()
+            .map(|(s, e)| passage[s..e].to_string()),
+    );
+    let vectors = embedding.thread.submit_first(texts)?.wait()?;
+    let meaning = vectors[1..]
+        .iter()
+        .map(|v| v.iter().zip(&vectors[0]).map(|(a, b)| a * b).sum::<f32>())
+        .fold(0.0, f32::max);
+    let claim = crate::verify::Claim {
+        text: sentence.trim().to_string(),
+        new_line: false,
+        list_item: false,
+        cited: vec![1],
+    };
+    let evidence = [Evidence::new(1, passage)];
+    let (checked, _) = verify(question, &[claim], &evidence, &[vec![meaning]]);
+    Ok(checked
+        .first()
+        .is_some_and(|s| s.support == Support::Supported && s.sources == [1]))
+}
+
 /// The sources given, `cited` where a kept sentence cites them, `attributed` where the model
 /// had not cited that source for that sentence.
 fn cited_sources(given: &[Source], sentences: &[AnswerSentence]) -> Vec<Citation> {

@@ -218,6 +218,13 @@ impl Engine {
         ask::ask(&self.library, &self.models, question, options, on_event)
     }
 
+    /// Whether `passage` supports `sentence` (an answer's sentence to `question`), by the rule
+    /// the answer's citations are checked with: what a front end or a test uses to check a
+    /// citation it shows.
+    pub fn supports(&self, question: &str, sentence: &str, passage: &str) -> Result<bool> {
+        ask::supports(&self.models, question, sentence, passage)
+    }
+
     // ---- conversations ----
 
     /// All conversations, the most recently active first.
