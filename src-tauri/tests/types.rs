@@ -5,11 +5,13 @@
 use std::path::Path;
 
 use quire_app::{AppError, AppSettings, CancelTarget};
+use quire_engine::conversation::Checked;
 use quire_engine::generate::Role;
 use quire_engine::{
-    AddEvent, AddStatus, Answer, AskEvent, Citation, Conversation, DeviceChoice, DocStatus,
-    Document, DocumentCounts, ErrorKind, FailureKind, FileOutcome, GenerationStats, LibraryStatus,
-    ModelStatus, Passage, PromptReport, Quote, Segment, StopReason, StoredMessage,
+    AddEvent, AddStatus, Answer, AnswerSentence, AskEvent, Citation, Conversation, Coverage,
+    DeviceChoice, DocStatus, Document, DocumentCounts, ErrorKind, FailureKind, FileOutcome,
+    GenerationStats, LibraryStatus, ModelStatus, OmitReason, Omission, Outcome, Passage,
+    PromptReport, Quote, Segment, StopReason, StoredMessage, Support,
 };
 use ts_rs::{Config, TS};
 
@@ -43,10 +45,17 @@ fn generated() -> String {
         declaration::<StopReason>(&cfg),
         declaration::<PromptReport>(&cfg),
         declaration::<GenerationStats>(&cfg),
+        declaration::<Outcome>(&cfg),
+        declaration::<Support>(&cfg),
+        declaration::<AnswerSentence>(&cfg),
+        declaration::<OmitReason>(&cfg),
+        declaration::<Omission>(&cfg),
+        declaration::<Coverage>(&cfg),
         declaration::<Answer>(&cfg),
         declaration::<AskEvent>(&cfg),
         declaration::<Conversation>(&cfg),
         declaration::<Role>(&cfg),
+        declaration::<Checked>(&cfg),
         declaration::<StoredMessage>(&cfg),
         declaration::<ModelStatus>(&cfg),
         declaration::<DocumentCounts>(&cfg),

@@ -98,10 +98,10 @@ export type Segment = { "kind": "text", text: string, } | { "kind": "cite", sour
 /**
  * Why generation ended.
  */
-export type StopReason = "end_of_text" | "max_tokens" | "stop_sequence" | "cancelled" | "context_full";
+export type StopReason = "end_of_text" | "max_tokens" | "stop_sequence" | "cancelled" | "context_full" | "not_asked";
 
 /**
- * How the prompt was put together.
+ * How the prompt was put together (all zero when no model was asked).
  */
 export type PromptReport = { context_tokens: number, 
 /**
@@ -138,14 +138,78 @@ total_time_ms: number,
  */
 tokens_per_second: number, stop: StopReason, };
 
+/**
+ * What an answer is, as the verifier and the coverage check decided.
+ */
+export type Outcome = "verified" | "from_documents" | "not_covered";
+
+/**
+ * How far a sentence of an answer is backed by the sources.
+ */
+export type Support = "supported" | "unsupported" | "no_claim";
+
+/**
+ * A sentence (or list item) of an answer as checked.
+ */
+export type AnswerSentence = { 
+/**
+ * The sentence as written, without citation markers. Starts with a line break when the
+ * sentence starts a new line (list items, paragraphs).
+ */
+text: string, 
+/**
+ * The sources whose passages support it: its citations.
+ */
+sources: Array<number>, support: Support, 
+/**
+ * Sources the model cited for it that do not support it (not shown as citations).
+ */
+dropped: Array<number>, 
+/**
+ * Sources among `sources` that Quire found, where the model cited none or the wrong one.
+ */
+added: Array<number>, 
+/**
+ * Numbers, names and commands of the sentence that occur in no source.
+ */
+unknown: Array<string>, };
+
+/**
+ * Why part of the model's output was left out of the answer.
+ */
+export type OmitReason = "repeated" | "scaffolding" | "invented_list_item" | "hedge";
+
+/**
+ * Model output left out of the answer, kept so that it can be shown on request.
+ */
+export type Omission = { text: string, reason: OmitReason, };
+
+/**
+ * Whether the documents seem to answer the question, decided before any model is asked.
+ */
+export type Coverage = { 
+/**
+ * The closest in meaning (cosine) a sentence of the sources comes to the question.
+ */
+best_similarity: number, 
+/**
+ * The share of the question's content words that the sources hold.
+ */
+question_words_found: number, covered: boolean, };
+
 export type Answer = { conversation_id: number | null, message_id: number | null, question: string, 
 /**
  * The query retrieval used (the question, with the previous one for follow-ups).
  */
 query: string, 
 /**
- * The answer as it streamed, plus the `[n]` markers Quire attributed to sentences the
- * model left uncited (see [`Citation::attributed`]).
+ * What the answer is: the model's checked answer, the documents' own sentences, or the
+ * statement that the documents do not cover the question.
+ */
+outcome: Outcome, 
+/**
+ * The answer's text as shown: the model's sentences that were kept, with the citations
+ * their sources support as `[n]` markers; or the not-covered statement.
  */
 answer: string, 
 /**
@@ -153,9 +217,29 @@ answer: string,
  */
 segments: Array<Segment>, 
 /**
- * Every source given to the model, in prompt order.
+ * The model's sentences as checked: supported ones with their sources, the others marked.
  */
-citations: Array<Citation>, quotes: Array<Quote>, model: string, context_tokens: number, 
+sentences: Array<AnswerSentence>, 
+/**
+ * What the model wrote that was left out (repeats, prompt labels, invented list items).
+ */
+omitted: Array<Omission>, 
+/**
+ * The model's output exactly as it was written.
+ */
+raw: string, 
+/**
+ * Every source found, in prompt order; `cited` when a kept sentence cites it.
+ */
+citations: Array<Citation>, 
+/**
+ * The extractive answer: sentences of the sources, best first ("From your documents").
+ */
+quotes: Array<Quote>, coverage: Coverage, 
+/**
+ * The answer model's name (empty when none was asked).
+ */
+model: string, context_tokens: number, 
 /**
  * Room kept for the answer.
  */
@@ -186,14 +270,20 @@ total_time_ms: number,
 tokens_per_second: number, stop: StopReason, };
 
 /**
- * What an answer reports while it is being made, in this order: the sources, the answer's
- * text and citation markers as they are written, then the finished answer.
+ * What an answer reports while it is being made, in this order: the sources, the extractive
+ * answer, the model's text and citation markers as they are written (not yet checked), then
+ * the finished, checked answer.
  */
-export type AskEvent = { "event": "sources", "data": Array<Citation> } | { "event": "text", "data": string } | { "event": "cite", "data": Array<number> } | { "event": "done", "data": Answer };
+export type AskEvent = { "event": "sources", "data": Array<Citation> } | { "event": "quotes", "data": Array<Quote> } | { "event": "text", "data": string } | { "event": "cite", "data": Array<number> } | { "event": "done", "data": Answer };
 
 export type Conversation = { id: number, title: string, created_at: string, updated_at: string, messages: number, };
 
 export type Role = "system" | "user" | "assistant";
+
+/**
+ * An answer as checked, as stored with it.
+ */
+export type Checked = { outcome: Outcome, sentences: Array<AnswerSentence>, omitted: Array<Omission>, };
 
 /**
  * A question or an answer as stored.
@@ -206,7 +296,12 @@ segments: Array<Segment>,
 /**
  * Why an answer ended ("end_of_text", "cancelled", …); `None` for questions.
  */
-stop: string | null, created_at: string, citations: Array<Citation>, quotes: Array<Quote>, };
+stop: string | null, created_at: string, citations: Array<Citation>, quotes: Array<Quote>, 
+/**
+ * The answer as checked; `None` for questions and for answers stored before Quire
+ * checked answers.
+ */
+checked: Checked | null, };
 
 /**
  * Whether a model can be used, without loading it.
