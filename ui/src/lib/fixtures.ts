@@ -1,5 +1,5 @@
 // Test data shared by the UI's unit tests.
-import type { Citation } from "./types";
+import type { Answer, AnswerSentence, Citation, Quote, StoredMessage } from "./types";
 
 /** A citation of source `n`, on page `page` (default: page n). */
 export function citation(n: number, page = n): Citation {
@@ -15,6 +15,61 @@ export function citation(n: number, page = n): Citation {
     page_end: page,
     char_start: 0,
     char_end: 5,
-    text: "text",
+    text: `passage ${n}`,
+  };
+}
+
+/** A sentence of source `n`'s passage, from the extractive answer. */
+export function quote(n: number, text = `Quoted from ${n}.`): Quote {
+  return { n, document_id: 1, page: n, char_start: 0, char_end: text.length, text };
+}
+
+/** A checked sentence: supported by `sources`, or unsupported (with its unknown terms). */
+export function sentence(text: string, sources: number[], unknown: string[] = []): AnswerSentence {
+  return {
+    text,
+    sources,
+    support: sources.length > 0 ? "supported" : "unsupported",
+    dropped: [],
+    added: [],
+    unknown,
+  };
+}
+
+/** A finished answer; the fields the window does not read are statistics. */
+export function answer(over: Partial<Answer>): Answer {
+  return {
+    conversation_id: 1,
+    message_id: 2,
+    question: "q",
+    query: "q",
+    outcome: "verified",
+    answer: "",
+    segments: [],
+    sentences: [],
+    omitted: [],
+    raw: "",
+    citations: [],
+    quotes: [],
+    coverage: { best_similarity: 0.7, question_words_found: 1, covered: true },
+    model: "m",
+    stop: "end_of_text",
+    ...over,
+  } as Answer;
+}
+
+/** A stored answer; `checked: null` is one stored before Quire checked answers. */
+export function stored(over: Partial<StoredMessage>): StoredMessage {
+  return {
+    id: 2,
+    role: "assistant",
+    content: "",
+    segments: [],
+    stop: "end_of_text",
+    created_at: "2026-01-01 00:00:00",
+    citations: [],
+    quotes: [],
+    checked: null,
+    ...over,
   };
 }
