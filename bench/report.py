@@ -248,6 +248,9 @@ def main() -> None:
                         ("retrieval.png", "Retrieval quality"), ("index.png", "Vector index")]:
         if os.path.exists(os.path.join(plots, name)):
             out.append(f"![{title}](bench/{name})\n")
+    answers = os.path.join(plots, "answers.md")
+    out.append("\n## Answers (bench/answers.sh)\n")
+    out.append(open(answers).read().strip() if os.path.exists(answers) else "Not measured yet.")
     # The GPU section comes from another machine (bench/gpu.sh writes gpu.md; keep it as
     # docs/bench/gpu.md), so it is carried over, not remade here.
     gpu = os.path.join(plots, "gpu.md")

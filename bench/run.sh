@@ -3,8 +3,9 @@
 # same input in the same run, then the table and plots (bench/report.py).
 #
 #   bash bench/run.sh [SECTION...]   sections: extraction embedding ingestion search generation
-#                                    index (default: all, in that order); `search` also
-#                                    measures retrieval quality (same questions, same library)
+#                                    index answers (default: all, in that order); `search` also
+#                                    measures retrieval quality (same questions, same library);
+#                                    `answers` is the answer benchmark (bench/answers.sh)
 #
 # Results (JSON) go to $QUIRE_BENCH_OUT (default: <target>/bench); the report reads every result
 # there, so a section can be rerun alone. Baselines are installed here: poppler-utils (apt, by
@@ -23,7 +24,7 @@ mkdir -p "$out" "$cache"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(extraction embedding ingestion search generation index)
+[ ${#sections[@]} -gt 0 ] || sections=(extraction embedding ingestion search generation index answers)
 
 say "setting up (packages, models, build)"
 bash scripts/setup.sh
@@ -81,6 +82,10 @@ for section in "${sections[@]}"; do
   generation)
     say "generation: quire ask vs llama-bench (same llama.cpp, GGUF, threads)"
     GENERATION_JSON="$out/generation.json" QUIRE_CACHE="$cache" bash bench/generation.sh
+    ;;
+  answers)
+    say "answers: key facts, verified citations and refusals per answer model (bench/answers.sh)"
+    QUIRE_BENCH_OUT="$out" QUIRE_CACHE="$cache" bash bench/answers.sh
     ;;
   *)
     echo "unknown section $section" >&2

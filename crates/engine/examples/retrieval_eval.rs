@@ -72,11 +72,17 @@ fn main() {
     );
     let json = args.iter().any(|a| a == "--json");
 
-    let questions: Vec<Question> = serde_json::from_str(
+    let items: Vec<serde_json::Value> = serde_json::from_str(
         &std::fs::read_to_string(&questions_file)
             .unwrap_or_else(|e| panic!("{}: {e}", questions_file.display())),
     )
     .expect("questions.json");
+    // Questions the documents do not answer are for the answer benchmark only.
+    let questions: Vec<Question> = items
+        .into_iter()
+        .filter(|q| q.get("answerable") != Some(&serde_json::Value::Bool(false)))
+        .map(|q| serde_json::from_value(q).expect("a labelled question"))
+        .collect();
     let library =
         Engine::open(LibraryOptions::new(&library_dir, &models)).expect("open the library");
     let status = library.status(false).expect("status");

@@ -157,12 +157,17 @@ pub struct PromptReport {
 }
 
 /// Whether the documents seem to answer the question, decided before any model is asked.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Coverage {
     /// The closest in meaning (cosine) a sentence of the sources comes to the question.
     pub best_similarity: f32,
     /// The share of the question's content words that the sources hold.
     pub question_words_found: f32,
+    /// Words of the question that occur nowhere in the documents asked.
+    pub absent_terms: Vec<String>,
+    /// Those of them that are names or identifiers (not ordinary words of the embedding
+    /// model's vocabulary): a question about something the documents never name.
+    pub unknown_terms: Vec<String>,
     pub covered: bool,
 }
 
@@ -248,7 +253,7 @@ pub(crate) fn ask(
         on_event(&AskEvent::Sources(citations(&retrieved.sources, &[], &[]))) == Flow::Continue;
     let embedding = models.embedder()?;
     let said = SourceSentences::read(library, &embedding, &retrieved.sources)?;
-    let coverage = coverage(question, &retrieved, &said);
+    let coverage = coverage(library, &embedding, question, options, &retrieved, &said)?;
     let quotes = if coverage.covered {
         said.quotes(&retrieved.vector, question)
     } else {
@@ -268,7 +273,7 @@ pub(crate) fn ask(
         raw: String::new(),
         citations: citations(&retrieved.sources, &[], &[]),
         quotes,
-        coverage,
+        coverage: coverage.clone(),
         prompt: PromptReport::not_asked(retrieved.sources.len(), retrieved.relevant),
         stats: GenerationStats::new(
             0,
@@ -293,7 +298,7 @@ pub(crate) fn ask(
             Outcome::FromDocuments
         };
         answer.text = verified_text(&sentences);
-        answer.citations = cited_sources(given, &sentences);
+        answer.citations = cited_sources(&retrieved.sources, &sentences);
         (answer.sentences, answer.omitted, answer.raw) = (sentences, omitted, raw);
         (answer.prompt, answer.stats, answer.model) = (prompt, stats, model);
     } else {
@@ -309,13 +314,20 @@ pub(crate) fn ask(
 
 /// A sentence of the sources must come at least this close in meaning (cosine,
 /// all-MiniLM-L6-v2) to the question for the documents to cover it…
-pub const COVERED_SIMILARITY: f32 = 0.5;
-/// …or at least this close, when the sources also hold this share of the question's words.
-pub const COVERED_SIMILARITY_WITH_WORDS: f32 = 0.3;
-pub const COVERED_WORDS: f32 = 0.6;
+pub const COVERED_SIMILARITY: f32 = 0.35;
+/// …and this close when a word of the question occurs nowhere in the documents.
+pub const COVERED_SIMILARITY_ABSENT: f32 = 0.56;
 
-/// Whether the sources seem to answer the question at all.
-fn coverage(question: &str, retrieved: &Retrieved, said: &SourceSentences) -> Coverage {
+/// Whether the sources seem to answer the question at all: a name the documents never use, or
+/// sentences far from the question in meaning, say they do not.
+fn coverage(
+    library: &Library,
+    embedding: &Embedding,
+    question: &str,
+    options: &AskOptions,
+    retrieved: &Retrieved,
+    said: &SourceSentences,
+) -> Result<Coverage> {
     let best_similarity = said.best_similarity(&retrieved.vector);
     let words = content_words(question);
     let evidence: Vec<Evidence> = retrieved
@@ -336,14 +348,30 @@ fn coverage(question: &str, retrieved: &Retrieved, said: &SourceSentences) -> Co
     } else {
         found as f32 / words.len() as f32
     };
-    let covered = best_similarity >= COVERED_SIMILARITY
-        || (best_similarity >= COVERED_SIMILARITY_WITH_WORDS
-            && question_words_found >= COVERED_WORDS);
-    Coverage {
+    let mut absent_terms = Vec::new();
+    for term in query_terms(question) {
+        let checkable = term.chars().count() >= 3
+            && term.chars().all(|c| c.is_ascii_alphanumeric())
+            && !term.chars().all(|c| c.is_ascii_digit());
+        if checkable && !library.store().has_term(&term, &options.docs)? {
+            absent_terms.push(term);
+        }
+    }
+    let unknown_terms: Vec<String> = absent_terms
+        .iter()
+        .filter(|t| !embedding.tokens.is_word(t))
+        .cloned()
+        .collect();
+    let covered = unknown_terms.is_empty()
+        && best_similarity >= COVERED_SIMILARITY
+        && (absent_terms.is_empty() || best_similarity >= COVERED_SIMILARITY_ABSENT);
+    Ok(Coverage {
         best_similarity,
         question_words_found,
+        absent_terms,
+        unknown_terms,
         covered,
-    }
+    })
 }
 
 /// Checks the model's answer against the sources it was given, sentence by sentence.
@@ -370,13 +398,14 @@ fn check(
     Ok((sentences, omitted))
 }
 
-/// Whether `passage` supports `sentence` by the rule [`check`] applies.
-pub(crate) fn supports(
+/// How `passage` bears on `sentence` (words, meaning, names), as [`check`] measures it; its
+/// [`crate::verify::Check::supports`] is the rule.
+pub(crate) fn support_check(
     models: &Models,
     question: &str,
     sentence: &str,
     passage: &str,
-) -> Result<bool> {
+) -> Result<(crate::verify::Check, bool)> {
     let embedding = models.embedder()?;
     let mut texts = vec![sentence.to_string()];
     texts.extend(
@@ -396,15 +425,24 @@ pub(crate) fn supports(
         cited: vec![1],
     };
     let evidence = [Evidence::new(1, passage)];
+    let check = crate::verify::Check {
+        n: 1,
+        word_share: evidence[0].word_share(&content_words(&claim.text)),
+        meaning,
+        keys_found: crate::verify::key_tokens(&claim.text)
+            .iter()
+            .all(|k| evidence[0].has_token(k)),
+    };
     let (checked, _) = verify(question, &[claim], &evidence, &[vec![meaning]]);
-    Ok(checked
+    let supported = checked
         .first()
-        .is_some_and(|s| s.support == Support::Supported && s.sources == [1]))
+        .is_some_and(|s| s.support == Support::Supported && s.sources == [1]);
+    Ok((check, supported))
 }
 
-/// The sources given, `cited` where a kept sentence cites them, `attributed` where the model
+/// The sources found, `cited` where a kept sentence cites them, `attributed` where the model
 /// had not cited that source for that sentence.
-fn cited_sources(given: &[Source], sentences: &[AnswerSentence]) -> Vec<Citation> {
+fn cited_sources(sources: &[Source], sentences: &[AnswerSentence]) -> Vec<Citation> {
     let mut cited: Vec<usize> = Vec::new();
     let mut attributed: Vec<usize> = Vec::new();
     for s in sentences {
@@ -422,7 +460,7 @@ fn cited_sources(given: &[Source], sentences: &[AnswerSentence]) -> Vec<Citation
             attributed.push(*n);
         }
     }
-    citations(given, &cited, &attributed)
+    citations(sources, &cited, &attributed)
 }
 
 /// Checks the request, then finds the sources for the question (with the conversation's

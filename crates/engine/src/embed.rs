@@ -167,6 +167,16 @@ impl ModelTokens {
     }
 }
 
+impl ModelTokens {
+    /// Whether `word` is one token of the model's vocabulary: an ordinary word of the languages
+    /// it was trained on, not a name or identifier it has to piece together.
+    pub fn is_word(&self, word: &str) -> bool {
+        self.tokenizer
+            .encode(word, false)
+            .is_ok_and(|e| e.get_ids().len() == 1)
+    }
+}
+
 impl TokenCounter for ModelTokens {
     fn count(&self, texts: &[&str]) -> Vec<usize> {
         match self.tokenizer.encode_batch(texts.to_vec(), false) {

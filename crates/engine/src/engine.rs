@@ -222,7 +222,19 @@ impl Engine {
     /// the answer's citations are checked with: what a front end or a test uses to check a
     /// citation it shows.
     pub fn supports(&self, question: &str, sentence: &str, passage: &str) -> Result<bool> {
-        ask::supports(&self.models, question, sentence, passage)
+        Ok(ask::support_check(&self.models, question, sentence, passage)?.1)
+    }
+
+    /// What [`Engine::supports`] measured: the share of the sentence's words in the passage,
+    /// its closeness in meaning to the passage's closest sentence, whether the passage has its
+    /// numbers, names and commands (for choosing the rule's thresholds on a benchmark).
+    pub fn support_check(
+        &self,
+        question: &str,
+        sentence: &str,
+        passage: &str,
+    ) -> Result<crate::verify::Check> {
+        Ok(ask::support_check(&self.models, question, sentence, passage)?.0)
     }
 
     // ---- conversations ----

@@ -521,6 +521,24 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Whether a ready document among `docs` (none: any) has `term` (a word, matched as the
+    /// keyword index matches it: lower case, stemmed).
+    pub fn has_term(&self, term: &str, docs: &[i64]) -> Result<bool> {
+        let filter = document_filter(docs);
+        let sql = format!(
+            "SELECT 1 FROM chunks_fts f
+             JOIN chunks c ON c.id = f.rowid
+             JOIN documents d ON d.id = c.document_id
+             WHERE chunks_fts MATCH ?1 AND d.status = 'ready' {filter} LIMIT 1"
+        );
+        let query = format!("\"{}\"", term.replace('"', "\"\""));
+        Ok(self
+            .conn
+            .query_row(&sql, [query], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// Ids of ready documents' chunks among `ids` (filters dense hits the same way).
     pub fn ready_chunk_filter(&self, docs: &[i64]) -> Result<std::collections::HashSet<i64>> {
         let filter = document_filter(docs);

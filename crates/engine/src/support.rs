@@ -36,10 +36,15 @@ pub struct Sentence {
     pub char_start: usize,
     pub char_end: usize,
     pub text: String,
+    /// The page text between the previous sentence of the passage and this one (white space).
+    pub lead: String,
+    /// Long enough to quote on its own: five words, or eight CJK characters (shorter ones —
+    /// code lines, headings, "The default is 0.4pt." — only extend a quote).
+    pub quotable: bool,
 }
 
-/// The sentences of `source` that are long enough to quote, located by page and char offsets.
-/// `page_text` gives the stored text of a page of the source's document.
+/// The sentences of `source`, located by page and char offsets. `page_text` gives the stored
+/// text of a page of the source's document.
 pub fn source_sentences(
     source: &Source,
     page_text: &dyn Fn(u32) -> Option<String>,
@@ -70,13 +75,11 @@ pub fn source_sentences(
         };
         let (from_byte, to_byte) = (byte(from), byte(to));
         let region = &text[from_byte..to_byte];
+        let mut previous_end = 0;
         for (start, end) in crate::chunk::sentences(region) {
             let sentence = &region[start..end];
             let words = sentence.split_whitespace().count();
             let cjk = sentence.chars().filter(|&ch| is_cjk(ch)).count();
-            if words < 5 && cjk < 8 {
-                continue;
-            }
             let char_start = from + region[..start].chars().count();
             out.push(Sentence {
                 n: source.n,
@@ -85,7 +88,10 @@ pub fn source_sentences(
                 char_start,
                 char_end: char_start + sentence.chars().count(),
                 text: sentence.to_string(),
+                lead: region[previous_end..start].to_string(),
+                quotable: words >= 5 || cjk >= 8,
             });
+            previous_end = end;
         }
     }
     out
@@ -142,12 +148,17 @@ pub const QUESTION_WORDS_WEIGHT: f32 = 0.3;
 /// Quotes after the first score at most this much below it.
 pub const QUOTE_MARGIN: f32 = 0.1;
 pub const MAX_QUOTES: usize = 3;
+/// A quote carried on into the sentences that complete it stops at this many words.
+pub const LONGEST_QUOTE_WORDS: usize = 80;
 
 /// The quotable sentences of the sources and their vectors, read once per answer: the
 /// extractive answer picks from them and the verifier compares the answer's sentences with them.
 pub(crate) struct SourceSentences {
+    /// The quotable sentences, with `vectors`.
     pub sentences: Vec<Sentence>,
     pub vectors: Vec<Vec<f32>>,
+    /// Every sentence of the sources in order, short ones too (they can extend a quote).
+    all: Vec<Sentence>,
 }
 
 impl SourceSentences {
@@ -158,12 +169,18 @@ impl SourceSentences {
         sources: &[Source],
     ) -> Result<SourceSentences> {
         let mut sentences: Vec<Sentence> = Vec::new();
+        let mut all: Vec<Sentence> = Vec::new();
         for source in sources {
             let doc = source.chunk.document_id;
             let page_text = |page: u32| library.store().page_text(doc, page).ok().flatten();
-            let mut own = source_sentences(source, &page_text);
-            own.truncate(SENTENCES_PER_SOURCE);
-            sentences.extend(own);
+            let own = source_sentences(source, &page_text);
+            sentences.extend(
+                own.iter()
+                    .filter(|s| s.quotable)
+                    .take(SENTENCES_PER_SOURCE)
+                    .cloned(),
+            );
+            all.extend(own);
         }
         let vectors = if sentences.is_empty() {
             Vec::new()
@@ -171,7 +188,11 @@ impl SourceSentences {
             let texts: Vec<String> = sentences.iter().map(|s| s.text.clone()).collect();
             embedding.thread.submit_first(texts)?.wait()?
         };
-        Ok(SourceSentences { sentences, vectors })
+        Ok(SourceSentences {
+            sentences,
+            vectors,
+            all,
+        })
     }
 
     /// The extractive answer to the question whose vector is `question`.
@@ -181,7 +202,49 @@ impl SourceSentences {
             .iter()
             .map(|v| dot(v, question_vector))
             .collect();
-        pick_quotes(&self.sentences, &similarity, question)
+        let mut quotes = pick_quotes(&self.sentences, &similarity, question);
+        for q in &mut quotes {
+            self.extend(q);
+        }
+        // A quote carried on may now hold a later one.
+        let mut kept: Vec<Quote> = Vec::new();
+        for q in quotes {
+            let inside = kept.iter().any(|k| {
+                k.document_id == q.document_id
+                    && k.page == q.page
+                    && k.char_start <= q.char_start
+                    && q.char_end <= k.char_end
+            });
+            if !inside {
+                kept.push(q);
+            }
+        }
+        kept
+    }
+
+    /// Carries a quote on into what completes it: the next sentence (a manual's point is often
+    /// in the sentence after the one that matches the question best), then the code or list a
+    /// sentence ending in ':' introduces, and short sentences ("The default value is 0.4pt."),
+    /// on the same page, up to [`LONGEST_QUOTE_WORDS`] words.
+    fn extend(&self, quote: &mut Quote) {
+        let Some(at) = self.all.iter().position(|s| {
+            s.n == quote.n && s.page == quote.page && s.char_start == quote.char_start
+        }) else {
+            return;
+        };
+        for (i, next) in self.all[at + 1..].iter().enumerate() {
+            let words = |t: &str| t.split_whitespace().count();
+            let same_place = next.n == quote.n && next.page == quote.page;
+            let completes =
+                i == 0 || quote.text.trim_end().ends_with(':') || words(&next.text) < 8;
+            if !same_place || !completes || words(&quote.text) + words(&next.text) > LONGEST_QUOTE_WORDS
+            {
+                break;
+            }
+            quote.text.push_str(&next.lead);
+            quote.text.push_str(&next.text);
+            quote.char_end = next.char_end;
+        }
     }
 
     /// How close in meaning each of `vectors` (an answer's sentences) is to the closest
@@ -225,7 +288,11 @@ mod tests {
                     preamble. Unrelated closing sentence about fonts.";
         let mut s = source(1, page, 3);
         s.chunk.passage.char_start = 18;
-        let sentences = source_sentences(&s, &|p| (p == 3).then(|| page.to_string()));
+        let sentences: Vec<Sentence> =
+            source_sentences(&s, &|p| (p == 3).then(|| page.to_string()))
+                .into_iter()
+                .filter(|s| s.quotable)
+                .collect();
         assert_eq!(sentences.len(), 2);
         let first = &sentences[0];
         let chars: Vec<char> = page.chars().collect();
