@@ -51,7 +51,7 @@ export function answer(over: Partial<Answer>): Answer {
     raw: "",
     citations: [],
     quotes: [],
-    coverage: { best_similarity: 0.7, question_words_found: 1, covered: true },
+    coverage: { best_similarity: 0.7, question_words_found: 1, absent_terms: [], unknown_terms: [], covered: true },
     model: "m",
     stop: "end_of_text",
     ...over,

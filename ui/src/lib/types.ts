@@ -195,7 +195,16 @@ best_similarity: number,
 /**
  * The share of the question's content words that the sources hold.
  */
-question_words_found: number, covered: boolean, };
+question_words_found: number, 
+/**
+ * Words of the question that occur nowhere in the documents asked.
+ */
+absent_terms: Array<string>, 
+/**
+ * Those of them that are names or identifiers (not ordinary words of the embedding
+ * model's vocabulary): a question about something the documents never name.
+ */
+unknown_terms: Array<string>, covered: boolean, };
 
 export type Answer = { conversation_id: number | null, message_id: number | null, question: string, 
 /**
