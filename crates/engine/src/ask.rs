@@ -314,7 +314,13 @@ pub(crate) fn ask(
 
 /// A sentence of the sources must come at least this close in meaning (cosine,
 /// all-MiniLM-L6-v2) to the question for the documents to cover it…
-pub const COVERED_SIMILARITY: f32 = 0.35;
+///
+/// Chosen on the answer benchmark's 176 answerable and 30 unanswerable questions (a grid over
+/// both thresholds, false refusals kept under 8 %): 0.48 / 0.56 decline 24 of the 30 and refuse 11
+/// of the 176. What it cannot see are questions close to what the documents cover whose
+/// specific answer is absent ("What is the code name of Debian 14?"): those reach the model,
+/// whose sentences the verifier then checks.
+pub const COVERED_SIMILARITY: f32 = 0.48;
 /// …and this close when a word of the question occurs nowhere in the documents.
 pub const COVERED_SIMILARITY_ABSENT: f32 = 0.56;
 
