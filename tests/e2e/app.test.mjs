@@ -4,13 +4,17 @@
 //
 // One story, in order: the empty window; 20 real PDFs and a broken one dropped at once (typing
 // and scrolling work while they are indexed; the broken one shows its reason; the rest are
-// added); a question whose answer streams in with citations; a citation opens the viewer on the
-// cited page with the passage highlighted; Esc stops a second answer; the app is closed and
-// reopened and still has the library and the conversation. Screenshots of each stage go to $QUIRE_E2E_SCREENSHOTS.
+// added); a question whose extractive answer ("From your documents") shows before the model has
+// finished, whose draft carries no chips while it streams, and whose checked answer carries only
+// chips that `quire check-citations` finds supported; a citation opens the viewer on the cited
+// page with the passage highlighted; Esc stops a second answer; the app is closed and reopened
+// and still has the library and the conversation, shown as it was checked. Screenshots of each
+// stage go to $QUIRE_E2E_SCREENSHOTS.
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { Keys, WebDriver } from "./webdriver.mjs";
 
@@ -54,6 +58,47 @@ function appProcesses() {
     });
 }
 
+/** Each chip on a sentence of an answer: the question, the sentence and the chip's passage, as
+ * `quire check-citations` reads them. */
+function chipsToCheck(q, sentenceChips) {
+  return sentenceChips.map((c) => ({ question: q, sentence: c.sentence, passage: c.passage }));
+}
+
+/** Two citations whose verdicts are known, checked with the answer's: the checker must tell them
+ * apart, so that an answer with few chips (or none) cannot pass unchecked. */
+const controls = [
+  {
+    question: "How do I pass options on to another class?",
+    sentence: "The \\PassOptionsToClass command passes options on to another class.",
+    passage: "The \\PassOptionsToClass command passes options on to another class. It takes two arguments.",
+    supported: true,
+  },
+  {
+    question: "How do I pass options on to another class?",
+    sentence: "Bread rises because yeast makes carbon dioxide.",
+    passage: "The \\PassOptionsToClass command passes options on to another class. It takes two arguments.",
+    supported: false,
+  },
+];
+
+/** The verdicts of `quire check-citations` (the engine's own rule) on `citations`, with the
+ * library and models the app uses; the controls are checked first and must come out right. */
+function checkCitations(citations) {
+  const quire = join(dirname(app), "quire");
+  const args = ["--json", "--library", process.env.QUIRE_LIBRARY];
+  if (process.env.QUIRE_MODELS) args.push("--models", process.env.QUIRE_MODELS);
+  const lines = [...controls.map(({ supported, ...c }) => c), ...citations];
+  const run = spawnSync(quire, [...args, "check-citations"], {
+    input: lines.map((c) => JSON.stringify(c)).join("\n") + "\n",
+    encoding: "utf8",
+  });
+  assert.ok(run.status === 0 || run.status === 1, `quire check-citations failed (${run.status}): ${run.stderr}`);
+  const verdicts = run.stdout.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line));
+  assert.equal(verdicts.length, lines.length, `one verdict per line: ${run.stdout}`);
+  assert.deepEqual(verdicts.slice(0, controls.length).map((v) => v.supported), controls.map((c) => c.supported), "the checker tells the controls apart");
+  return verdicts.slice(controls.length);
+}
+
 /** What the window shows, read in one round trip. */
 function view() {
   return driver.run(`
@@ -75,6 +120,20 @@ function view() {
       answer: last ? last.querySelector(".answer")?.textContent ?? "" : null,
       streaming: last ? last.querySelector(".cursor") !== null : false,
       chips: last ? last.querySelectorAll("button.chip").length : 0,
+      outcome: last?.dataset.outcome ?? null,
+      fromDocuments: last ? last.querySelectorAll("[data-testid=quotes] blockquote").length : 0,
+      quoteChips: last ? last.querySelectorAll("[data-testid=quotes] button.chip").length : 0,
+      draft: last?.querySelector("[data-testid=draft] .answer")?.textContent ?? null,
+      draftChips: last ? last.querySelectorAll("[data-testid=draft] button, [data-testid=draft] .chip").length : 0,
+      sentences: last ? Array.from(last.querySelectorAll(".sentence")).map((s) => ({
+        support: s.dataset.support,
+        text: s.querySelector(".text")?.textContent ?? "",
+      })) : [],
+      sentenceChips: last ? Array.from(last.querySelectorAll(".sentence button.chip")).map((b) => ({
+        n: Number(b.dataset.n),
+        sentence: b.closest(".sentence").querySelector(".text").textContent,
+        passage: b.dataset.passage ?? "",
+      })) : [],
       conversations: q(".conversations li .title").map((b) => b.textContent),
       messages: q(".messages article").length,
       viewerPage: document.querySelector("[data-testid=viewer-page]")?.textContent ?? null,
@@ -161,21 +220,46 @@ test("the desktop app, end to end", async (t) => {
   });
 
   let conversation;
-  await t.test("streams an answer with citations", async () => {
+  let checked;
+  await t.test("streams an answer: the documents' sentences first, a draft without chips, then only supported chips", async () => {
     const [box] = await driver.findAll(".chat textarea");
     await driver.type(box, question + Keys.Enter);
-    // The answer arrives in pieces: see it while the cursor still blinks, then finished.
-    const partial = await driver.until("the answer to start streaming", 180, async () => {
+    // Sample the window while the answer is made: what shows before the model has finished, and
+    // whether any chip ever sits on the unchecked draft.
+    const samples = [];
+    const v = await driver.until("the answer to finish", 480, async () => {
       const v = await view();
-      return v.streaming && v.answer && v.answer.trim().length > 0 ? v.answer : null;
+      samples.push(v);
+      return !v.streaming && v.outcome !== null && v.conversations.length > 0 ? v : null;
     }, 50);
-    const v = await driver.until("the answer to finish", 300, async () => {
-      const v = await view();
-      return !v.streaming && v.conversations.length > 0 ? v : null;
-    }, 250);
-    console.log(`# answer: ${JSON.stringify(v.answer)}`);
-    assert.ok(v.answer.length > partial.trim().length, "more text arrived after the first piece");
-    assert.ok(v.chips > 0, "the answer has citation chips");
+    const drafting = samples.filter((s) => s.streaming);
+    const drafts = drafting.map((s) => s.draft ?? "").filter((d) => d.trim().length > 0);
+    console.log(`# ${samples.length} samples, ${drafting.length} while the model wrote, ${drafts.length} with draft text`);
+    console.log(`# draft: ${JSON.stringify(drafts[drafts.length - 1] ?? "")}`);
+    console.log(`# outcome: ${v.outcome}; answer: ${JSON.stringify(v.answer)}`);
+    console.log(`# sentences: ${JSON.stringify(v.sentences)}`);
+    assert.notEqual(v.outcome, "not_covered", "the class guide covers the demo question");
+    assert.ok(drafting.length > 0, "the answer was seen while the model wrote");
+    assert.ok(drafting.some((s) => s.fromDocuments > 0), "\"From your documents\" shows before the model has finished");
+    assert.ok(drafts.length > 1 && drafts[drafts.length - 1].length > drafts[0].trim().length, "the draft streamed in pieces");
+    const draftChips = Math.max(...samples.map((s) => s.draftChips));
+    assert.equal(draftChips, 0, "no chip on the draft while it streams");
+    assert.ok(v.fromDocuments > 0 && v.quoteChips > 0, "the extractive answer stays, with its page chips");
+    if (v.outcome === "verified") {
+      assert.ok(v.sentenceChips.length > 0, "a checked answer cites its supported sentences");
+    } else {
+      assert.equal(v.outcome, "from_documents");
+      assert.equal(v.sentenceChips.length, 0, "no chip on the model's sentences when none is supported");
+    }
+    // Every chip on a sentence: its passage supports the sentence, by the engine's own rule.
+    const verdicts = checkCitations(chipsToCheck(question, v.sentenceChips));
+    assert.equal(verdicts.length, v.sentenceChips.length);
+    for (const [i, verdict] of verdicts.entries()) {
+      const c = v.sentenceChips[i];
+      console.log(`# chip [${c.n}] on ${JSON.stringify(c.sentence)}: ${verdict.supported ? "supported" : "NOT supported"}`);
+      assert.ok(verdict.supported, `chip [${c.n}] on ${JSON.stringify(c.sentence)} is not supported by its passage`);
+    }
+    checked = { outcome: v.outcome, chips: v.sentenceChips.map((c) => [c.n, c.sentence]) };
     conversation = v.conversations[0];
     assert.ok(conversation.length > 0);
     await shot("answer-with-citations.png");
@@ -186,7 +270,7 @@ test("the desktop app, end to end", async (t) => {
   });
 
   await t.test("a citation opens the viewer on the cited page, passage highlighted", async () => {
-    // The first citation in the answer's text, else its first supporting quote, else a source.
+    // The first citation of the checked answer, else the first of "From your documents", else a source.
     let [chip] = await driver.findAll("article.assistant:last-of-type .answer button.chip");
     if (!chip) [chip] = await driver.findAll("article.assistant:last-of-type .quotes button.chip");
     if (!chip) {
@@ -240,8 +324,15 @@ test("the desktop app, end to end", async (t) => {
       const v = await view();
       return v.messages >= 4 ? v : null;
     });
-    const firstChips = await driver.run("return document.querySelector('article.assistant').querySelectorAll('button.chip').length");
-    assert.ok(firstChips > 0, "the saved answer keeps its citations");
+    const first = await driver.run(`
+      const a = document.querySelector("article.assistant");
+      return {
+        outcome: a.dataset.outcome ?? null,
+        chips: Array.from(a.querySelectorAll(".sentence button.chip")).map((b) => [Number(b.dataset.n), b.closest(".sentence").querySelector(".text").textContent]),
+        quoteChips: a.querySelectorAll("[data-testid=quotes] button.chip").length,
+      };`);
+    assert.deepEqual({ outcome: first.outcome, chips: first.chips }, checked, "the saved answer is shown as it was checked");
+    assert.ok(first.quoteChips > 0, "the saved answer keeps \"From your documents\"");
     assert.equal(opened.messages, 4, "both questions and answers are back");
   });
 });
