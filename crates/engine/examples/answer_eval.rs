@@ -59,7 +59,7 @@ fn main() {
                     continue;
                 }
                 answerable += 1;
-                if (answerable - 1) % every != 0 {
+                if !(answerable - 1).is_multiple_of(every) {
                     continue;
                 }
             }

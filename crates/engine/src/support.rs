@@ -235,9 +235,10 @@ impl SourceSentences {
         for (i, next) in self.all[at + 1..].iter().enumerate() {
             let words = |t: &str| t.split_whitespace().count();
             let same_place = next.n == quote.n && next.page == quote.page;
-            let completes =
-                i == 0 || quote.text.trim_end().ends_with(':') || words(&next.text) < 8;
-            if !same_place || !completes || words(&quote.text) + words(&next.text) > LONGEST_QUOTE_WORDS
+            let completes = i == 0 || quote.text.trim_end().ends_with(':') || words(&next.text) < 8;
+            if !same_place
+                || !completes
+                || words(&quote.text) + words(&next.text) > LONGEST_QUOTE_WORDS
             {
                 break;
             }

@@ -10,8 +10,8 @@ use quire_engine::generate::{
     Fallback, GeneratorOptions, GeneratorThread, Message, PromptFormat, Role,
 };
 use quire_engine::{
-    AddOptions, AskEvent, AskOptions, Engine, Flow, Isolation, LibraryOptions, OmitReason,
-    Outcome, Passage, Passages, Sampling, SearchOptions, StopReason, StoredChunk, Support,
+    AddOptions, AskEvent, AskOptions, Engine, Flow, Isolation, LibraryOptions, OmitReason, Outcome,
+    Passage, Passages, Sampling, SearchOptions, StopReason, StoredChunk, Support,
 };
 
 fn models_dir() -> PathBuf {
@@ -390,7 +390,9 @@ fn a_question_the_library_does_not_cover_is_answered_without_the_model() {
     eprintln!("off-topic answer: {} {:?}", answer.text, answer.coverage);
     assert_eq!(answer.outcome, Outcome::NotCovered);
     assert!(!answer.coverage.covered && !answer.prompt.relevant);
-    assert!(answer.text.starts_with("Your documents do not seem to cover this"));
+    assert!(answer
+        .text
+        .starts_with("Your documents do not seem to cover this"));
     assert!(answer.model.is_empty() && answer.prompt.text.is_empty());
     assert_eq!(answer.stats.generated_tokens, 0);
     assert_eq!(answer.stats.stop, StopReason::NotAsked);
@@ -398,7 +400,11 @@ fn a_question_the_library_does_not_cover_is_answered_without_the_model() {
     assert!(answer.citations.iter().all(|c| !c.cited));
     assert_eq!(answer.conversation_id, None);
     let chinese = library
-        .ask("酸面包面团应该发酵多久？", &options, &mut |_| Flow::Continue)
+        .ask(
+            "酸面包面团应该发酵多久？",
+            &options,
+            &mut |_| Flow::Continue,
+        )
         .unwrap();
     assert_eq!(chinese.outcome, Outcome::NotCovered);
     assert_eq!(chinese.text, "您的文档中没有找到回答这个问题的内容。");
@@ -538,4 +544,55 @@ fn focused_passages_shorten_the_prompt_around_the_question() {
         "prompt tokens: whole {}, 48 per passage {}, auto ({} per passage) {}",
         whole.prompt.tokens, focused.prompt.tokens, auto.prompt.passage_tokens, auto.prompt.tokens
     );
+}
+
+/// An instruction-tuned model with its own chat template (SmolLM2-135M-Instruct, ChatML in the
+/// GGUF) answers through the same pipeline: its template renders the prompt, and its answer is
+/// checked like any other (every chip supported by its passage).
+#[test]
+fn an_instruct_model_with_its_own_template_is_checked_the_same_way() {
+    let models = models_dir();
+    let smol = models.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(
+        smol.is_file(),
+        "{} is missing: run `python3 models/fetch.py`",
+        smol.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = LibraryOptions::new(dir.path().join("library"), &models);
+    options.extractor = quire_engine::Extractor::new(Isolation::Thread);
+    options.device = quire_engine::DeviceChoice::Cpu;
+    options.answer_model = Some(smol);
+    options.context_tokens = Some(4096);
+    let engine = Engine::open(options).unwrap();
+    engine
+        .add(
+            &[clsguide()],
+            &AddOptions::default(),
+            &|_: &quire_engine::AddEvent| true,
+        )
+        .unwrap();
+    let ask = AskOptions {
+        save: false,
+        ..AskOptions::default()
+    };
+    let question = "What does \\ProvidesClass do?";
+    let answer = engine.ask(question, &ask, &mut |_| Flow::Continue).unwrap();
+    eprintln!(
+        "SmolLM2 ({:?}): {}\nraw: {}",
+        answer.outcome, answer.text, answer.raw
+    );
+    assert!(answer.model.contains("SmolLM2") || answer.model.to_lowercase().contains("smol"));
+    assert!(
+        answer.prompt.text.contains("<|im_start|>assistant"),
+        "the GGUF's ChatML template renders the prompt"
+    );
+    assert!(answer.coverage.covered);
+    assert!(!answer.raw.is_empty() && !answer.quotes.is_empty());
+    for s in &answer.sentences {
+        for &n in &s.sources {
+            let passage = &answer.citations[n - 1].passage.text;
+            assert!(engine.supports(question, &s.text, passage).unwrap());
+        }
+    }
 }
