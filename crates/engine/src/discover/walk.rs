@@ -16,6 +16,7 @@ pub(crate) const MAX_ENTRIES: usize = 200_000;
 /// One search's memory of where it has been.
 pub(crate) struct Walk {
     visited: HashSet<PathBuf>,
+    budget: usize,
     entries_left: usize,
     stopped: bool,
 }
@@ -28,6 +29,7 @@ impl Walk {
     pub fn with_budget(entries: usize) -> Walk {
         Walk {
             visited: HashSet::new(),
+            budget: entries,
             entries_left: entries,
             stopped: false,
         }
@@ -103,7 +105,8 @@ impl Walk {
         if !self.stopped {
             self.stopped = true;
             let reason = format!(
-                "stopped searching after {MAX_ENTRIES} files and folders; add a narrower folder"
+                "stopped searching after {} files and folders; add a narrower folder",
+                self.budget
             );
             v.found.skip(root, v.source, SkipKind::TooManyFiles, reason);
         }
@@ -212,12 +215,13 @@ pub(crate) fn group_parts(
             }),
         }
     }
-    for ((_, prefix, count), mut parts) in splits {
+    for ((_, prefix, count), parts) in splits {
         let missing: Vec<String> = (1..=count)
             .filter(|n| !parts.contains_key(n))
             .map(|n| n.to_string())
             .collect();
-        let Some(first) = parts.remove(&1).filter(|_| missing.is_empty()) else {
+        if !missing.is_empty() {
+            // Reported at the first part there is.
             let at = parts.values().next().cloned().unwrap_or_default();
             let which = match missing.len() {
                 1 => format!("part {} of {count} is", missing[0]),
@@ -226,10 +230,14 @@ pub(crate) fn group_parts(
             let reason = format!("{prefix} is split into {count} files and {which} missing");
             found.skip(&at, source, SkipKind::Missing, reason);
             continue;
+        }
+        let mut parts = parts.into_values();
+        let Some(first) = parts.next() else {
+            continue;
         };
         models.push(ModelFiles {
             first,
-            more: parts.into_values().collect(),
+            more: parts.collect(),
             stem: prefix,
         });
     }
@@ -250,5 +258,54 @@ mod tests {
         assert_eq!(split_part("model-2-of-3.gguf"), None);
         assert_eq!(split_part("gemma-3-270m-q4_k_m.gguf"), None);
         assert!(is_gguf("a.GGUF") && !is_gguf(".gguf") && !is_gguf("a.gguf.part"));
+        assert!(!is_gguf("modèle€") && without_gguf("é.gguf") == "é");
+    }
+
+    fn touch(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
+        names
+            .iter()
+            .map(|n| {
+                let p = dir.join(n);
+                std::fs::write(&p, b"").unwrap();
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_split_model_is_one_model_with_its_parts_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "m-00002-of-00002.gguf",
+            "m-00001-of-00002.gguf",
+            "solo.gguf",
+        ];
+        let files = touch(dir.path(), &names);
+        let mut found = Found::default();
+        let models = group_parts(files.clone(), ModelSource::Folder, &mut found);
+        assert!(found.skipped.is_empty());
+        let stems: Vec<&str> = models.iter().map(|m| m.stem.as_str()).collect();
+        assert_eq!(stems, ["solo", "m"]);
+        assert_eq!(models[1].first, files[1]);
+        assert_eq!(models[1].more, [files[0].clone()]);
+    }
+
+    #[test]
+    fn a_search_stops_when_its_budget_of_entries_is_spent() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(
+            dir.path(),
+            &["a.gguf", "b.gguf", "c.gguf", "d.gguf", "e.gguf"],
+        );
+        let mut found = Found::default();
+        let mut walk = Walk::with_budget(3);
+        let files = walk.files(dir.path(), 2, &is_gguf, ModelSource::Folder, &mut found);
+        assert_eq!(files.len(), 3);
+        assert_eq!(found.skipped.len(), 1);
+        assert_eq!(found.skipped[0].kind, SkipKind::TooManyFiles);
+        // The same folder is not searched twice in one search.
+        assert!(walk
+            .files(dir.path(), 2, &is_gguf, ModelSource::Folder, &mut found)
+            .is_empty());
     }
 }
