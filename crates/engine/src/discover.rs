@@ -74,7 +74,8 @@ pub enum ModelKind {
     Other,
 }
 
-/// A usable GGUF model found on this computer.
+/// A GGUF model found on this computer, described from its header ([`FoundModel::answer_capable`]
+/// says whether it can write answers).
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct FoundModel {
     /// The file to give as the answer model (the first part, for a model split into parts).
@@ -153,7 +154,7 @@ pub struct SearchedFolder {
 /// Everything a search found, usable or not.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ts_rs::TS)]
 pub struct Discovery {
-    /// By app (Quire first), then by name.
+    /// By app (Quire first), then by name (ignoring case).
     pub models: Vec<FoundModel>,
     pub skipped: Vec<SkippedFile>,
     pub searched: Vec<SearchedFolder>,
@@ -247,7 +248,7 @@ pub(crate) fn examine(found: Found) -> Discovery {
     }
     discovery
         .models
-        .sort_by(|a, b| (a.source, &a.name, &a.path).cmp(&(b.source, &b.name, &b.path)));
+        .sort_by_cached_key(|m| (m.source, m.name.to_lowercase(), m.path.clone()));
     discovery
         .skipped
         .sort_by(|a, b| (a.source, &a.path).cmp(&(b.source, &b.path)));
