@@ -240,7 +240,7 @@ fn each_apps_models_are_found_with_their_facts_and_damaged_files_are_skipped_wit
     let home = home.path();
     lay_out_home(home);
     let folder = lay_out_folder(home);
-    let d = discover_models(home, &[folder.clone()]);
+    let d = discover_models(home, std::slice::from_ref(&folder));
 
     let expected_names = [
         (
@@ -411,7 +411,7 @@ fn folders_moved_in_each_apps_settings_are_searched() {
 fn an_empty_home_finds_nothing_and_a_missing_folder_is_named() {
     let home = tempfile::tempdir().unwrap();
     let missing = home.path().join("no such folder");
-    let d = discover_models(home.path(), &[missing.clone()]);
+    let d = discover_models(home.path(), std::slice::from_ref(&missing));
     assert!(d.models.is_empty());
     assert_skipped(&d, &missing, SkipKind::Missing, "does not exist");
     assert_eq!(d.skipped.len(), 1);

@@ -109,7 +109,7 @@ pub(super) fn tensor_bytes(code: u32, row: u64, elements: u64) -> Result<Option<
     let Some((name, block, size)) = tensor_type(code) else {
         return Ok(None);
     };
-    if row % block != 0 {
+    if !row.is_multiple_of(block) {
         return Err(damaged(format!(
             "a {name} tensor's rows of {row} values do not fill its blocks of {block}"
         )));

@@ -45,7 +45,7 @@ impl Gguf {
     }
     /// Pads to the default alignment and appends `n` bytes of tensor data.
     fn data(&mut self, n: usize) -> &mut Self {
-        while self.bytes.len() % 32 != 0 {
+        while !self.bytes.len().is_multiple_of(32) {
             self.bytes.push(0);
         }
         self.bytes.resize(self.bytes.len() + n, 0x11);
