@@ -365,7 +365,8 @@ export type ModelSource = "quire" | "ollama" | "lm_studio" | "gpt4all" | "jan" |
 export type ModelKind = "text" | "embedding" | "projector" | "other";
 
 /**
- * A usable GGUF model found on this computer.
+ * A GGUF model found on this computer, described from its header ([`FoundModel::answer_capable`]
+ * says whether it can write answers).
  */
 export type FoundModel = { 
 /**
@@ -435,7 +436,7 @@ present: boolean, };
  */
 export type Discovery = { 
 /**
- * By app (Quire first), then by name.
+ * By app (Quire first), then by name (ignoring case).
  */
 models: Array<FoundModel>, skipped: Array<SkippedFile>, searched: Array<SearchedFolder>, };
 
