@@ -11,8 +11,8 @@ use quire_engine::{
     AddEvent, AddStatus, Answer, AnswerSentence, AskEvent, Citation, Conversation, Coverage,
     DeviceChoice, Discovery, DocStatus, Document, DocumentCounts, ErrorKind, FailureKind,
     FileOutcome, FoundModel, GenerationStats, LibraryStatus, ModelKind, ModelSource, ModelStatus,
-    OmitReason, Omission, Outcome, Passage, PromptReport, Quote, SearchedFolder, Segment,
-    SkipKind, SkippedFile, StopReason, StoredMessage, Support,
+    Omission, OmitReason, Outcome, Passage, PromptReport, Quote, SearchedFolder, Segment, SkipKind,
+    SkippedFile, StopReason, StoredMessage, Support,
 };
 use ts_rs::{Config, TS};
 
