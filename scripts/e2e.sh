@@ -44,7 +44,7 @@ xvfb-run --auto-servernum --server-args="-screen 0 1400x900x24" bash -c '
     (exec 3<>/dev/tcp/127.0.0.1/4444) 2>/dev/null && break
     sleep 0.1
   done
-  node --test --test-reporter=spec tests/e2e/app.test.mjs
+  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/app.test.mjs tests/e2e/models.test.mjs
   rc=$?
   kill "$driver" 2>/dev/null
   wait "$driver" 2>/dev/null

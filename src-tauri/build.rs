@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "conversation_messages",
     "rename_conversation",
     "delete_conversation",
+    "discover_models",
     "get_settings",
     "save_settings",
 ];

@@ -15,6 +15,7 @@ use quire_engine::{
 
 mod add;
 mod ask;
+mod models;
 mod show;
 
 #[derive(Parser)]
@@ -97,6 +98,13 @@ enum Command {
     /// Check citations by Quire's rule: reads JSON lines {"question", "sentence", "passage"}
     /// on stdin, prints one line per input: supported or not
     CheckCitations,
+    /// The GGUF models already on this computer (Quire's, Ollama's, LM Studio's, GPT4All's,
+    /// Jan's); answer with one with --answer-model PATH
+    Models {
+        /// Also search this folder (recursively; repeatable)
+        #[arg(long = "folder", value_name = "DIR")]
+        folders: Vec<PathBuf>,
+    },
 }
 
 /// How `ask` and `chat` answer.
@@ -214,6 +222,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .models
         .clone()
         .unwrap_or_else(quire_engine::default_models_dir);
+    if let Command::Models { folders } = &cli.command {
+        // Only looks at files: the library is not opened.
+        let answer_model = cli
+            .answer_model
+            .clone()
+            .unwrap_or_else(|| models.join(quire_engine::DEFAULT_ANSWER_MODEL));
+        return models::list(&models, folders, &answer_model, cli.json);
+    }
     let mut options = LibraryOptions::new(&dir, models);
     options.device = cli.device;
     options.embedding_model = cli.embedding_model.clone();
@@ -262,6 +278,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Remove { documents } => show::remove(&engine, documents),
         Command::Status => show::status(&engine, cli.json),
         Command::CheckCitations => ask::check_citations(&engine, cli.json),
+        Command::Models { .. } => unreachable!("answered before the library opens"),
     };
     if let Some(warning) = engine.take_device_warning() {
         eprintln!("quire: warning: {warning}");

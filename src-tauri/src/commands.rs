@@ -11,8 +11,8 @@ use tauri::ipc::{Channel, Response};
 use tauri::State;
 
 use quire_engine::{
-    AddEvent, AddOptions, Answer, AskEvent, AskOptions, Conversation, Document, Engine, ErrorKind,
-    FileOutcome, Flow, LibraryStatus, StoredMessage,
+    AddEvent, AddOptions, Answer, AskEvent, AskOptions, Conversation, Discovery, Document, Engine,
+    ErrorKind, FileOutcome, Flow, LibraryStatus, StoredMessage,
 };
 
 use crate::error::{CommandError, CommandResult};
@@ -185,6 +185,23 @@ pub async fn rename_conversation(
 #[tauri::command]
 pub async fn delete_conversation(id: i64, state: State<'_, AppState>) -> CommandResult<()> {
     with(&state, move |e| Ok(e.delete_conversation(id)?)).await
+}
+
+// ---- models ----
+
+/// The GGUF models on this computer: Quire's models folder `models_dir`, the other apps'
+/// stores and `folders` (the Settings form's, saved or not). Reading every header takes a
+/// moment, so it runs off the window's thread; it needs no library.
+#[tauri::command]
+pub async fn discover_models(
+    models_dir: PathBuf,
+    folders: Vec<PathBuf>,
+) -> CommandResult<Discovery> {
+    tauri::async_runtime::spawn_blocking(move || {
+        quire_engine::discover_models_on_this_computer(&models_dir, &folders)
+    })
+    .await
+    .map_err(CommandError::internal)
 }
 
 // ---- settings ----

@@ -76,6 +76,8 @@ pub fn run() {
             commands::conversation_messages,
             commands::rename_conversation,
             commands::delete_conversation,
+            // models
+            commands::discover_models,
             // settings
             commands::get_settings,
             commands::save_settings,

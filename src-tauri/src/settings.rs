@@ -27,6 +27,10 @@ pub struct Settings {
     pub chunk_tokens: usize,
     /// `None`: follow the system language.
     pub locale: Option<String>,
+    /// Folders of GGUF files to search besides the other apps' (Settings, "Models on this
+    /// computer").
+    #[ts(type = "string[]")]
+    pub model_folders: Vec<PathBuf>,
 }
 
 impl Default for Settings {
@@ -41,6 +45,7 @@ impl Default for Settings {
             k: 5,
             chunk_tokens: 256,
             locale: None,
+            model_folders: Vec::new(),
         }
     }
 }
@@ -166,6 +171,7 @@ mod tests {
             answer_model: Some(PathBuf::from("/models/other.gguf")),
             k: 8,
             locale: Some("zh-CN".into()),
+            model_folders: vec![PathBuf::from("/disks/models")],
             ..Settings::default()
         };
         saved.write(&path).unwrap();

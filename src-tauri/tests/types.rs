@@ -9,9 +9,10 @@ use quire_engine::conversation::Checked;
 use quire_engine::generate::Role;
 use quire_engine::{
     AddEvent, AddStatus, Answer, AnswerSentence, AskEvent, Citation, Conversation, Coverage,
-    DeviceChoice, DocStatus, Document, DocumentCounts, ErrorKind, FailureKind, FileOutcome,
-    GenerationStats, LibraryStatus, ModelStatus, OmitReason, Omission, Outcome, Passage,
-    PromptReport, Quote, Segment, StopReason, StoredMessage, Support,
+    DeviceChoice, Discovery, DocStatus, Document, DocumentCounts, ErrorKind, FailureKind,
+    FileOutcome, FoundModel, GenerationStats, LibraryStatus, ModelKind, ModelSource, ModelStatus,
+    Omission, OmitReason, Outcome, Passage, PromptReport, Quote, SearchedFolder, Segment, SkipKind,
+    SkippedFile, StopReason, StoredMessage, Support,
 };
 use ts_rs::{Config, TS};
 
@@ -61,6 +62,13 @@ fn generated() -> String {
         declaration::<DocumentCounts>(&cfg),
         declaration::<LibraryStatus>(&cfg),
         declaration::<DeviceChoice>(&cfg),
+        declaration::<ModelSource>(&cfg),
+        declaration::<ModelKind>(&cfg),
+        declaration::<FoundModel>(&cfg),
+        declaration::<SkipKind>(&cfg),
+        declaration::<SkippedFile>(&cfg),
+        declaration::<SearchedFolder>(&cfg),
+        declaration::<Discovery>(&cfg),
         declaration::<AppSettings>(&cfg),
         declaration::<CancelTarget>(&cfg),
     ];

@@ -32,12 +32,14 @@ pub mod conversation;
 #[cfg(feature = "cuda")]
 mod cuda_kernels;
 pub mod device;
+pub mod discover;
 pub mod embed;
 mod engine;
 mod error;
 pub mod extract;
 pub mod focus;
 pub mod generate;
+pub mod gguf;
 pub mod index;
 pub mod ingest;
 mod library;
@@ -57,6 +59,10 @@ pub use ask::{
 };
 pub use conversation::{Conversation, StoredMessage};
 pub use device::DeviceChoice;
+pub use discover::{
+    discover_models, discover_models_on_this_computer, Discovery, FoundModel, ModelKind,
+    ModelSource, SearchedFolder, SkipKind, SkippedFile,
+};
 pub use engine::{
     default_data_dir, default_library_dir, default_models_dir, Engine, LibraryOptions,
     DEFAULT_ANSWER_MODEL, DEFAULT_EMBEDDING_MODEL,

@@ -8,6 +8,7 @@ import type {
   AskEvent,
   CancelTarget,
   Conversation,
+  Discovery,
   Document,
   ErrorKind,
   FileOutcome,
@@ -61,6 +62,11 @@ export const conversationMessages = (id: number) =>
 export const renameConversation = (id: number, title: string) =>
   invoke<void>("rename_conversation", { id, title });
 export const deleteConversation = (id: number) => invoke<void>("delete_conversation", { id });
+
+/** The GGUF models on this computer: in Quire's models folder, the other apps' stores (Ollama,
+ * LM Studio, GPT4All, Jan) and `folders`. */
+export const discoverModels = (modelsDir: string, folders: string[]) =>
+  invoke<Discovery>("discover_models", { modelsDir, folders });
 
 export const settings = () => invoke<Settings>("get_settings");
 export const saveSettings = (value: Settings) => invoke<Settings>("save_settings", { value });

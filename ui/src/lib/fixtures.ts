@@ -1,5 +1,5 @@
 // Test data shared by the UI's unit tests.
-import type { Answer, AnswerSentence, Citation, Quote, StoredMessage } from "./types";
+import type { Answer, AnswerSentence, Citation, FoundModel, Quote, StoredMessage } from "./types";
 
 /** A citation of source `n`, on page `page` (default: page n). */
 export function citation(n: number, page = n): Citation {
@@ -70,6 +70,25 @@ export function stored(over: Partial<StoredMessage>): StoredMessage {
     citations: [],
     quotes: [],
     checked: null,
+    ...over,
+  };
+}
+
+/** A model found on this computer: SmolLM2 as LM Studio keeps it, unless `over` says otherwise. */
+export function foundModel(over: Partial<FoundModel> = {}): FoundModel {
+  return {
+    path: "/home/u/.lmstudio/models/HuggingFaceTB/SmolLM2-135M-Instruct-GGUF/SmolLM2-135M-Instruct.Q4_1.gguf",
+    name: "SmolLM2-135M-Instruct.Q4_1",
+    source: "lm_studio",
+    size_bytes: 98_362_432,
+    architecture: "llama",
+    quantisation: "Q4_1",
+    parameters: 134_515_008,
+    context_length: 8192,
+    chat_template: true,
+    kind: "text",
+    answer_capable: true,
+    parts: 1,
     ...over,
   };
 }

@@ -355,6 +355,92 @@ problems: Array<string>, };
 export type DeviceChoice = "auto" | "cpu" | "cuda" | "metal";
 
 /**
+ * The app a model was found in.
+ */
+export type ModelSource = "quire" | "ollama" | "lm_studio" | "gpt4all" | "jan" | "folder";
+
+/**
+ * What a model does, from its architecture.
+ */
+export type ModelKind = "text" | "embedding" | "projector" | "other";
+
+/**
+ * A GGUF model found on this computer, described from its header ([`FoundModel::answer_capable`]
+ * says whether it can write answers).
+ */
+export type FoundModel = { 
+/**
+ * The file to give as the answer model (the first part, for a model split into parts).
+ */
+path: string, 
+/**
+ * The name the app shows it by (Ollama: `model:tag`; Jan: the model id; else the file
+ * name without `.gguf`).
+ */
+name: string, source: ModelSource, 
+/**
+ * On disk, all parts together.
+ */
+size_bytes: number, 
+/**
+ * `general.architecture` ("llama", "gemma3", "qwen2", "bert"…).
+ */
+architecture: string | null, 
+/**
+ * The quantisation ("Q4_K_M", "Q8_0", "F16").
+ */
+quantisation: string | null, 
+/**
+ * Weights in all tensors.
+ */
+parameters: number | null, 
+/**
+ * The context the model was trained for, in tokens.
+ */
+context_length: number | null, 
+/**
+ * Whether the file carries a chat template (without one, Quire uses the architecture's
+ * turn format).
+ */
+chat_template: boolean, kind: ModelKind, 
+/**
+ * Whether it can write answers (a text model).
+ */
+answer_capable: boolean, 
+/**
+ * Files the model is split into (1 for most).
+ */
+parts: number, };
+
+/**
+ * Why a file was passed over.
+ */
+export type SkipKind = "empty" | "not_gguf" | "unsupported" | "truncated" | "damaged" | "bad_manifest" | "missing" | "broken_link" | "unreadable" | "too_many_files";
+
+/**
+ * A file (or folder) that was passed over, with the reason in one sentence.
+ */
+export type SkippedFile = { path: string, source: ModelSource, kind: SkipKind, reason: string, };
+
+/**
+ * A place that was searched.
+ */
+export type SearchedFolder = { path: string, source: ModelSource, 
+/**
+ * Whether the folder exists.
+ */
+present: boolean, };
+
+/**
+ * Everything a search found, usable or not.
+ */
+export type Discovery = { 
+/**
+ * By app (Quire first), then by name (ignoring case).
+ */
+models: Array<FoundModel>, skipped: Array<SkippedFile>, searched: Array<SearchedFolder>, };
+
+/**
  * Field names as everywhere in the contract (snake_case); files saved by earlier versions,
  * in camelCase, still read (see [`Settings::read`]).
  */
@@ -378,7 +464,12 @@ chunk_tokens: number,
 /**
  * `None`: follow the system language.
  */
-locale: string | null, };
+locale: string | null, 
+/**
+ * Folders of GGUF files to search besides the other apps' (Settings, "Models on this
+ * computer").
+ */
+model_folders: string[], };
 
 /**
  * What `cancel` stops.
