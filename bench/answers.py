@@ -167,8 +167,26 @@ def main():
     print(table)
     docs = os.path.join("docs", "bench")
     os.makedirs(docs, exist_ok=True)
-    with open(os.path.join(docs, "answers-table.md"), "w") as f:
-        f.write(table + "\n")
+    intro = (
+        "Questions in users' own words with reference answers and key facts: "
+        "`bench/retrieval/questions.json` (35 LaTeX manuals of texlive-latex-base-doc) and "
+        "`bench/retrieval/debian.json` (Debian Policy, Developer's Reference, FHS, bzip2 manual), "
+        "plus questions none of them answers; one library of those 39 PDFs "
+        "(`bash bench/answers.sh`). The extractive configuration runs every labelled question, the "
+        "model configurations every second answerable one and every unanswerable one. *Key facts "
+        "held*: the share of answerable questions whose text holds every key fact; *shown answer* = "
+        "the extractive answer plus the model's supported sentences; *right source*: a chip or quote "
+        "on a labelled page; *declined*: answered \"not covered\" without the model. A chip is shown "
+        "only where the verifier's rule holds, so the verifier's own citation precision is 1 by "
+        "construction; how often the rule is right is measured on labelled pairs (below) and by hand.")
+    hand = os.path.join("bench", "answers_handcheck.md")
+    with open(os.path.join(docs, "answers.md"), "w") as f:
+        f.write(intro + "\n\n" + table + "\n")
+        if os.path.exists(hand):
+            f.write("\n" + open(hand).read().strip() + "\n")
+    stale = os.path.join(docs, "answers-table.md")
+    if os.path.exists(stale):
+        os.remove(stale)
 
 
 if __name__ == "__main__":

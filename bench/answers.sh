@@ -58,9 +58,12 @@ questions=(bench/retrieval/questions.json bench/retrieval/debian.json)
 run() {
   local name="$1"; shift
   say "answers: $name"
-  "$examples/answer_eval" --library "$out/answer-library" --models "$models" "$@" "${questions[@]}" \
-    >"$out/answers-$name.jsonl.part"
-  mv "$out/answers-$name.jsonl.part" "$out/answers-$name.jsonl"
+  # An interrupted run goes on where it stopped.
+  local part="$out/answers-$name.jsonl.part"
+  [ -f "$part" ] || : >"$part"
+  "$examples/answer_eval" --library "$out/answer-library" --models "$models" --done "$part" "$@" \
+    "${questions[@]}" >>"$part"
+  mv "$part" "$out/answers-$name.jsonl"
 }
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || configs=(extract gemma-3-270m smollm2-135m report)

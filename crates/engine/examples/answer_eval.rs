@@ -10,6 +10,8 @@
 //! key facts (a passage that supports the answer) or none (one that does not): what the
 //! verifier's thresholds are chosen on.
 //!
+//! `--done FILE`: skip the questions whose answers that file (this program's output) already holds.
+//!
 //! `--every N` keeps every Nth answerable question (in id order) and every unanswerable one: the
 //! smaller set the slower model configurations run on.
 
@@ -43,6 +45,15 @@ fn main() {
         generate: !args.iter().any(|a| a == "--extract-only"),
         ..AskOptions::default()
     };
+    let done: Vec<serde_json::Value> = arg(&args, "--done")
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .map(|text| {
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .map(|v| v["id"].clone())
+                .collect()
+        })
+        .unwrap_or_default();
     let files: Vec<&String> = args
         .iter()
         .filter(|a| a.ends_with(".json") && !a.starts_with("--"))
@@ -62,6 +73,9 @@ fn main() {
                 if !(answerable - 1).is_multiple_of(every) {
                     continue;
                 }
+            }
+            if done.contains(&item["id"]) {
+                continue;
             }
             let question = item["question"].as_str().expect("a question");
             if args.iter().any(|a| a == "--pairs") {

@@ -261,7 +261,7 @@ fn list_label(text: &str) -> bool {
 fn without_label(text: &str) -> &str {
     let t = text.trim_start();
     let end = match t.chars().next() {
-        Some('-' | '*' | '•' | '–') => 1,
+        Some(c @ ('-' | '*' | '•' | '–')) => c.len_utf8(),
         Some('[') => t.find(']').map_or(0, |e| e + 1),
         Some('(') => t.find(')').map_or(0, |e| e + 1),
         _ => {
@@ -687,6 +687,20 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(omitted.len(), 2);
         assert!(omitted.iter().all(|o| o.reason == OmitReason::Repeated));
+    }
+
+    #[test]
+    fn list_labels_come_off_whatever_their_width() {
+        assert_eq!(without_label("• echo -n, or use $echo -n."), "echo -n, or use $echo -n.");
+        assert_eq!(without_label("– dash item"), "dash item");
+        assert_eq!(without_label("[11] 'source'"), "'source'");
+        assert_eq!(without_label("12. twelfth"), "twelfth");
+        assert_eq!(without_label("(a) first"), "first");
+        let (found, _) = claims("Use either:\n• echo -n, or use $echo -n.\n• printf", 2);
+        let evidence = [Evidence::new(1, "Use echo -n or printf.")];
+        let meaning = vec![vec![0.5]; found.len()];
+        let (sentences, _) = verify("How do I print without a newline?", &found, &evidence, &meaning);
+        assert!(!sentences.is_empty());
     }
 
     #[test]
