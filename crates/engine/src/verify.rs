@@ -691,7 +691,10 @@ mod tests {
 
     #[test]
     fn list_labels_come_off_whatever_their_width() {
-        assert_eq!(without_label("• echo -n, or use $echo -n."), "echo -n, or use $echo -n.");
+        assert_eq!(
+            without_label("• echo -n, or use $echo -n."),
+            "echo -n, or use $echo -n."
+        );
         assert_eq!(without_label("– dash item"), "dash item");
         assert_eq!(without_label("[11] 'source'"), "'source'");
         assert_eq!(without_label("12. twelfth"), "twelfth");
@@ -699,7 +702,12 @@ mod tests {
         let (found, _) = claims("Use either:\n• echo -n, or use $echo -n.\n• printf", 2);
         let evidence = [Evidence::new(1, "Use echo -n or printf.")];
         let meaning = vec![vec![0.5]; found.len()];
-        let (sentences, _) = verify("How do I print without a newline?", &found, &evidence, &meaning);
+        let (sentences, _) = verify(
+            "How do I print without a newline?",
+            &found,
+            &evidence,
+            &meaning,
+        );
         assert!(!sentences.is_empty());
     }
 
