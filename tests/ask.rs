@@ -63,6 +63,21 @@ fn ask_streams_a_cited_answer_and_json_follows_the_contract() {
     assert_eq!(code, 0);
     let a = &v[0];
     assert!(a["answer"].is_string());
+    // The checked answer, per sentence: its support and the sources shown for it.
+    let outcome = a["outcome"].as_str().unwrap();
+    assert!(
+        ["verified", "from_documents", "not_covered"].contains(&outcome),
+        "{a}"
+    );
+    for s in a["sentences"].as_array().unwrap() {
+        let support = s["support"].as_str().unwrap();
+        assert!(["supported", "unsupported", "no_claim"].contains(&support));
+        assert_eq!(
+            support == "supported",
+            !s["sources"].as_array().unwrap().is_empty(),
+            "chips on supported sentences only: {s}"
+        );
+    }
     let citations = a["citations"].as_array().unwrap();
     assert_eq!(citations.len(), 5);
     for (i, c) in citations.iter().enumerate() {
@@ -153,7 +168,12 @@ fn ask_explains_an_empty_library_and_a_missing_model() {
     );
     let pdf = texlive_pdf("base/clsguide.pdf");
     assert!(q.run(&["add", pdf.to_str().unwrap()]).status.success());
-    let out = q.run(&["ask", "Anything?", "--answer-model", "/no/such/model.gguf"]);
+    let out = q.run(&[
+        "ask",
+        "What does \\ProvidesClass do?",
+        "--answer-model",
+        "/no/such/model.gguf",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -169,7 +189,7 @@ fn ask_explains_an_empty_library_and_a_missing_model() {
     std::fs::write(&not_gguf, b"not a model").unwrap();
     let out = q.run(&[
         "ask",
-        "Anything?",
+        "What does \\ProvidesClass do?",
         "--answer-model",
         not_gguf.to_str().unwrap(),
     ]);
