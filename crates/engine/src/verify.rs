@@ -190,7 +190,8 @@ pub fn claims(answer: &str, sources: usize) -> (Vec<Claim>, Vec<Omission>) {
         seen.push(key);
         let new_line = i > 0 && plain[spans[i - 1].1..start].contains('\n');
         out.push(Claim {
-            list_item: (new_line || i == 0) && list_label(&text),
+            // "1. …; 2. …" written on one line is a list too.
+            list_item: list_label(&text),
             text,
             new_line,
             cited,
@@ -433,7 +434,12 @@ pub fn is_claim(text: &str, question: &[String]) -> bool {
         .filter(|w| !question.contains(w))
         .count();
     let cjk = text.chars().filter(|&c| is_cjk(c)).count();
-    words >= 2 || cjk >= 8 || !key_tokens(text).is_empty()
+    // A name the question already has ("\ProcessOptions", "FHS") adds nothing either.
+    let new_key = key_tokens(text).into_iter().any(|k| {
+        let k = stem(k.trim_start_matches(['\\', '-']));
+        !question.contains(&k)
+    });
+    words >= 2 || cjk >= 8 || new_key
 }
 
 /// "I don't know", "I am not sure": the model declining, in its words.
