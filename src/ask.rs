@@ -344,10 +344,15 @@ pub fn check_citations(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> 
         let supported = engine.supports(&c.question, &c.sentence, &c.passage)?;
         all &= supported;
         if json {
-            println!(
-                "{}",
-                serde_json::json!({ "line": i + 1, "supported": supported })
-            );
+            let check = engine.support_check(&c.question, &c.sentence, &c.passage)?;
+            let verdict = serde_json::json!({
+                "line": i + 1,
+                "supported": supported,
+                "word_share": check.word_share,
+                "meaning": check.meaning,
+                "names_found": check.keys_found,
+            });
+            println!("{verdict}");
         } else {
             let verdict = if supported {
                 "supported"

@@ -427,15 +427,20 @@ pub(crate) fn support_check(
     let claim = crate::verify::Claim {
         text: sentence.trim().to_string(),
         new_line: false,
-        list_item: false,
+        list_item: crate::verify::list_label(sentence.trim()),
         cited: vec![1],
     };
     let evidence = [Evidence::new(1, passage)];
+    let body = if claim.list_item {
+        crate::verify::without_label(&claim.text)
+    } else {
+        &claim.text
+    };
     let check = crate::verify::Check {
         n: 1,
-        word_share: evidence[0].word_share(&content_words(&claim.text)),
+        word_share: evidence[0].word_share(&content_words(body)),
         meaning,
-        keys_found: crate::verify::key_tokens(&claim.text)
+        keys_found: crate::verify::key_tokens(body)
             .iter()
             .all(|k| evidence[0].has_token(k)),
     };

@@ -240,7 +240,7 @@ fn comparable(text: &str) -> String {
 }
 
 /// Whether a line starts with a list label: `1.`, `2)`, `-`, `*`, `•`, `[3]`, `(a)`.
-fn list_label(text: &str) -> bool {
+pub fn list_label(text: &str) -> bool {
     let t = text.trim_start();
     if t.starts_with(['-', '*', '•', '–']) {
         return true;
@@ -259,7 +259,7 @@ fn list_label(text: &str) -> bool {
 }
 
 /// A list item without its label.
-fn without_label(text: &str) -> &str {
+pub fn without_label(text: &str) -> &str {
     let t = text.trim_start();
     let end = match t.chars().next() {
         Some(c @ ('-' | '*' | '•' | '–')) => c.len_utf8(),
