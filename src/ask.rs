@@ -341,10 +341,9 @@ pub fn check_citations(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> 
         }
         let c: CitationToCheck = serde_json::from_str(&line)
             .map_err(|e| anyhow::anyhow!("line {}: not a citation to check: {e}", i + 1))?;
-        let supported = engine.supports(&c.question, &c.sentence, &c.passage)?;
+        let (check, supported) = engine.support_check(&c.question, &c.sentence, &c.passage)?;
         all &= supported;
         if json {
-            let check = engine.support_check(&c.question, &c.sentence, &c.passage)?;
             let verdict = serde_json::json!({
                 "line": i + 1,
                 "supported": supported,

@@ -120,7 +120,7 @@ fn pairs(engine: &Engine, item: &serde_json::Value, out: &mut impl Write) {
         } else {
             continue;
         };
-        let check = engine
+        let (check, _) = engine
             .support_check(question, reference, passage)
             .expect("check");
         let line = serde_json::json!({

@@ -18,7 +18,7 @@ use crate::library::Library;
 use crate::markers::{segments, without_dangling_marker, MarkerStream, Segment};
 use crate::retrieve::{query_vector, search_by, validate_k, SearchMode, SearchOptions};
 use crate::runtime::{Embedding, Models};
-use crate::support::SourceSentences;
+use crate::support::{dot, SourceSentences};
 use crate::text::query_terms;
 use crate::verify::{
     claims, content_words, verified_text, verify, AnswerSentence, Evidence, Omission, Outcome,
@@ -249,13 +249,27 @@ pub(crate) fn ask(
 ) -> Result<Answer> {
     let question = question.trim();
     let retrieved = retrieve(library, models, question, options)?;
-    let mut keep_going =
-        on_event(&AskEvent::Sources(citations(&retrieved.sources, &[], &[]))) == Flow::Continue;
+    let found = citations(&retrieved.sources, &[], &[]);
+    let mut keep_going = on_event(&AskEvent::Sources(found.clone())) == Flow::Continue;
     let embedding = models.embedder()?;
     let said = SourceSentences::read(library, &embedding, &retrieved.sources)?;
-    let coverage = coverage(library, &embedding, question, options, &retrieved, &said)?;
+    // Each source's words, read once: for the coverage check and the model's answer's check.
+    let evidence: Vec<Evidence> = retrieved
+        .sources
+        .iter()
+        .map(|s| Evidence::new(s.n, &s.chunk.passage.text))
+        .collect();
+    let similarity = said.similarity(&retrieved.vector);
+    let coverage = coverage(
+        library,
+        &embedding,
+        question,
+        options,
+        &evidence,
+        &similarity,
+    )?;
     let quotes = if coverage.covered {
-        said.quotes(&retrieved.vector, question)
+        said.quotes(&similarity, question)
     } else {
         Vec::new()
     };
@@ -271,7 +285,7 @@ pub(crate) fn ask(
         sentences: Vec::new(),
         omitted: Vec::new(),
         raw: String::new(),
-        citations: citations(&retrieved.sources, &[], &[]),
+        citations: found,
         quotes,
         coverage: coverage.clone(),
         prompt: PromptReport::not_asked(retrieved.sources.len(), retrieved.relevant),
@@ -290,7 +304,8 @@ pub(crate) fn ask(
         let (raw, prompt, stats, model) =
             write_answer(models, question, &retrieved, options, keep_going, on_event)?;
         let given = &retrieved.sources[..prompt.sources_given];
-        let (sentences, omitted) = check(&embedding, &said, given, question, &raw)?;
+        let (sentences, omitted) =
+            check(&embedding, &said, &evidence[..given.len()], question, &raw)?;
         let supported = sentences.iter().any(|s| s.support == Support::Supported);
         answer.outcome = if supported {
             Outcome::Verified
@@ -331,16 +346,11 @@ fn coverage(
     embedding: &Embedding,
     question: &str,
     options: &AskOptions,
-    retrieved: &Retrieved,
-    said: &SourceSentences,
+    evidence: &[Evidence],
+    similarity: &[f32],
 ) -> Result<Coverage> {
-    let best_similarity = said.best_similarity(&retrieved.vector);
+    let best_similarity = similarity.iter().copied().fold(0.0, f32::max);
     let words = content_words(question);
-    let evidence: Vec<Evidence> = retrieved
-        .sources
-        .iter()
-        .map(|s| Evidence::new(s.n, &s.chunk.passage.text))
-        .collect();
     let found = words
         .iter()
         .filter(|w| {
@@ -380,26 +390,23 @@ fn coverage(
     })
 }
 
-/// Checks the model's answer against the sources it was given, sentence by sentence.
+/// Checks the model's answer against the sources it was given (their `evidence`), sentence by
+/// sentence.
 fn check(
     embedding: &Embedding,
     said: &SourceSentences,
-    given: &[Source],
+    evidence: &[Evidence],
     question: &str,
     raw: &str,
 ) -> Result<(Vec<AnswerSentence>, Vec<Omission>)> {
-    let (claims, mut omitted) = claims(raw, given.len());
+    let (claims, mut omitted) = claims(raw, evidence.len());
     if claims.is_empty() {
         return Ok((Vec::new(), omitted));
     }
     let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
     let vectors = embedding.thread.submit_first(texts)?.wait()?;
-    let meaning = said.meaning(&vectors, given.len());
-    let evidence: Vec<Evidence> = given
-        .iter()
-        .map(|s| Evidence::new(s.n, &s.chunk.passage.text))
-        .collect();
-    let (sentences, more) = verify(question, &claims, &evidence, &meaning);
+    let meaning = said.meaning(&vectors, evidence.len());
+    let (sentences, more) = verify(question, &claims, evidence, &meaning);
     omitted.extend(more);
     Ok((sentences, omitted))
 }
@@ -422,7 +429,7 @@ pub(crate) fn support_check(
     let vectors = embedding.thread.submit_first(texts)?.wait()?;
     let meaning = vectors[1..]
         .iter()
-        .map(|v| v.iter().zip(&vectors[0]).map(|(a, b)| a * b).sum::<f32>())
+        .map(|v| dot(v, &vectors[0]))
         .fold(0.0, f32::max);
     let claim = crate::verify::Claim {
         text: sentence.trim().to_string(),
@@ -431,19 +438,7 @@ pub(crate) fn support_check(
         cited: vec![1],
     };
     let evidence = [Evidence::new(1, passage)];
-    let body = if claim.list_item {
-        crate::verify::without_label(&claim.text)
-    } else {
-        &claim.text
-    };
-    let check = crate::verify::Check {
-        n: 1,
-        word_share: evidence[0].word_share(&content_words(body)),
-        meaning,
-        keys_found: crate::verify::key_tokens(body)
-            .iter()
-            .all(|k| evidence[0].has_token(k)),
-    };
+    let check = crate::verify::checks(claim.body(), &evidence, &[meaning])[0];
     let (checked, _) = verify(question, &[claim], &evidence, &[vec![meaning]]);
     let supported = checked
         .first()

@@ -225,16 +225,17 @@ impl Engine {
         Ok(ask::support_check(&self.models, question, sentence, passage)?.1)
     }
 
-    /// What [`Engine::supports`] measured: the share of the sentence's words in the passage,
-    /// its closeness in meaning to the passage's closest sentence, whether the passage has its
-    /// numbers, names and commands (for choosing the rule's thresholds on a benchmark).
+    /// [`Engine::supports`] with what it measured: the share of the sentence's words in the
+    /// passage, its closeness in meaning to the passage's closest sentence, whether the passage
+    /// has its numbers, names and commands (for choosing the rule's thresholds on a benchmark);
+    /// then the verdict.
     pub fn support_check(
         &self,
         question: &str,
         sentence: &str,
         passage: &str,
-    ) -> Result<crate::verify::Check> {
-        Ok(ask::support_check(&self.models, question, sentence, passage)?.0)
+    ) -> Result<(crate::verify::Check, bool)> {
+        ask::support_check(&self.models, question, sentence, passage)
     }
 
     // ---- conversations ----

@@ -195,14 +195,18 @@ impl SourceSentences {
         })
     }
 
-    /// The extractive answer to the question whose vector is `question`.
-    pub fn quotes(&self, question_vector: &[f32], question: &str) -> Vec<Quote> {
-        let similarity: Vec<f32> = self
-            .vectors
+    /// How close in meaning each quotable sentence is to the question whose vector is
+    /// `question_vector` (cosine), in the order of `sentences`.
+    pub fn similarity(&self, question_vector: &[f32]) -> Vec<f32> {
+        self.vectors
             .iter()
             .map(|v| dot(v, question_vector))
-            .collect();
-        let mut quotes = pick_quotes(&self.sentences, &similarity, question);
+            .collect()
+    }
+
+    /// The extractive answer to `question`; `similarity` from [`SourceSentences::similarity`].
+    pub fn quotes(&self, similarity: &[f32], question: &str) -> Vec<Quote> {
+        let mut quotes = pick_quotes(&self.sentences, similarity, question);
         for q in &mut quotes {
             self.extend(q);
         }
@@ -264,17 +268,9 @@ impl SourceSentences {
             })
             .collect()
     }
-
-    /// The closest in meaning any sentence comes to the question.
-    pub fn best_similarity(&self, question_vector: &[f32]) -> f32 {
-        self.vectors
-            .iter()
-            .map(|v| dot(v, question_vector))
-            .fold(0.0, f32::max)
-    }
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 

@@ -129,6 +129,17 @@ pub struct Claim {
     pub cited: Vec<usize>,
 }
 
+impl Claim {
+    /// What the claim says: its text without a list label ("3.", "[11]").
+    pub fn body(&self) -> &str {
+        if self.list_item {
+            without_label(&self.text)
+        } else {
+            &self.text
+        }
+    }
+}
+
 /// Labels the model writes when it copies the prompt's layout: what follows is not the answer.
 const SCAFFOLDING: &[&str] = &["Answer:", "Question:", "Sources:", "Source:", "Context:"];
 
@@ -524,6 +535,23 @@ pub fn verify(
     (kept, omitted)
 }
 
+/// How each source bears on a claim's `body`: `meaning[j]` is its closeness in meaning to source
+/// j's closest sentence (0 where missing).
+pub fn checks(body: &str, evidence: &[Evidence], meaning: &[f32]) -> Vec<Check> {
+    let words = content_words(body);
+    let keys = key_tokens(body);
+    evidence
+        .iter()
+        .zip(meaning.iter().copied().chain(std::iter::repeat(0.0)))
+        .map(|(e, meaning)| Check {
+            n: e.n,
+            word_share: e.word_share(&words),
+            meaning,
+            keys_found: keys.iter().all(|k| e.has_token(k)),
+        })
+        .collect()
+}
+
 fn check_claim(
     claim: &Claim,
     question: &[String],
@@ -535,12 +563,7 @@ fn check_claim(
     } else {
         claim.text.clone()
     };
-    // A list label ("3.", "[11]") is not part of what the item claims.
-    let body = if claim.list_item {
-        without_label(&claim.text)
-    } else {
-        &claim.text
-    };
+    let body = claim.body();
     if !is_claim(body, question) {
         return AnswerSentence {
             text,
@@ -551,18 +574,8 @@ fn check_claim(
             unknown: Vec::new(),
         };
     }
-    let words = content_words(body);
     let keys = key_tokens(body);
-    let checks: Vec<Check> = evidence
-        .iter()
-        .zip(meaning.iter().copied().chain(std::iter::repeat(0.0)))
-        .map(|(e, meaning)| Check {
-            n: e.n,
-            word_share: e.word_share(&words),
-            meaning,
-            keys_found: keys.iter().all(|k| e.has_token(k)),
-        })
-        .collect();
+    let checks = checks(body, evidence, meaning);
     let unknown: Vec<String> = keys
         .iter()
         .filter(|k| !evidence.iter().any(|e| e.has_token(k)))
