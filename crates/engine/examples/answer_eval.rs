@@ -17,18 +17,12 @@
 
 mod common;
 
+use common::arg;
+
 use std::io::Write;
 use std::path::PathBuf;
 
 use quire_engine::{AskOptions, Engine, Flow, LibraryOptions};
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).map(|i| {
-        args.get(i + 1)
-            .cloned()
-            .unwrap_or_else(|| panic!("{name} needs a value"))
-    })
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::percentile;
+use common::{arg, percentile};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -47,14 +47,6 @@ struct ModeResult {
     name: &'static str,
     ranks: Vec<Option<usize>>,
     millis: Vec<f64>,
-}
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).map(|i| {
-        args.get(i + 1)
-            .cloned()
-            .unwrap_or_else(|| panic!("{name} needs a value"))
-    })
 }
 
 fn main() {

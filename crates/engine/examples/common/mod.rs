@@ -58,3 +58,13 @@ pub fn add_report(
         "stage_sum_over_wall": sum / report.elapsed,
     })
 }
+
+/// The value after `--name` in `args`, if the option is there (panics when it has no value).
+#[allow(dead_code)] // not every example that shares this module takes options
+pub fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).map(|i| {
+        args.get(i + 1)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} needs a value"))
+    })
+}
