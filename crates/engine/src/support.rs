@@ -9,24 +9,6 @@ use crate::runtime::Embedding;
 use crate::text::is_cjk;
 use crate::verify::content_words;
 
-/// Whether the answer says the documents do not answer the question.
-pub fn says_not_found(answer: &str) -> bool {
-    let a = answer.to_lowercase();
-    [
-        "do not contain",
-        "does not contain",
-        "don't contain",
-        "doesn't contain",
-        "not contain the answer",
-        "no information",
-        "not mentioned",
-        "没有",
-        "不包含",
-    ]
-    .iter()
-    .any(|p| a.contains(p))
-}
-
 /// A sentence of a source, where it sits in its page.
 #[derive(Debug, Clone)]
 pub struct Sentence {

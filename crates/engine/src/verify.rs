@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::markers::{segments, Segment};
-use crate::support::says_not_found;
 use crate::text::{is_cjk, query_terms};
 
 /// A sentence is supported by a passage that has all its numbers, names and commands and holds
@@ -451,6 +450,24 @@ pub fn is_claim(text: &str, question: &[String]) -> bool {
         !question.contains(&k)
     });
     words >= 2 || cjk >= 8 || new_key
+}
+
+/// Whether the answer says the documents do not answer the question.
+pub fn says_not_found(answer: &str) -> bool {
+    let a = answer.to_lowercase();
+    [
+        "do not contain",
+        "does not contain",
+        "don't contain",
+        "doesn't contain",
+        "not contain the answer",
+        "no information",
+        "not mentioned",
+        "没有",
+        "不包含",
+    ]
+    .iter()
+    .any(|p| a.contains(p))
 }
 
 /// "I don't know", "I am not sure": the model declining, in its words.
