@@ -350,6 +350,7 @@ pub fn check_citations(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> 
                 "word_share": check.word_share,
                 "meaning": check.meaning,
                 "names_found": check.keys_found,
+                "contradicts": check.contradicts,
             });
             println!("{verdict}");
         } else {

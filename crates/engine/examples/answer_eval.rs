@@ -120,6 +120,7 @@ fn pairs(engine: &Engine, item: &serde_json::Value, out: &mut impl Write) {
         let line = serde_json::json!({
             "id": item["id"], "label": label, "word_share": check.word_share,
             "meaning": check.meaning, "keys_found": check.keys_found,
+            "contradicts": check.contradicts,
         });
         writeln!(out, "{line}").expect("stdout");
     }

@@ -353,11 +353,7 @@ fn coverage(
     let words = content_words(question);
     let found = words
         .iter()
-        .filter(|w| {
-            evidence
-                .iter()
-                .any(|e| e.word_share(std::slice::from_ref(w)) > 0.0)
-        })
+        .filter(|w| evidence.iter().any(|e| e.has_word(w)))
         .count();
     let question_words_found = if words.is_empty() {
         1.0
