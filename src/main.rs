@@ -181,6 +181,13 @@ impl AnswerArgs {
 }
 
 fn main() -> ExitCode {
+    // A closed output (`quire list | head -2`) ends the command quietly, as it ends `grep`:
+    // Rust ignores SIGPIPE, which would turn every later print into a panic.
+    #[cfg(unix)]
+    // SAFETY: restores a signal's default action before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     quire_engine::extract::run_worker_if_requested();
     let cli = Cli::parse();
     match run(cli) {

@@ -38,6 +38,12 @@ pub enum Error {
     EmptyLibrary,
     #[error("library database: {0}")]
     Database(#[from] rusqlite::Error),
+    /// The library's format is newer than this Quire reads.
+    #[error(
+        "this library was made by a newer version of Quire (library format {found}; this \
+         version reads formats up to {known}): update Quire to open it"
+    )]
+    NewerLibrary { found: i64, known: i64 },
     #[error("vector index: {0}")]
     Index(String),
     #[error("{0}")]
@@ -80,7 +86,7 @@ impl Error {
             Error::Embedding(_) => ErrorKind::Embedding,
             Error::Generation(_) => ErrorKind::Generation,
             Error::EmptyLibrary => ErrorKind::EmptyLibrary,
-            Error::Database(_) => ErrorKind::Database,
+            Error::Database(_) | Error::NewerLibrary { .. } => ErrorKind::Database,
             Error::Index(_) => ErrorKind::Index,
             Error::Io(_) => ErrorKind::Io,
             Error::Cancelled => ErrorKind::Cancelled,

@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::chunk::Chunk;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::extract::{FailureKind, Page};
 use crate::text::keyword_form;
 
@@ -254,6 +254,23 @@ fn document_from_row(row: &rusqlite::Row) -> rusqlite::Result<Document> {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
+        // Switching a new database to WAL, or two first openers meeting, can be refused with
+        // "database is locked" before the busy timeout applies: try again for a while.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Store::open_once(path) {
+                Err(Error::Database(rusqlite::Error::SqliteFailure(e, _)))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Store> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -265,16 +282,32 @@ impl Store {
         Ok(store)
     }
 
+    /// Brings the schema up to date. Two processes opening a new library at once both see
+    /// version 0: the migrations run in one IMMEDIATE transaction that reads the version again
+    /// once it holds SQLite's write lock, so the second waits and then finds nothing to do.
     fn migrate(&mut self) -> Result<()> {
-        let version: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
+        let known = MIGRATIONS.len() as i64;
+        let version = |conn: &Connection| -> Result<i64> {
+            Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+        };
+        let check = |found: i64| {
+            if found > known {
+                return Err(Error::NewerLibrary { found, known });
+            }
+            Ok(found)
+        };
+        if check(version(&self.conn)?)? == known {
+            return Ok(());
         }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let found = check(version(&tx)?)?;
+        for sql in MIGRATIONS.iter().skip(found as usize) {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", known)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -798,5 +831,42 @@ mod tests {
         assert_eq!(docs[0].error_kind, Some(FailureKind::Encrypted));
         assert_eq!(store.meta("k").unwrap().as_deref(), Some("v"));
         assert_eq!(store.quick_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn first_openers_racing_on_a_new_library_all_succeed() {
+        for _ in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("library.sqlite");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        Store::open(&path).map(|_| ()).map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            for opener in openers {
+                opener.join().unwrap().unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_library_from_a_newer_quire_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("library.sqlite");
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1)
+            .unwrap();
+        drop(conn);
+        let err = Store::open(&path)
+            .err()
+            .expect("a newer library is refused");
+        assert!(matches!(err, Error::NewerLibrary { .. }), "{err}");
+        assert!(err.to_string().contains("newer version of Quire"), "{err}");
     }
 }

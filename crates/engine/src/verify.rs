@@ -477,8 +477,8 @@ impl Evidence {
 
     /// The largest share of `words` found together in one stretch of the passage (about
     /// [`WINDOW_WORDS`] words), and whether that stretch says "not" where it speaks of them:
-    /// one of its sentences holding two of the words (all, for a one-word sentence) is negated,
-    /// or the sentence introducing it ("…does not work:") is.
+    /// the sentence of the stretch holding most of the words (at least two) is negated, or the
+    /// sentence introducing it ("…does not work:") is.
     fn best_window(&self, words: &[String]) -> (f32, bool) {
         if words.is_empty() || self.parts.is_empty() {
             return (0.0, false);
@@ -514,11 +514,15 @@ impl Evidence {
             }
         }
         let (count, start, end) = best;
-        let about = words.len().min(2);
+        // The sentences of the stretch that say most of it: "not" there counts, "not" in a
+        // sentence beside them about something else does not.
+        let held: Vec<usize> = (start..end)
+            .map(|i| found[i].iter().filter(|&&f| f).count())
+            .collect();
+        let most = held.iter().copied().max().unwrap_or(0);
         let mut negated = false;
-        for i in start..end {
-            let held = found[i].iter().filter(|&&f| f).count();
-            if held >= about {
+        for (i, &h) in (start..end).zip(&held) {
+            if h == most && h >= words.len().min(2) {
                 negated |= self.parts[i].negated
                     || (i > 0 && self.parts[i - 1].introduces && self.parts[i - 1].negated);
             }
@@ -1020,6 +1024,21 @@ mod tests {
         )];
         let beside = checks("The draft option marks overfull boxes.", &evidence, &[0.8]);
         assert!(!beside[0].contradicts && beside[0].supports(), "{beside:?}");
+
+        // The sentence saying it, beside one that says "not" with some of its words (bench
+        // q1059): the sentence that says most of it decides.
+        let evidence = [Evidence::new(
+            1,
+            "bzip2 attempts to guess the filename for the decompressed file from that of the \
+             compressed file. If the file does not end in .bz2, bzip2 cannot guess the name of \
+             the original file.",
+        )];
+        let guess = checks(
+            "bzip2 attempts to guess the filename for the decompressed file.",
+            &evidence,
+            &[0.95],
+        );
+        assert!(!guess[0].contradicts && guess[0].supports(), "{guess:?}");
 
         // The same words far apart in a long passage say something else.
         let filler = "Lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod. ";

@@ -169,35 +169,120 @@ fn file_stamp(path: &Path) -> std::io::Result<FileStamp> {
     })
 }
 
-/// Expands folders (recursively, `*.pdf` in any case, sorted) and canonicalises paths. Paths
-/// that do not exist come back separately with a sentence saying so.
+/// Expands folders (recursively, `*.pdf` in any case, sorted) and canonicalises paths, each file
+/// once however many links lead to it. Symbolic links are followed, each folder entered once:
+/// a link back up the tree ends there instead of looping. Paths that do not exist, folders that
+/// cannot be read and folders without a PDF come back separately with a sentence saying so.
 fn collect_pdfs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
-    let mut files = Vec::new();
-    let mut missing = Vec::new();
+    let mut walk = Walk::default();
     for path in paths {
         match std::fs::canonicalize(path) {
-            Ok(p) if p.is_dir() => walk(&p, &mut files),
-            Ok(p) => files.push(p),
-            Err(e) => missing.push((path.clone(), format!("cannot open {}: {e}", path.display()))),
+            Ok(p) if p.is_dir() => {
+                let fresh = !walk.visited.contains(&p);
+                let before = walk.found;
+                walk.folder(&p);
+                if fresh && walk.found == before {
+                    let message = format!("no PDF files in the folder {}", path.display());
+                    walk.problems.push((path.clone(), message));
+                }
+            }
+            Ok(p) => walk.file(p),
+            Err(e) => walk
+                .problems
+                .push((path.clone(), format!("cannot open {}: {e}", path.display()))),
         }
     }
-    (files, missing)
+    (walk.files, walk.problems)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            walk(&path, out);
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
-        {
-            out.push(path);
+#[derive(Default)]
+struct Walk {
+    files: Vec<PathBuf>,
+    /// PDF entries met, counting each link to the same file.
+    found: usize,
+    seen: HashSet<PathBuf>,
+    /// Folders entered, by canonical path.
+    visited: HashSet<PathBuf>,
+    problems: Vec<(PathBuf, String)>,
+}
+
+impl Walk {
+    fn file(&mut self, path: PathBuf) {
+        if self.seen.insert(path.clone()) {
+            self.files.push(path);
         }
+    }
+
+    /// `dir` is canonical.
+    fn folder(&mut self, dir: &Path) {
+        if !self.visited.insert(dir.to_path_buf()) {
+            return;
+        }
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                let message = format!("cannot read the folder {}: {e}", dir.display());
+                self.problems.push((dir.to_path_buf(), message));
+                return;
+            }
+        };
+        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for path in entries {
+            // A dangling link leads nowhere: nothing to add.
+            let Ok(real) = std::fs::canonicalize(&path) else {
+                continue;
+            };
+            if real.is_dir() {
+                self.folder(&real);
+            } else if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+            {
+                self.found += 1;
+                self.file(real);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn links_back_up_the_tree_end_the_walk_and_each_file_comes_once() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path().join("loop");
+        std::fs::create_dir_all(top.join("sub")).unwrap();
+        std::fs::write(top.join("a.pdf"), b"%PDF-1.4").unwrap();
+        std::fs::write(top.join("sub/B.PDF"), b"%PDF-1.4").unwrap();
+        symlink("../loop", top.join("self")).unwrap();
+        symlink("..", top.join("sub/up")).unwrap();
+        symlink(".", top.join("sub/me")).unwrap();
+        symlink("a.pdf", top.join("alias.pdf")).unwrap();
+        symlink("missing.pdf", top.join("dangling.pdf")).unwrap();
+        let (files, problems) = collect_pdfs(&[top.clone(), top.join("a.pdf")]);
+        let top = std::fs::canonicalize(&top).unwrap();
+        assert_eq!(files, [top.join("a.pdf"), top.join("sub/B.PDF")]);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn a_folder_without_pdfs_or_a_missing_path_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"text").unwrap();
+        let missing = dir.path().join("nowhere");
+        let (files, problems) = collect_pdfs(&[dir.path().to_path_buf(), missing.clone()]);
+        assert!(files.is_empty());
+        assert_eq!(problems.len(), 2);
+        assert!(
+            problems[0].1.starts_with("no PDF files in the folder"),
+            "{problems:?}"
+        );
+        assert_eq!(problems[1].0, missing);
+        assert!(problems[1].1.starts_with("cannot open"), "{problems:?}");
     }
 }

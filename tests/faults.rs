@@ -1,0 +1,161 @@
+//! Faults a real library meets, reproduced with the real binary on real files: folders that link
+//! back into themselves, two first writers at once, a reader that closes the pipe early, a
+//! folder without PDFs.
+
+mod common;
+
+use std::io::Read;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{stderr, text_pdf, Quire};
+
+/// Waits for `child` at most `limit`; kills it and fails when it runs longer.
+fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            child.kill().ok();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_folder_linking_back_into_itself_adds_each_pdf_once() {
+    use std::os::unix::fs::symlink;
+    let q = Quire::new();
+    let top = q.dir("loop");
+    std::fs::create_dir_all(top.join("sub")).unwrap();
+    std::fs::write(
+        top.join("licence.pdf"),
+        text_pdf(&["The licence allows copying and changing this work."]),
+    )
+    .unwrap();
+    symlink("../loop", top.join("self")).unwrap();
+    symlink("..", top.join("sub/up")).unwrap();
+    symlink(".", top.join("sub/me")).unwrap();
+    let mut child = q
+        .command()
+        .args(["--json", "add"])
+        .arg(&top)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Before: it walked the loop until killed, memory growing.
+    let status = wait_at_most(&mut child, Duration::from_secs(120));
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(status.success(), "{out}");
+    let added: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["status"] == "added")
+        .collect();
+    assert_eq!(added.len(), 1, "{out}");
+    let (_, docs) = q.json(&["list"]);
+    let docs = docs[0].as_array().cloned().unwrap_or_else(|| docs.clone());
+    assert_eq!(docs.len(), 1, "{docs:?}");
+}
+
+#[test]
+fn two_first_writers_get_the_library_or_a_busy_message() {
+    for round in 0..3 {
+        let q = Quire::new();
+        let pdfs = q.dir("pdfs");
+        for i in 0..2 {
+            std::fs::write(
+                pdfs.join(format!("p{i}.pdf")),
+                text_pdf(&[&format!(
+                    "Margins are set with the geometry package, part {i}."
+                )]),
+            )
+            .unwrap();
+        }
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                q.command()
+                    .arg("add")
+                    .arg(&pdfs)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut succeeded = 0;
+        for writer in writers {
+            let out = writer.wait_with_output().unwrap();
+            let err = stderr(&out);
+            if out.status.success() {
+                succeeded += 1;
+            } else {
+                // Before: "table meta already exists" in 3 of 6 tries.
+                assert!(
+                    err.contains("being changed by another Quire process"),
+                    "round {round}: {err}"
+                );
+            }
+        }
+        assert!(succeeded >= 1, "round {round}: one writer gets the library");
+        let (_, docs) = q.json(&["list"]);
+        let docs = docs[0].as_array().cloned().unwrap_or_else(|| docs.clone());
+        assert_eq!(docs.len(), 2, "round {round}: {docs:?}");
+    }
+}
+
+#[test]
+fn a_reader_closing_the_pipe_ends_the_command_quietly() {
+    let q = Quire::new();
+    let pdfs = q.dir("pdfs");
+    for i in 0..3 {
+        std::fs::write(
+            pdfs.join(format!("doc{i}.pdf")),
+            text_pdf(&["Each chapter starts on a right-hand page in a two-sided book."]),
+        )
+        .unwrap();
+    }
+    assert!(q.run(&["add", pdfs.to_str().unwrap()]).status.success());
+    for args in [&["list"][..], &["--json", "list"], &["search", "chapter"]] {
+        let mut child = q
+            .command()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `| head -c 0`: the reader goes away before the first line is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        // Before: "failed printing to stdout: Broken pipe", a panic, exit 101.
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_folder_without_pdfs_says_so() {
+    let q = Quire::new();
+    let notes = q.dir("notes");
+    std::fs::write(notes.join("todo.txt"), "nothing to index").unwrap();
+    let out = q.run(&["add", notes.to_str().unwrap()]);
+    // Before: "0 added", exit 0, no hint.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(all.contains("no PDF files in the folder"), "{all}");
+}
