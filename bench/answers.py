@@ -115,20 +115,35 @@ def score(config: str, rows, qs):
 
 
 def handcheck_sample(rows_by_config, qs, path):
-    """30 model answers with their sentences, verdicts and cited passages, for a person to judge."""
-    pool = [(c, r) for c in CONFIGS[1:] for r in rows_by_config.get(c, [])
+    """30 answers of the default model with their sentences, verdicts and cited passages, for a
+    person to judge; then every chip every model configuration showed (citation precision by
+    hand)."""
+    default = CONFIGS[1]
+    pool = [r for r in rows_by_config.get(default, [])
             if r["answer"]["sentences"] and any(s["support"] != "no_claim" for s in r["answer"]["sentences"])]
     random.Random(14).shuffle(pool)
     with open(path, "w") as f:
-        for i, (config, r) in enumerate(pool[:30], 1):
+        f.write(f"# 30 answers of {default}\n\n")
+        for i, r in enumerate(pool[:30], 1):
             a = r["answer"]
             cites = {c["n"]: c for c in a["citations"]}
-            f.write(f"## {i}. [{config}] q{r['id']}: {a['question']}\n\n")
+            f.write(f"## {i}. q{r['id']}: {a['question']}\n\n")
             for s in a["sentences"]:
                 f.write(f"- **{s['support']}** {s['sources']} {s['text'].strip()}\n")
                 for n in s["sources"]:
                     f.write(f"  - [{n}] p.{cites[n]['page_start']}: {cites[n]['text'][:600]!r}\n")
             f.write("\n")
+        f.write("# Every chip shown\n\n")
+        k = 0
+        for config in CONFIGS[1:]:
+            for r in rows_by_config.get(config, []):
+                a = r["answer"]
+                cites = {c["n"]: c for c in a["citations"]}
+                for s in a["sentences"]:
+                    for n in s["sources"]:
+                        k += 1
+                        f.write(f"## chip {k} [{config}] q{r['id']}: {a['question']}\n\n"
+                                f"- sentence: {s['text'].strip()}\n- [{n}]: {cites[n]['text']!r}\n\n")
 
 
 def main():

@@ -101,7 +101,7 @@ fn print_checked(answer: &Answer, colour: bool) {
                     format!("; no source has {}", s.unknown.join(", "))
                 };
                 line.push_str(&format!(
-                    " {dim}(not found in your documents{unknown}){plain}"
+                    " {dim}(not confirmed by your documents{unknown}){plain}"
                 ));
             }
             Support::NoClaim => {}
@@ -255,8 +255,16 @@ pub fn ask(
     show_prompt: bool,
 ) -> anyhow::Result<ExitCode> {
     install_ctrl_c();
-    ask_once(engine, question, options, json, show_prompt)?;
-    Ok(ExitCode::SUCCESS)
+    let answer = ask_once(engine, question, options, json, show_prompt)?;
+    // Stopped with Ctrl-C: what was written is shown (and saved), and the exit status says it
+    // was interrupted, as a shell expects (128 + SIGINT).
+    Ok(
+        if answer.stats.stop == quire_engine::StopReason::Cancelled {
+            ExitCode::from(130)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 pub fn chat(engine: &Engine, options: &AskOptions, show_prompt: bool) -> anyhow::Result<ExitCode> {

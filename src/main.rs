@@ -132,7 +132,8 @@ struct AnswerArgs {
     #[arg(long, default_value_t = 42)]
     seed: u32,
     /// The answer model's context window in tokens [default: the model's, at most 8192]
-    #[arg(long, value_name = "TOKENS")]
+    #[arg(long, value_name = "TOKENS",
+          value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(512..=1_048_576))]
     context: Option<u32>,
     /// CPU threads for the answer model [default: one per physical core]
     #[arg(long)]

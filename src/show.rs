@@ -93,8 +93,9 @@ pub fn remove(engine: &Engine, documents: &[String]) -> anyhow::Result<ExitCode>
             }
         }
     }
+    // A document that is not there is a usage error, as for `search --doc`.
     Ok(if failed {
-        ExitCode::from(1)
+        ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })

@@ -202,8 +202,11 @@ fn a_changed_file_is_replaced_and_remove_removes_everything() {
     assert_eq!(status["chunks"], 0);
     assert_eq!(status["vectors"], 0);
     assert_eq!(status["consistent"], true);
+    // A document that is not there: a usage error, as for `search --doc 999`.
     let out = q.run(&["remove", "999"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
+    let out = q.run(&["search", "--doc", "999", "margins"]);
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no document"));
 }
 

@@ -159,3 +159,28 @@ fn a_folder_without_pdfs_says_so() {
     let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
     assert!(all.contains("no PDF files in the folder"), "{all}");
 }
+
+#[test]
+fn empty_searches_and_impossible_settings_are_usage_errors() {
+    let q = Quire::new();
+    let pdfs = q.dir("pdfs");
+    std::fs::write(
+        pdfs.join("one.pdf"),
+        text_pdf(&["Footnotes are numbered per chapter in the book class."]),
+    )
+    .unwrap();
+    assert!(q.run(&["add", pdfs.to_str().unwrap()]).status.success());
+    // Before: `search ""` listed five arbitrary passages; `--context 16` was accepted.
+    for args in [
+        &["search", ""][..],
+        &["search", "   "],
+        &["ask", "  "],
+        &["search", "-k", "0", "footnotes"],
+        &["add", "--chunk-tokens", "0", pdfs.to_str().unwrap()],
+        &["ask", "--context", "16", "footnotes"],
+    ] {
+        let out = q.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).is_empty(), "{args:?} says why");
+    }
+}

@@ -473,7 +473,7 @@ fn retrieve(
     question: &str,
     options: &AskOptions,
 ) -> Result<Retrieved> {
-    if question.is_empty() {
+    if question.trim().is_empty() {
         return Err(Error::Usage("the question is empty".into()));
     }
     if library.store().ready_documents()? == 0 {

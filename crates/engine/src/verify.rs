@@ -81,7 +81,7 @@ pub enum Outcome {
 pub enum Support {
     /// At least one source says it; its citations are those sources.
     Supported,
-    /// No source says it: shown as "not found in your documents".
+    /// No source was found to say it: shown as "not confirmed by your documents".
     Unsupported,
     /// Too short to claim anything, or the model saying the documents do not answer.
     NoClaim,
@@ -197,6 +197,18 @@ pub fn claims(answer: &str, sources: usize) -> (Vec<Claim>, Vec<Omission>) {
                 acc
             });
         let text = plain[start..end].trim().to_string();
+        // "…", "...": nothing to show.
+        if !text.chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        // The model copying Quire's instructions: they and what follows are not the answer.
+        if echoes_instructions(&text) {
+            omitted.push(Omission {
+                text: plain[start..].trim().to_string(),
+                reason: OmitReason::Scaffolding,
+            });
+            break;
+        }
         // A question in an answer is the user's question echoed (or a new one), not an answer.
         if text.ends_with(['?', '？']) {
             omitted.push(Omission {
@@ -224,6 +236,37 @@ pub fn claims(answer: &str, sources: usize) -> (Vec<Claim>, Vec<Omission>) {
         });
     }
     (out, omitted)
+}
+
+/// Whether `text` is one of the prompt's instructions, copied (in whole or nearly: four
+/// content words or more, 80 % of them from one instruction sentence).
+fn echoes_instructions(text: &str) -> bool {
+    let words = content_words(text);
+    if words.len() < 4 {
+        return false;
+    }
+    let questions = [
+        "What is it?",
+        "这是什么？",
+        "これは何ですか？",
+        "이것은 무엇입니까?",
+    ];
+    let mut instructions = format!(
+        "{} {}",
+        crate::answer::INSTRUCTIONS,
+        crate::answer::NOT_FOUND_NOTE
+    );
+    for q in questions {
+        instructions.push(' ');
+        instructions.push_str(crate::answer::language_instruction(q));
+    }
+    crate::chunk::sentences(&instructions)
+        .into_iter()
+        .any(|(s, e)| {
+            let theirs = content_words(&instructions[s..e]);
+            let shared = words.iter().filter(|w| theirs.contains(w)).count();
+            shared * 5 >= words.len() * 4
+        })
 }
 
 /// The sentences of `plain`, a list label ("1.", "2)") kept with the item it labels.
@@ -866,6 +909,21 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(omitted.len(), 2);
         assert!(omitted.iter().all(|o| o.reason == OmitReason::Repeated));
+
+        // gemma-3-270m copying the instructions (bench q1025): they and the rest go.
+        let (found, omitted) = claims(
+            "You may set a vacation flag. …\nAnswer the question below in a few sentences, \
+             using only the sources above, never outside knowledge.\nEnd every sentence with \
+             the number of the source it comes from in square brackets, like.\nWrite the answer \
+             in the language of the question.",
+            5,
+        );
+        let texts: Vec<&str> = found.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, ["You may set a vacation flag."]);
+        assert_eq!(omitted.len(), 1);
+        assert_eq!(omitted[0].reason, OmitReason::Scaffolding);
+        assert!(omitted[0].text.starts_with("Answer the question below"));
+        assert!(omitted[0].text.ends_with("language of the question."));
 
         // gemma-3-270m echoing the question (bench q1059).
         let (found, omitted) = claims(

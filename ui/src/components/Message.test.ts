@@ -67,7 +67,7 @@ describe("an answer on screen", () => {
     // The chip carries its passage (what the end-to-end test checks it against) and page.
     expect(body).toMatch(/data-n="2" data-page="4" data-passage="passage 2"/);
     expect(body).toMatch(/<mark class="unknown[^"]*" title="in none of the sources">10000<\/mark>/);
-    expect(textOf(body)).toContain("not found in your documents");
+    expect(textOf(body)).toContain("not confirmed by your documents");
     expect(textOf(body)).toContain("That is all."); // on its own line
     expect(body).toMatch(/<\/span>(<!---->)?\n<span class="sentence no_claim/);
   });
