@@ -89,6 +89,9 @@ def score(config: str, rows, qs):
             added += len(s["added"])
         omitted += len(a["omitted"])
     declined = sum(a["outcome"] == "not_covered" for _, a in una)
+    # Unanswerable questions the model was asked about and Quire showed a chip for: an answer
+    # presented as grounded where the documents have none.
+    una_chips = sum(any(s["sources"] for s in a["sentences"]) for _, a in una)
     n = max(len(ans), 1)
     m.update({
         "passages_hold_key_facts": passages_hold / n,
@@ -99,6 +102,7 @@ def score(config: str, rows, qs):
         "right_source": right / n,
         "false_refusals": refused / n,
         "declined_unanswerable": declined / max(len(una), 1),
+        "unanswerable_with_chips": una_chips,
         "outcomes_answerable": outcomes,
         "sentences": sentences,
         "chips_shown": chips,
@@ -164,7 +168,7 @@ def main():
     lines = [
         "| configuration | questions (answerable + not) | passages hold key facts | extractive answer holds them "
         "(where passages do) | model's raw text holds them | shown answer holds them | right source | "
-        "false refusals | unanswerable declined | sentences supported / unsupported / no claim | chips shown | "
+        "false refusals | unanswerable declined (given a chip) | sentences supported / unsupported / no claim | chips shown | "
         "model citations dropped / added by Quire | first token (median) | tokens/s (median) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -174,7 +178,8 @@ def main():
             f"| {m['config']} | {m['answerable']} + {m['unanswerable']} | {pct(m['passages_hold_key_facts'])} | "
             f"{pct(m['extract_holds_key_facts'])} ({pct(m['extract_holds_where_passages_do'])}) | "
             f"{pct(m['model_raw_holds_key_facts']) if m['model'] else '–'} | {pct(m['shown_answer_holds_key_facts'])} | "
-            f"{pct(m['right_source'])} | {pct(m['false_refusals'])} | {pct(m['declined_unanswerable'])} | "
+            f"{pct(m['right_source'])} | {pct(m['false_refusals'])} | {pct(m['declined_unanswerable'])} "
+            f"({m['unanswerable_with_chips']}) | "
             f"{s['supported']} / {s['unsupported']} / {s['no_claim']} | {m['chips_shown']} | "
             f"{m['model_citations_dropped']} / {m['citations_added_by_quire']} | "
             f"{num(m['ttft_ms_median'])} ms | {num(m['tokens_per_second_median'], 1)} |")

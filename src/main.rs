@@ -201,6 +201,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Says so (on stderr) when some passages can be found by their words only: their vectors
+/// were lost with a deleted or damaged vector file and `quire add` has not rebuilt them yet.
+fn warn_without_vectors(engine: &Engine) -> anyhow::Result<()> {
+    let missing = engine.passages_without_vectors()?;
+    if missing > 0 {
+        eprintln!(
+            "quire: warning: {missing} passages have no vector (the vector file was missing or \
+             damaged), so they are found by their words only; `quire add` with any file \
+             rebuilds them"
+        );
+    }
+    Ok(())
+}
+
 /// The error in one line, with what to do about it on the command line.
 fn explain(err: &anyhow::Error, kind: Option<ErrorKind>) -> String {
     let hint = match kind {
@@ -271,10 +285,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 docs: engine.resolve_documents(docs)?,
                 mode: *mode,
             };
+            warn_without_vectors(&engine)?;
             show::search(&engine, query, &options, cli.json)
         }
         Command::Ask { question, answer } => {
             let options = answer.options(&engine)?;
+            warn_without_vectors(&engine)?;
             ask::ask(&engine, question, &options, cli.json, answer.show_prompt)
         }
         Command::Chat { answer } => {

@@ -184,3 +184,91 @@ fn empty_searches_and_impossible_settings_are_usage_errors() {
         assert!(!stderr(&out).is_empty(), "{args:?} says why");
     }
 }
+
+/// Three PDFs on different subjects, added; the dense search results for a few queries.
+fn library_with_vectors(q: &Quire) -> (std::path::PathBuf, Vec<serde_json::Value>) {
+    let pdfs = q.dir("pdfs");
+    let pages = [
+        "Margins are set with the geometry package: left, right, top and bottom.",
+        "Footnotes are numbered per chapter in the book class and per document in article.",
+        "A table of contents is written by \\tableofcontents after two runs of LaTeX.",
+    ];
+    for (i, page) in pages.iter().enumerate() {
+        std::fs::write(pdfs.join(format!("doc{i}.pdf")), text_pdf(&[page])).unwrap();
+    }
+    let out = q.run(&["add", pdfs.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    (pdfs, dense_results(q))
+}
+
+fn dense_results(q: &Quire) -> Vec<serde_json::Value> {
+    ["page margins", "footnote numbering", "contents list"]
+        .iter()
+        .map(|query| {
+            let (code, hits) = q.json(&["search", "--mode", "dense", "-k", "3", query]);
+            assert_eq!(code, 0, "{query}");
+            let ids: Vec<serde_json::Value> = hits[0]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["chunk_id"].clone())
+                .collect();
+            serde_json::Value::Array(ids)
+        })
+        .collect()
+}
+
+#[test]
+fn a_deleted_vector_file_is_reported_and_rebuilt_by_add() {
+    let q = Quire::new();
+    let (pdfs, before) = library_with_vectors(&q);
+    std::fs::remove_file(q.library().join("vectors.usearch")).unwrap();
+    let status = q.status();
+    assert_eq!(status["consistent"], false, "{status}");
+    assert!(
+        status.to_string().contains("vector file is missing"),
+        "{status}"
+    );
+    // Before: "No passages found." with no word of why.
+    let out = q.run(&["search", "--mode", "dense", "page margins"]);
+    assert!(stderr(&out).contains("have no vector"), "{}", stderr(&out));
+    // Before: re-adding said "unchanged" and left the vectors missing.
+    let out = q.run(&["add", pdfs.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status = q.status();
+    assert_eq!(status["consistent"], true, "{status}");
+    assert_eq!(dense_results(&q), before);
+}
+
+#[test]
+fn a_damaged_vector_file_is_noticed_and_rebuilt_by_add() {
+    use std::io::{Seek, SeekFrom, Write};
+    let q = Quire::new();
+    let (pdfs, before) = library_with_vectors(&q);
+    let path = q.library().join("vectors.usearch");
+    let len = std::fs::metadata(&path).unwrap().len();
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.seek(SeekFrom::Start(len / 4)).unwrap();
+    // Random bytes over a quarter of the file (64 KiB in a bigger one).
+    let mut noise = vec![0u8; (len / 4).min(64 * 1024) as usize];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in noise.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    file.write_all(&noise).unwrap();
+    drop(file);
+    // Before: "consistency ok" and silently wrong neighbours.
+    let status = q.status();
+    assert_eq!(status["consistent"], false, "{status}");
+    assert!(
+        status.to_string().contains("vector file is damaged"),
+        "{status}"
+    );
+    let out = q.run(&["add", pdfs.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(q.status()["consistent"], true);
+    assert_eq!(dense_results(&q), before);
+}

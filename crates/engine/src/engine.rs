@@ -208,6 +208,17 @@ impl Engine {
         retrieve::search(&self.library, &self.models, query, options)
     }
 
+    /// Passages of ready documents that have no vector (the vector file was deleted or found
+    /// damaged, and `add` has not embedded them again yet): searches find them by keywords only.
+    pub fn passages_without_vectors(&self) -> Result<usize> {
+        Ok(self
+            .library
+            .chunks_without_vectors()?
+            .iter()
+            .map(|(_, chunks)| chunks.len())
+            .sum())
+    }
+
     // ---- answer ----
 
     /// Answers `question` from the library: `on_event` gets the sources, then the answer piece

@@ -96,6 +96,19 @@ impl VectorIndex {
         })
     }
 
+    /// An empty index for `path`, whatever is saved there (a file found damaged): the next
+    /// save replaces the file.
+    pub fn empty(path: &Path, dimensions: usize, precision: Precision) -> Result<VectorIndex> {
+        let index = Index::new(&index_options(dimensions, precision))
+            .map_err(|e| index_error("cannot create", e))?;
+        index.change_expansion_search(EXPANSION_SEARCH);
+        Ok(VectorIndex {
+            index,
+            path: path.to_path_buf(),
+            changed: true,
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.index.size()
     }
@@ -195,6 +208,28 @@ impl VectorIndex {
         self.changed = false;
         Ok(())
     }
+}
+
+/// The size and SHA-256 of a saved index file. Recorded in the database after each save and
+/// compared before loading, so that a file deleted, truncated or overwritten is noticed instead
+/// of answering searches with wrong neighbours.
+pub fn file_checksum(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hash.update(&buf[..n]);
+    }
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{size}:{hex}"))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 
 use crate::embed::ModelInfo;
 use crate::error::{Error, Result};
-use crate::index::{Precision, VectorIndex};
+use crate::index::{file_checksum, Precision, VectorIndex};
 use crate::store::{DocStatus, Document, Store};
 
 const DATABASE_FILE: &str = "library.sqlite";
@@ -29,6 +29,9 @@ pub(crate) struct Library {
     lock: Option<File>,
     /// Held by the one `add` or `remove` running in this process at a time.
     changing: Mutex<()>,
+    /// What was wrong with the vector file when it was opened ("missing", "damaged"): the
+    /// index started empty, and the next `add` embeds the stored chunks again.
+    vectors_problem: Mutex<Option<String>>,
 }
 
 impl Library {
@@ -43,6 +46,7 @@ impl Library {
             index: RwLock::new(None),
             lock,
             changing: Mutex::new(()),
+            vectors_problem: Mutex::new(None),
         };
         if library.is_writable() && library.store().meta("dirty")?.as_deref() == Some("1") {
             library.reconcile()?;
@@ -93,9 +97,94 @@ impl Library {
         };
         let mut slot = self.index.write().unwrap_or_else(PoisonError::into_inner);
         if slot.is_none() {
-            *slot = Some(VectorIndex::open(&self.index_path(), dims, self.precision)?);
+            let path = self.index_path();
+            let expected = self
+                .store()
+                .meta("index_checksum")?
+                .filter(|c| !c.is_empty());
+            let problem = match expected {
+                None => None,
+                Some(expected) => match file_checksum(&path) {
+                    Ok(actual) if actual == expected => None,
+                    Ok(_) => Some("the vector file is damaged"),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        Some("the vector file is missing")
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+            };
+            *slot = Some(match problem {
+                Some(problem) => {
+                    *self.problem_slot() = Some(problem.to_string());
+                    VectorIndex::empty(&path, dims, self.precision)?
+                }
+                None => VectorIndex::open(&path, dims, self.precision)?,
+            });
         }
         Ok(())
+    }
+
+    fn problem_slot(&self) -> MutexGuard<'_, Option<String>> {
+        self.vectors_problem
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What was found wrong with the vector file on opening it (it was then set aside and the
+    /// stored chunks need embedding again), until they have been.
+    pub fn vectors_problem(&self) -> Result<Option<String>> {
+        self.ensure_index()?;
+        Ok(self.problem_slot().clone())
+    }
+
+    /// The vector file is whole again.
+    pub fn vectors_repaired(&self) {
+        *self.problem_slot() = None;
+    }
+
+    /// Saves the vector index when it has changed and records the saved file's checksum.
+    pub fn save_index(&self) -> Result<()> {
+        let saved = self.write_index(|index| {
+            let changed = index.is_changed();
+            index.save()?;
+            Ok(changed)
+        })?;
+        if saved == Some(true) {
+            self.record_checksum()?;
+        }
+        Ok(())
+    }
+
+    fn record_checksum(&self) -> Result<()> {
+        let checksum = file_checksum(&self.index_path())?;
+        self.store().set_meta("index_checksum", &checksum)
+    }
+
+    /// Chunks of ready documents that have no vector, by document (in id order).
+    pub fn chunks_without_vectors(&self) -> Result<Vec<(i64, Vec<i64>)>> {
+        let (ready, chunk_ids) = {
+            let store = self.store();
+            let ready: HashSet<i64> = store
+                .documents()?
+                .iter()
+                .filter(|d| d.status == DocStatus::Ready)
+                .map(|d| d.id)
+                .collect();
+            (ready, store.chunk_ids()?)
+        };
+        self.read_index(|index| {
+            let mut out: Vec<(i64, Vec<i64>)> = Vec::new();
+            for (chunk, doc) in chunk_ids {
+                if !ready.contains(&doc) || index.is_some_and(|i| i.contains(chunk)) {
+                    continue;
+                }
+                match out.last_mut() {
+                    Some((d, chunks)) if *d == doc => chunks.push(chunk),
+                    _ => out.push((doc, vec![chunk])),
+                }
+            }
+            Ok(out)
+        })
     }
 
     /// Runs `f` on the vector index (`None` before the first vector), with reading access.
@@ -163,6 +252,7 @@ impl Library {
             }
             *slot = None;
             let _ = std::fs::remove_file(self.index_path());
+            store.set_meta("index_checksum", "")?;
         }
         store.set_meta("embedding_model", &info.id())?;
         store.set_meta("dimensions", &info.dimensions.to_string())?;
@@ -211,7 +301,11 @@ impl Library {
                 .collect();
             index.remove(&orphans)?;
         }
+        let changed = index.is_changed();
         index.save()?;
+        if changed {
+            store.set_meta("index_checksum", &file_checksum(&self.index_path())?)?;
+        }
         store.set_meta("dirty", "0")
     }
 }

@@ -119,6 +119,11 @@ fn consistency_problems(library: &Library, chunks: u64, keyword_rows: u64) -> Re
     if check != "ok" {
         problems.push(format!("database check: {check}"));
     }
+    if let Some(problem) = library.vectors_problem()? {
+        problems.push(format!(
+            "{problem}; it was set aside and the next add embeds the stored passages again"
+        ));
+    }
     if keyword_rows != chunks {
         problems.push(format!(
             "{chunks} chunks but {keyword_rows} keyword index rows"

@@ -3,13 +3,14 @@
 //! Extraction of the next file overlaps embedding of this one. Vectors are saved, and their
 //! documents marked ready, at checkpoints; a crash in between is repaired on the next open.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::chunk::{chunk_pages, Chunk, ChunkOptions};
+use crate::chunk::{chunk_pages, ChunkOptions};
 use crate::error::{Error, Result};
 use crate::extract::{ExtractError, ExtractedPdf, Extractor, FailureKind};
 use crate::library::Library;
@@ -218,7 +219,12 @@ pub(crate) fn add(
         },
         pending: Vec::new(),
     };
-    let work = run.plan(paths)?;
+    run.repair_vectors()?;
+    let work = if run.report.cancelled {
+        Vec::new()
+    } else {
+        run.plan(paths)?
+    };
     run.index_all(extractor, &work)?;
     if !run.report.cancelled {
         library.store().set_meta("dirty", "0")?;
@@ -240,10 +246,8 @@ pub(crate) fn remove(library: &Library, id: i64) -> Result<()> {
     let _changing = library.begin_change()?;
     library.store().set_meta("dirty", "1")?;
     let chunks = library.store().remove_document(id)?;
-    library.write_index(|index| {
-        index.remove(&chunks)?;
-        index.save()
-    })?;
+    library.write_index(|index| index.remove(&chunks))?;
+    library.save_index()?;
     library.store().set_meta("dirty", "0")
 }
 
@@ -306,7 +310,8 @@ impl Run<'_> {
                 .put_document(&key, &title, &work.stamp, &pdf.pages, &chunks)?;
         self.report.stages.store += t.elapsed().as_secs_f64();
         self.library.write_index(|index| index.remove(&replaced))?;
-        self.embed_chunks(&work.path, &chunk_ids, &chunks)?;
+        let texts: Vec<String> = chunks.iter().map(|c| c.text.clone()).collect();
+        self.embed_chunks(&work.path, &chunk_ids, &texts)?;
         self.pending.push(id);
         self.report.pages += pdf.pages.len() as u64;
         self.report.chunks += chunks.len() as u64;
@@ -341,24 +346,62 @@ impl Run<'_> {
         Ok(FileOutcome::failed(&work.path, Some(id), e.kind, e.message))
     }
 
-    /// Embeds a document's chunks in batches and puts the vectors in the index.
-    fn embed_chunks(&mut self, path: &Path, ids: &[i64], chunks: &[Chunk]) -> Result<()> {
+    /// Embeds a document's chunks (`texts`) in batches and puts the vectors in the index.
+    fn embed_chunks(&mut self, path: &Path, ids: &[i64], chunks: &[String]) -> Result<bool> {
         let mut done = 0;
         for (batch_ids, batch) in ids.chunks(EMBED_BATCH).zip(chunks.chunks(EMBED_BATCH)) {
             let t = Instant::now();
-            let texts = batch.iter().map(|c| c.text.clone()).collect();
-            let vectors = self.embedding.thread.embed(texts)?;
+            let vectors = self.embedding.thread.embed(batch.to_vec())?;
             self.report.stages.embed += t.elapsed().as_secs_f64();
             let t = Instant::now();
             let items: Vec<(i64, Vec<f32>)> = batch_ids.iter().copied().zip(vectors).collect();
             self.library.write_index(|index| index.add(&items))?;
             self.report.stages.index += t.elapsed().as_secs_f64();
             done += batch.len();
-            self.progress.on_event(&AddEvent::Embedding {
+            let keep_going = self.progress.on_event(&AddEvent::Embedding {
                 path: path.to_path_buf(),
                 chunks_done: done,
                 chunks_total: chunks.len(),
             });
+            if !keep_going {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Embeds again the stored chunks of ready documents that have no vector — the vector
+    /// file was deleted or found damaged — from their stored text, with the same progress as
+    /// indexing. Stops (and leaves the rest for the next run) when asked to.
+    fn repair_vectors(&mut self) -> Result<()> {
+        let missing = self.library.chunks_without_vectors()?;
+        for (doc, ids) in &missing {
+            let (path, texts) = {
+                let store = self.library.store();
+                let path = store
+                    .document(*doc)?
+                    .map(|d| PathBuf::from(d.path))
+                    .unwrap_or_default();
+                let wanted: HashSet<i64> = ids.iter().copied().collect();
+                let texts: Vec<(i64, String)> = store
+                    .chunk_texts(*doc)?
+                    .into_iter()
+                    .filter(|(id, _)| wanted.contains(id))
+                    .collect();
+                (path, texts)
+            };
+            let ids: Vec<i64> = texts.iter().map(|(id, _)| *id).collect();
+            let texts: Vec<String> = texts.into_iter().map(|(_, t)| t).collect();
+            if !self.embed_chunks(&path, &ids, &texts)? {
+                self.report.cancelled = true;
+                break;
+            }
+        }
+        if !missing.is_empty() {
+            self.library.save_index()?;
+        }
+        if self.library.chunks_without_vectors()?.is_empty() {
+            self.library.vectors_repaired();
         }
         Ok(())
     }
@@ -366,7 +409,7 @@ impl Run<'_> {
     /// Saves the vector index, then marks the documents whose vectors it now holds as ready.
     fn checkpoint(&mut self) -> Result<()> {
         let t = Instant::now();
-        self.library.write_index(|index| index.save())?;
+        self.library.save_index()?;
         self.report.stages.index += t.elapsed().as_secs_f64();
         let t = Instant::now();
         self.library
