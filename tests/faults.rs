@@ -272,3 +272,67 @@ fn a_damaged_vector_file_is_noticed_and_rebuilt_by_add() {
     assert_eq!(q.status()["consistent"], true);
     assert_eq!(dense_results(&q), before);
 }
+
+/// Runs the real binary on a library Quire cannot write to: as root (who may write anywhere),
+/// as the unprivileged user `nobody` with a copy of the binary it can run; otherwise as is.
+#[cfg(unix)]
+fn run_without_write_access(q: &Quire, args: &[&str]) -> std::process::Output {
+    use std::os::unix::fs::PermissionsExt;
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let mut cmd = if as_root {
+        let bin = q.root.path().join("quire-copy");
+        if !bin.exists() {
+            std::fs::copy(env!("CARGO_BIN_EXE_quire"), &bin).unwrap();
+            std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
+        c
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_quire"))
+    };
+    cmd.env("HOME", q.root.path())
+        .arg("--library")
+        .arg(q.library())
+        .arg("--models")
+        .arg(q.root.path().join("no-models"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_library_on_read_only_storage_can_be_searched_and_listed() {
+    use std::os::unix::fs::PermissionsExt;
+    let q = Quire::new();
+    let pdfs = q.dir("pdfs");
+    std::fs::write(
+        pdfs.join("margins.pdf"),
+        text_pdf(&["Margins are set with the geometry package."]),
+    )
+    .unwrap();
+    assert!(q.run(&["add", pdfs.to_str().unwrap()]).status.success());
+    // Read-only for everyone but root; the folders on the way readable.
+    for entry in std::fs::read_dir(q.library()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    }
+    std::fs::set_permissions(q.library(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(q.root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Before: every command failed with "Permission denied" (library.lock is opened to write).
+    let out = run_without_write_access(&q, &["--json", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("margins.pdf"));
+    let out = run_without_write_access(&q, &["search", "--mode", "keyword", "geometry"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("geometry"));
+    // Changing it says why it cannot.
+    let out = run_without_write_access(&q, &["remove", "1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("is read-only"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"));
+    // Writable again for the temporary folder's clean-up.
+    std::fs::set_permissions(q.library(), std::fs::Permissions::from_mode(0o755)).unwrap();
+}

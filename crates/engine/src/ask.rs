@@ -320,7 +320,8 @@ pub(crate) fn ask(
         answer.outcome = Outcome::FromDocuments;
     }
     answer.segments = segments(&answer.text, answer.citations.len());
-    if options.save {
+    // On read-only storage the answer is given, not saved.
+    if options.save && !library.is_read_only() {
         save(library, &mut answer)?;
     }
     on_event(&AskEvent::Done(Box::new(answer.clone())));

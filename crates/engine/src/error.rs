@@ -26,6 +26,13 @@ pub enum Error {
     /// Another process holds the library for writing.
     #[error("the library {0} is being changed by another Quire process")]
     Busy(PathBuf),
+    /// The library is on storage Quire cannot write to (or needs updating, which would write).
+    #[error(
+        "the library {0} is read-only: it can be searched and read, but adding, removing and \
+         saving conversations need write access (and a library from an older Quire needs to be \
+         opened once with write access)"
+    )]
+    ReadOnly(PathBuf),
     /// The library was built with another embedding model.
     #[error("this library was indexed with the embedding model {stored}, not {loaded}")]
     ModelMismatch { stored: String, loaded: String },
@@ -82,6 +89,7 @@ impl Error {
             Error::Device(_) => ErrorKind::Device,
             Error::Usage(_) => ErrorKind::Usage,
             Error::Busy(_) => ErrorKind::Busy,
+            Error::ReadOnly(_) => ErrorKind::Io,
             Error::ModelMismatch { .. } => ErrorKind::ModelMismatch,
             Error::Embedding(_) => ErrorKind::Embedding,
             Error::Generation(_) => ErrorKind::Generation,

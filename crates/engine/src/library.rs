@@ -32,13 +32,25 @@ pub(crate) struct Library {
     /// What was wrong with the vector file when it was opened ("missing", "damaged"): the
     /// index started empty, and the next `add` embeds the stored chunks again.
     vectors_problem: Mutex<Option<String>>,
+    /// Opened from storage Quire cannot write to.
+    read_only: bool,
 }
 
 impl Library {
     pub fn open(dir: &Path, precision: Precision) -> Result<Library> {
-        std::fs::create_dir_all(dir)?;
-        let lock = try_lock(&dir.join(LOCK_FILE))?;
-        let store = Store::open(&dir.join(DATABASE_FILE))?;
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir)?;
+        }
+        // A library on read-only storage (a mounted archive, a folder shared read-only) is
+        // opened for reading: search, list and ask work, changes say why they cannot.
+        let (lock, store) = match try_lock(&dir.join(LOCK_FILE)) {
+            Ok(lock) => (lock, Store::open(&dir.join(DATABASE_FILE))?),
+            Err(Error::Io(e)) if is_read_only(&e) => {
+                (None, Store::open_read_only(&dir.join(DATABASE_FILE))?)
+            }
+            Err(e) => return Err(e),
+        };
+        let read_only = store.is_read_only();
         let library = Library {
             dir: dir.to_path_buf(),
             precision,
@@ -47,6 +59,7 @@ impl Library {
             lock,
             changing: Mutex::new(()),
             vectors_problem: Mutex::new(None),
+            read_only,
         };
         if library.is_writable() && library.store().meta("dirty")?.as_deref() == Some("1") {
             library.reconcile()?;
@@ -64,9 +77,18 @@ impl Library {
         self.lock.is_some()
     }
 
+    /// The library is on storage Quire cannot write to (nothing can be saved, not even a
+    /// conversation).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// The right to change the library: one change at a time in this process (others wait),
     /// none while another process holds the library.
     pub fn begin_change(&self) -> Result<MutexGuard<'_, ()>> {
+        if self.read_only {
+            return Err(Error::ReadOnly(self.dir.clone()));
+        }
         if self.lock.is_none() {
             return Err(Error::Busy(self.dir.clone()));
         }
@@ -308,6 +330,12 @@ impl Library {
         }
         store.set_meta("dirty", "0")
     }
+}
+
+/// Whether an error opening a file for writing means the storage is read-only to us.
+fn is_read_only(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::PermissionDenied
+        || e.kind() == std::io::ErrorKind::ReadOnlyFilesystem
 }
 
 /// Takes an exclusive advisory lock on `path`; None when another process holds it.

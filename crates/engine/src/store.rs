@@ -252,6 +252,20 @@ fn document_from_row(row: &rusqlite::Row) -> rusqlite::Result<Document> {
     })
 }
 
+/// A path as the path part of an SQLite `file:` URI: '%', '?' and '#' escaped.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         // Switching a new database to WAL, or two first openers meeting, can be refused with
@@ -268,6 +282,36 @@ impl Store {
                 other => return other,
             }
         }
+    }
+
+    /// Opens a library on storage that cannot be written: read-only and immutable (SQLite
+    /// then needs no lock or WAL files beside it). Its schema must be current.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        if !path.is_file() {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("there is no library database at {}", path.display()),
+            )));
+        }
+        let uri = format!("file:{}?immutable=1", uri_path(path));
+        let conn = Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if found > known {
+            return Err(Error::NewerLibrary { found, known });
+        }
+        if found < known {
+            return Err(Error::ReadOnly(path.parent().unwrap_or(path).to_path_buf()));
+        }
+        Ok(Store { conn })
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false)
     }
 
     fn open_once(path: &Path) -> Result<Store> {
