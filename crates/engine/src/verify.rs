@@ -617,7 +617,10 @@ impl Check {
 /// have (`question`: its content words), or a number, name or command. A sentence in which the
 /// model says the documents do not answer claims nothing either.
 pub fn is_claim(text: &str, question: &[String]) -> bool {
-    if says_not_found(text) || refuses(text) {
+    // "The documents do not contain the answer" claims nothing; a sentence that says more
+    // around such words ("…, which only works if the source does not contain other columns")
+    // is checked like any other (bench q68).
+    if (says_not_found(text) || refuses(text)) && content_words(text).len() <= DECLINE_WORDS {
         return false;
     }
     let words = content_words(text)
@@ -632,6 +635,10 @@ pub fn is_claim(text: &str, question: &[String]) -> bool {
     });
     words >= 2 || cjk >= 8 || new_key
 }
+
+/// A decline ("I don't know", "the documents do not contain the answer") has at most this many
+/// content words; more, and the sentence says something besides.
+const DECLINE_WORDS: usize = 5;
 
 /// Whether the answer says the documents do not answer the question.
 pub fn says_not_found(answer: &str) -> bool {
@@ -895,6 +902,11 @@ mod tests {
         assert_eq!(omitted[0].reason, OmitReason::Scaffolding);
         assert!(omitted[0].text.starts_with("Answer: I am not sure"));
         assert!(!is_claim(&found[0].text, &[]), "a refusal claims nothing");
+        assert!(is_claim(
+            "This is because the \\multicols command prints multiple columns, and only one \
+             column if the source does not contain any other columns.",
+            &[]
+        ));
         let question = content_words("How do I pass options on to the base class?");
         assert!(!is_claim(
             "The following options are passed to the base class:",
