@@ -196,9 +196,12 @@ def main():
         "model configurations every second answerable one and every unanswerable one. *Key facts "
         "held*: the share of answerable questions whose text holds every key fact; *shown answer* = "
         "the extractive answer plus the model's supported sentences; *right source*: a chip or quote "
-        "on a labelled page; *declined*: answered \"not covered\" without the model. A chip is shown "
+        "on a labelled page; *declined*: answered \"not covered\" without the model (in brackets: "
+        "unanswerable questions that got a chip anyway). A chip is shown "
         "only where the verifier's rule holds, so the verifier's own citation precision is 1 by "
-        "construction; how often the rule is right is measured on labelled pairs (below) and by hand.")
+        "construction; how often the rule is right is measured on labelled pairs and by hand (below). "
+        "*Sentences*: the model's, as the verifier marked them (supported = shown with a chip; "
+        "unsupported = marked \"not confirmed by your documents\"; no claim = shown plainly).")
     hand = os.path.join("bench", "answers_handcheck.md")
     with open(os.path.join(docs, "answers.md"), "w") as f:
         f.write(intro + "\n\n" + table + "\n")

@@ -336,3 +336,74 @@ fn a_library_on_read_only_storage_can_be_searched_and_listed() {
     // Writable again for the temporary folder's clean-up.
     std::fs::set_permissions(q.library(), std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+#[test]
+fn an_os_error_is_told_once() {
+    let q = Quire::new();
+    let file = q.root.path().join("not-a-folder");
+    std::fs::write(&file, "a file where the library should be").unwrap();
+    let out = q
+        .command()
+        .env("QUIRE_LIBRARY", &file)
+        .arg("list")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    // Before: "File exists (os error 17): File exists (os error 17)".
+    assert_eq!(
+        stderr(&out).matches("os error").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn model_files_cut_short_are_not_called_present() {
+    use std::io::Read;
+    let q = Quire::new();
+    let models = common::models_dir();
+    let prefix = |from: &std::path::Path, to: &std::path::Path, bytes: u64| {
+        let mut head = Vec::new();
+        std::fs::File::open(from)
+            .unwrap()
+            .take(bytes)
+            .read_to_end(&mut head)
+            .unwrap();
+        std::fs::write(to, head).unwrap();
+    };
+    let gguf = q.root.path().join("half.gguf");
+    prefix(&models.join("gemma-3-270m-q4_k_m.gguf"), &gguf, 4 << 20);
+    let embedding = q.dir("minilm-cut");
+    for name in ["config.json", "tokenizer.json"] {
+        std::fs::copy(
+            models.join("all-MiniLM-L6-v2").join(name),
+            embedding.join(name),
+        )
+        .unwrap();
+    }
+    prefix(
+        &models.join("all-MiniLM-L6-v2/model.safetensors"),
+        &embedding.join("model.safetensors"),
+        1 << 20,
+    );
+    let (_, status) = q.json(&[
+        "status",
+        "--answer-model",
+        gguf.to_str().unwrap(),
+        "--embedding-model",
+        embedding.to_str().unwrap(),
+    ]);
+    // Before: both "present".
+    let status = &status[0];
+    for model in ["answer_model", "embedding_model"] {
+        assert_eq!(status[model]["present"], false, "{model}: {status}");
+        assert!(
+            status[model]["problem"]
+                .as_str()
+                .unwrap()
+                .contains("cut short"),
+            "{model}: {status}"
+        );
+    }
+}

@@ -97,6 +97,46 @@ impl ModelFiles {
         })
     }
 
+    /// Whether the weights file is whole: a safetensors file is an 8-byte header length, a
+    /// JSON header, then the tensors, whose byte ranges the header lists. A file cut short (an
+    /// unfinished copy or download) ends before the last range does.
+    pub fn check_weights(&self) -> Result<()> {
+        use std::io::Read;
+        let invalid = |why: String| {
+            Error::ModelInvalid(format!("{} is not usable: {why}", self.weights.display()))
+        };
+        let mut file = std::fs::File::open(&self.weights)?;
+        let len = file.metadata()?.len();
+        let mut size = [0u8; 8];
+        file.read_exact(&mut size)
+            .map_err(|_| invalid(format!("it is only {len} bytes long")))?;
+        let header_len = u64::from_le_bytes(size);
+        if header_len > 100 << 20 || 8 + header_len > len {
+            return Err(invalid(
+                "its header is damaged or cut short (not a safetensors file?)".into(),
+            ));
+        }
+        let mut header = vec![0u8; header_len as usize];
+        file.read_exact(&mut header)?;
+        let header: serde_json::Value = serde_json::from_slice(&header)
+            .map_err(|_| invalid("its header is not readable (not a safetensors file?)".into()))?;
+        let data_end = header
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, t)| t.get("data_offsets")?.get(1)?.as_u64())
+            .max()
+            .unwrap_or(0);
+        let needed = 8 + header_len + data_end;
+        if needed > len {
+            return Err(invalid(format!(
+                "the file is cut short: it is {len} bytes, but its tensors need {needed} (an \
+                 unfinished download or copy)"
+            )));
+        }
+        Ok(())
+    }
+
     /// Reads the model's identity and limits without loading the weights.
     pub fn info(&self) -> Result<ModelInfo> {
         let config_text = std::fs::read_to_string(&self.config)?;

@@ -44,7 +44,7 @@ pub enum Error {
     #[error("the library has no indexed documents yet")]
     EmptyLibrary,
     #[error("library database: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(rusqlite::Error),
     /// The library's format is newer than this Quire reads.
     #[error(
         "this library was made by a newer version of Quire (library format {found}; this \
@@ -54,7 +54,7 @@ pub enum Error {
     #[error("vector index: {0}")]
     Index(String),
     #[error("{0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// The caller asked to stop.
     #[error("cancelled")]
     Cancelled,
@@ -102,6 +102,21 @@ impl Error {
     }
 }
 
+// The wrapped errors are not exposed as `source()`: their text is already in the message, and
+// a chain printer (`{:#}`) would print it twice ("File exists (os error 17): File exists (os
+// error 17)").
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Database(e)
+    }
+}
+
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Self {
         Error::Embedding(candle_message(&e))
@@ -114,5 +129,18 @@ pub(crate) fn candle_message(e: &candle_core::Error) -> String {
     match e {
         candle_core::Error::WithBacktrace { inner, .. } => candle_message(inner),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_os_error_is_told_once() {
+        // A chain printer (`{:#}`) prints each source after the message.
+        let e: Error = std::io::Error::from_raw_os_error(17).into();
+        assert!(std::error::Error::source(&e).is_none());
+        assert_eq!(e.to_string().matches("os error 17").count(), 1, "{e}");
     }
 }

@@ -119,7 +119,7 @@ impl Models {
     pub fn embedding_status(&self) -> ModelStatus {
         let path = self.options.embedding_dir.clone();
         let problem = ModelFiles::locate(&path)
-            .and_then(|f| f.info())
+            .and_then(|f| f.check_weights().and_then(|()| f.info()))
             .err()
             .map(|e| e.to_string());
         ModelStatus {
@@ -132,7 +132,14 @@ impl Models {
     /// Whether the answer model's file is there, without loading it.
     pub fn answer_status(&self) -> ModelStatus {
         let path = self.options.answer_path.clone();
-        let problem = (!path.is_file()).then(|| format!("there is no file {}", path.display()));
+        let problem = if path.is_file() {
+            // A GGUF whose header or tensors are cut short or damaged is not "present".
+            crate::gguf::read(&path)
+                .err()
+                .map(|e| format!("{} is not usable: {e}", path.display()))
+        } else {
+            Some(format!("there is no file {}", path.display()))
+        };
         ModelStatus {
             path,
             present: problem.is_none(),
