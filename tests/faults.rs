@@ -407,3 +407,134 @@ fn model_files_cut_short_are_not_called_present() {
         );
     }
 }
+
+/// Distinct text for page `p` of document `d`: enough words that the library grows with it.
+fn page_text(d: usize, p: usize) -> String {
+    let words = [
+        "margin", "footnote", "chapter", "package", "option", "kernel", "font", "table", "figure",
+        "caption", "index", "section", "command", "length", "counter", "label",
+    ];
+    (0..30)
+        .map(|l| {
+            (0..10)
+                .map(|w| words[(d * 7 + p * 5 + l * 3 + w) % words.len()])
+                .collect::<Vec<_>>()
+                .join(" ")
+                + &format!(" {d}-{p}-{l}.")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_stores_nothing_it_calls_added_and_a_rerun_completes() {
+    let q = Quire::new();
+    let pdfs = q.dir("pdfs");
+    let mut paths = Vec::new();
+    for d in 0..4 {
+        let pages: Vec<String> = (0..10).map(|p| page_text(d, p)).collect();
+        let pages: Vec<&str> = pages.iter().map(String::as_str).collect();
+        let path = pdfs.join(format!("doc{d}.pdf"));
+        std::fs::write(&path, text_pdf(&pages)).unwrap();
+        paths.push(path.to_string_lossy().into_owned());
+    }
+    // How much a library of these takes.
+    assert!(q.run(&["add", pdfs.to_str().unwrap()]).status.success());
+    let used: u64 = std::fs::read_dir(q.library())
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    // A small file system (tmpfs, in a mount namespace of its own) with room for half of it.
+    let size = 2 * used + (2 << 20);
+    let fill = size - used / 2;
+    let mnt = q.dir("small-disk");
+    let out = q.dir("out");
+    let script = format!(
+        r#"set -u
+mount -t tmpfs -o size={size} tmpfs "{mnt}" || exit 90
+head -c {fill} /dev/zero > "{mnt}/filler" 2>/dev/null
+run() {{ "{quire}" --library "{mnt}/lib" --models "{models}" --device cpu "$@"; }}
+run --json add {pdfs} > "{out}/first.jsonl" 2> "{out}/first.err"; echo $? > "{out}/first.rc"
+run --json list > "{out}/list-full.json" 2> "{out}/list-full.err"
+ls "{mnt}/lib" > "{out}/files-full"
+rm "{mnt}/filler"
+run --json add {pdfs} > "{out}/second.jsonl" 2> "{out}/second.err"; echo $? > "{out}/second.rc"
+run --json list > "{out}/list.json"
+run --json status > "{out}/status.json"
+"#,
+        mnt = mnt.display(),
+        out = out.display(),
+        quire = env!("CARGO_BIN_EXE_quire"),
+        models = common::models_dir().display(),
+        pdfs = paths
+            .iter()
+            .map(|p| format!("\"{p}\""))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let root = unsafe { libc::geteuid() } == 0;
+    let unshare: &[&str] = if root { &["-m"] } else { &["-Urm"] };
+    let status = std::process::Command::new("unshare")
+        .args(unshare)
+        .args(["sh", "-c", &script])
+        .status()
+        .unwrap();
+    assert_ne!(status.code(), Some(90), "could not mount a tmpfs");
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap_or_default();
+    let lines = |name: &str| -> Vec<serde_json::Value> {
+        read(name)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    // The first run fails, says why, and calls "added" only what the library then holds.
+    assert_ne!(read("first.rc").trim(), "0", "{}", read("first.err"));
+    let why = format!("{}{}", read("first.err"), read("first.jsonl"));
+    assert!(
+        why.contains("No space left on device") || why.contains("disk is full"),
+        "{why}"
+    );
+    let stored: Vec<serde_json::Value> =
+        serde_json::from_str::<serde_json::Value>(&read("list-full.json"))
+            .unwrap_or_else(|e| panic!("list on a full disk: {e}: {}", read("list-full.err")))
+            .as_array()
+            .cloned()
+            .unwrap();
+    let ready = |path: &str| {
+        stored
+            .iter()
+            .any(|d| d["path"] == path && d["status"] == "ready")
+    };
+    let first = lines("first.jsonl");
+    assert!(
+        !first.is_empty(),
+        "every file has a result: {}",
+        read("first.err")
+    );
+    for result in &first {
+        if result["status"] == "added" {
+            assert!(
+                ready(result["path"].as_str().unwrap()),
+                "{result} but not stored"
+            );
+        }
+    }
+    assert!(
+        first.iter().any(|r| r["status"] == "failed"),
+        "something did not fit: {first:?}"
+    );
+    assert!(
+        !read("files-full").contains(".tmp"),
+        "{}",
+        read("files-full")
+    );
+    // Room again: the same command completes the batch, and nothing earlier is lost.
+    assert_eq!(read("second.rc").trim(), "0", "{}", read("second.err"));
+    let list: serde_json::Value = serde_json::from_str(&read("list.json")).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 4, "{list:?}");
+    assert!(list.iter().all(|d| d["status"] == "ready"), "{list:?}");
+    let status: serde_json::Value = serde_json::from_str(&read("status.json")).unwrap();
+    assert_eq!(status["consistent"], true, "{status}");
+}

@@ -82,6 +82,20 @@ pub enum ErrorKind {
 }
 
 impl Error {
+    /// A write failed because the disk (or the file system's quota) is full.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::Io(e) => {
+                e.kind() == std::io::ErrorKind::StorageFull
+                    || e.kind() == std::io::ErrorKind::QuotaExceeded
+            }
+            Error::Database(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            _ => false,
+        }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::ModelMissing(_) => ErrorKind::ModelMissing,

@@ -194,10 +194,26 @@ impl VectorIndex {
             return Ok(());
         }
         let tmp = self.path.with_extension("usearch.tmp");
+        // Serialised in memory and written with the standard library, so that a full disk
+        // reads "No space left on device" (usearch's own writer only says "Failed to serialize
+        // into stream"), and a failed write leaves no partial file behind.
+        let mut bytes = vec![0u8; self.index.serialized_length()];
         self.index
-            .save(&tmp.to_string_lossy())
+            .save_to_buffer(&mut bytes)
             .map_err(|e| index_error("cannot save", e))?;
-        std::fs::File::open(&tmp)?.sync_all()?;
+        let written = (|| -> std::io::Result<()> {
+            use std::io::Write;
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("cannot save the vector index: {e}"),
+            )));
+        }
         std::fs::rename(&tmp, &self.path)?;
         if let Some(dir) = self.path.parent() {
             // Persist the rename itself.

@@ -62,7 +62,14 @@ impl Library {
             read_only,
         };
         if library.is_writable() && library.store().meta("dirty")?.as_deref() == Some("1") {
-            library.reconcile()?;
+            // Repairing after a crash writes; on a full disk it cannot, and the library is
+            // still readable (documents not repaired are not ready, so never searched). The
+            // next open or add tries again.
+            if let Err(e) = library.reconcile() {
+                if !e.is_disk_full() {
+                    return Err(e);
+                }
+            }
         }
         Ok(library)
     }

@@ -193,6 +193,11 @@ struct Run<'a> {
     report: AddReport,
     /// Documents whose vectors are in the index but not yet saved.
     pending: Vec<i64>,
+    /// Their outcomes: reported ("added", "replaced") once the vectors are saved, so that no
+    /// file is said to be added that a full disk then kept from being stored.
+    unsaved: Vec<FileOutcome>,
+    /// Asked to stop while embedding.
+    stop: bool,
 }
 
 pub(crate) fn add(
@@ -218,6 +223,8 @@ pub(crate) fn add(
             ..AddReport::default()
         },
         pending: Vec::new(),
+        unsaved: Vec::new(),
+        stop: false,
     };
     run.repair_vectors()?;
     let work = if run.report.cancelled {
@@ -267,11 +274,40 @@ impl Run<'_> {
             let mut last_checkpoint = Instant::now();
             for (i, extracted, secs) in rx {
                 self.report.stages.extract += secs;
-                let outcome = self.index_file(&work[i], extracted)?;
-                let keep_going = self.progress.on_event(&AddEvent::Finished(outcome.clone()));
-                self.report.files.push(outcome);
+                let outcome = match self.index_file(&work[i], extracted) {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        // A write failed (a full disk): this file and those not yet saved are
+                        // not stored, and nothing more is done.
+                        let failed = FileOutcome {
+                            path: work[i].path.clone(),
+                            status: AddStatus::Failed,
+                            document_id: None,
+                            pages: 0,
+                            chunks: 0,
+                            error: Some(format!("not stored: {e}")),
+                            error_kind: None,
+                        };
+                        self.progress.on_event(&AddEvent::Finished(failed.clone()));
+                        self.report.files.push(failed);
+                        self.fail_unsaved(&e);
+                        self.fail_rest(&work[i + 1..], &e);
+                        return Err(e);
+                    }
+                };
+                let keep_going = if outcome.status == AddStatus::Failed {
+                    let go = self.progress.on_event(&AddEvent::Finished(outcome.clone()));
+                    self.report.files.push(outcome);
+                    go
+                } else {
+                    self.unsaved.push(outcome);
+                    !self.stop
+                };
                 if last_checkpoint.elapsed() >= self.options.checkpoint_every {
-                    self.checkpoint()?;
+                    if let Err(e) = self.checkpoint() {
+                        self.fail_rest(&work[i + 1..], &e);
+                        return Err(e);
+                    }
                     last_checkpoint = Instant::now();
                 }
                 if !keep_going {
@@ -364,6 +400,7 @@ impl Run<'_> {
                 chunks_total: chunks.len(),
             });
             if !keep_going {
+                self.stop = true;
                 return Ok(false);
             }
         }
@@ -406,17 +443,59 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Saves the vector index, then marks the documents whose vectors it now holds as ready.
+    /// Reports the files the run did not reach because a write failed.
+    fn fail_rest(&mut self, rest: &[Work], cause: &Error) {
+        for work in rest {
+            let failed = FileOutcome {
+                path: work.path.clone(),
+                status: AddStatus::Failed,
+                document_id: None,
+                pages: 0,
+                chunks: 0,
+                error: Some(format!("not added: the run stopped ({cause})")),
+                error_kind: None,
+            };
+            self.progress.on_event(&AddEvent::Finished(failed.clone()));
+            self.report.files.push(failed);
+        }
+    }
+
+    /// Reports the files whose vectors were not saved as not stored, with the cause.
+    fn fail_unsaved(&mut self, cause: &Error) {
+        for outcome in std::mem::take(&mut self.unsaved) {
+            let failed = FileOutcome {
+                status: AddStatus::Failed,
+                error: Some(format!("not stored: {cause}")),
+                error_kind: None,
+                ..outcome
+            };
+            self.progress.on_event(&AddEvent::Finished(failed.clone()));
+            self.report.files.push(failed);
+        }
+    }
+
+    /// Saves the vector index, then marks the documents whose vectors it now holds as ready
+    /// and reports them. When the save fails (a full disk), those documents are reported as not
+    /// stored, with the cause, and the run stops: nothing more is embedded for nothing.
     fn checkpoint(&mut self) -> Result<()> {
         let t = Instant::now();
-        self.library.save_index()?;
+        let saved = self.library.save_index().and_then(|()| {
+            self.library
+                .store()
+                .set_status(&self.pending, DocStatus::Ready)
+        });
         self.report.stages.index += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        self.library
-            .store()
-            .set_status(&self.pending, DocStatus::Ready)?;
-        self.report.stages.store += t.elapsed().as_secs_f64();
         self.pending.clear();
+        if let Err(e) = saved {
+            self.fail_unsaved(&e);
+            return Err(e);
+        }
+        for outcome in std::mem::take(&mut self.unsaved) {
+            if !self.progress.on_event(&AddEvent::Finished(outcome.clone())) {
+                self.stop = true;
+            }
+            self.report.files.push(outcome);
+        }
         Ok(())
     }
 }
