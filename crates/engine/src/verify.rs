@@ -386,6 +386,8 @@ pub fn key_tokens(text: &str) -> Vec<String> {
         let key = chars.iter().any(char::is_ascii_digit)
             || token.starts_with('\\')
             || (token.starts_with('-') && chars.len() > 2)
+            // A one-letter option ("-f", "-n"), not a dash.
+            || (chars.len() == 2 && chars[0] == '-' && chars[1].is_ascii_alphabetic())
             || token.contains(['_', '/', '.', '@'])
             || (inner_upper && chars.len() > 1);
         let lower = token.to_lowercase();
@@ -991,6 +993,10 @@ mod tests {
             ]
         );
         assert!(key_tokens("A plain sentence about options.").is_empty());
+        assert_eq!(key_tokens("Use echo -n - or -f."), ["-n", "-f"]);
+        // bench q1017: an option the question does not have is a claim.
+        let question = content_words("Am I allowed to use local variables and echo -n?");
+        assert!(is_claim("• echo -n, and use $echo -f.", &question));
     }
 
     #[test]
