@@ -256,14 +256,13 @@ pub(crate) fn truetype_cid_to_unicode(font_file: &[u8], cid_to_gid: Option<&[u8]
     let cmap = face.tables().cmap?;
     let mut gid_to_char: HashMap<u16, char> = HashMap::new();
     for subtable in cmap.subtables {
-        let symbol = subtable.platform_id == ttf_parser::PlatformId::Windows && subtable.encoding_id == 0;
-        if !subtable.is_unicode() && !symbol {
+        // Only Unicode subtables: a symbol (3,0) subtable's codes are the font's own, and
+        // reading them as Latin-1 would make up text.
+        if !subtable.is_unicode() {
             continue;
         }
         subtable.codepoints(|cp| {
             if let Some(gid) = subtable.glyph_index(cp) {
-                // Symbol fonts put their characters at U+F0xx.
-                let cp = if symbol && (0xF000..=0xF0FF).contains(&cp) { cp - 0xF000 } else { cp };
                 if let Some(ch) = char::from_u32(cp) {
                     let entry = gid_to_char.entry(gid.0).or_insert(ch);
                     // Prefer the plain form over a presentation form or private-use character.
