@@ -852,6 +852,70 @@ mod tests {
         assert_eq!(err.kind, FailureKind::Unreadable);
     }
 
+    /// A worker that panics (its payload on stderr, as `run_worker_if_requested` writes it)
+    /// is reported with a sentence, not the payload.
+    #[cfg(unix)]
+    #[test]
+    fn a_reader_panic_is_reported_in_words() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = dir.path().join("odd.pdf");
+        std::fs::write(&pdf, b"%PDF-1.5\n").unwrap();
+        let program = dir.path().join("panic.sh");
+        std::fs::write(
+            &program,
+            "#!/bin/sh\necho 'panic: called `Result::unwrap()` on an `Err` value: \
+             ObjectType { expected: \"Name\" }' >&2\nexit 101\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = Extractor::new(Isolation::Process { program })
+            .extract(&pdf, &mut |_, _| {})
+            .unwrap_err();
+        assert_eq!(err.kind, FailureKind::Damaged);
+        for jargon in ["panic", "unwrap", "ObjectType", "{", "exit status"] {
+            assert!(!err.message.contains(jargon), "{}", err.message);
+        }
+        assert!(err.message.contains("PDF reader failed"), "{}", err.message);
+    }
+
+    /// Pages the reader fails on are counted in the message, their errors are not quoted.
+    #[test]
+    fn failed_pages_are_counted_not_quoted() {
+        let (tx, rx) = mpsc::channel();
+        tx.send(WorkerMessage::Start {
+            pages: 1,
+            title: None,
+        })
+        .unwrap();
+        tx.send(WorkerMessage::Page {
+            number: 1,
+            text: String::new(),
+            error: Some("assertion `left == right` failed\n  left: 221".into()),
+            undecoded: 0,
+        })
+        .unwrap();
+        tx.send(WorkerMessage::Done).unwrap();
+        let err = Extractor::new(Isolation::Thread)
+            .collect(&rx, &mut |_, _| {})
+            .unwrap_err();
+        assert_eq!(err.kind, FailureKind::Damaged);
+        assert!(!err.message.contains("assertion"), "{}", err.message);
+        assert!(err.message.contains("1 of its 1 pages"), "{}", err.message);
+    }
+
+    #[test]
+    fn load_errors_are_described_in_words() {
+        let err = load_document(b"%PDF-1.4\ngarbage without objects").unwrap_err();
+        assert_eq!(err.kind, FailureKind::Damaged);
+        assert!(
+            err.message.starts_with("the PDF's structure is damaged"),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains("parse"), "{}", err.message);
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_hanging_reader_times_out() {
