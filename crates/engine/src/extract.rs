@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::text::clean_page;
 
+mod repair;
+
 /// One page of a PDF, numbered from 1, with cleaned text (possibly empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page {
@@ -98,12 +100,22 @@ impl ExtractError {
         }
     }
 
-    fn damaged(detail: &str) -> ExtractError {
-        let detail = detail.trim();
-        let detail: String = detail.chars().take(200).collect();
+    /// `reason` is a phrase for a person ("its cross-reference table is broken"), never a
+    /// parser's or a panic's own text.
+    fn damaged(reason: &str) -> ExtractError {
         ExtractError::new(
             FailureKind::Damaged,
-            format!("the PDF is damaged and could not be read ({detail})"),
+            format!("the PDF's structure is damaged and could not be read ({reason})"),
+        )
+    }
+
+    /// The PDF reader itself failed (a panic in the parser): the file is unusual or damaged in
+    /// a way it cannot cope with. The panic's text is not for the user.
+    fn reader_crashed() -> ExtractError {
+        ExtractError::new(
+            FailureKind::Damaged,
+            "the PDF reader failed on this file; it is probably damaged or uses features \
+             Quire cannot read",
         )
     }
 
@@ -219,6 +231,9 @@ enum WorkerMessage {
         /// Why the page's text could not be read, when it could not.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// Characters drawn with a font that does not say which letters they are.
+        #[serde(default)]
+        undecoded: u64,
     },
     Error {
         kind: FailureKind,
@@ -276,11 +291,11 @@ impl Extractor {
                             kind: e.kind,
                             message: e.message,
                         },
-                        Err(panic) => {
-                            let msg = panic_message(&panic);
+                        Err(_) => {
+                            let e = ExtractError::reader_crashed();
                             WorkerMessage::Error {
-                                kind: FailureKind::Damaged,
-                                message: ExtractError::damaged(&msg).message,
+                                kind: e.kind,
+                                message: e.message,
                             }
                         }
                     };
@@ -313,6 +328,7 @@ impl Extractor {
         let mut title = None;
         let mut pages = Vec::new();
         let mut page_errors: Vec<String> = Vec::new();
+        let mut undecoded = 0;
         loop {
             match rx.recv_timeout(timeout) {
                 Ok(WorkerMessage::Start { pages: n, title: t }) => {
@@ -325,8 +341,10 @@ impl Extractor {
                     number,
                     text,
                     error,
+                    undecoded: n,
                 }) => {
                     page_errors.extend(error);
+                    undecoded += n;
                     pages.push(Page { number, text });
                     on_page(pages.len() as u32, total);
                 }
@@ -338,7 +356,7 @@ impl Extractor {
                 // The worker died without a last word: the caller turns its exit status into
                 // an error.
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(ExtractError::damaged("the reader stopped unexpectedly"))
+                    return Err(ExtractError::reader_crashed())
                 }
             }
         }
@@ -346,15 +364,25 @@ impl Extractor {
             return Err(ExtractError::damaged("it has no pages"));
         }
         if pages.iter().all(|p| p.text.trim().is_empty()) {
-            // Pages the reader failed on are not evidence of a scan.
-            if let Some(first) = page_errors.first() {
+            // Pages the reader failed on are not evidence of a scan. Their errors are the
+            // reader's own words, not the user's: only their number is shown.
+            if !page_errors.is_empty() {
                 return Err(ExtractError::new(
                     FailureKind::Damaged,
                     format!(
-                        "the text of {} of its {} pages could not be decoded ({})",
+                        "the text of {} of its {} pages could not be read; the file is probably \
+                         damaged or uses fonts or encodings Quire cannot read",
                         page_errors.len(),
                         pages.len(),
-                        first.chars().take(160).collect::<String>()
+                    ),
+                ));
+            }
+            if undecoded > 0 {
+                return Err(ExtractError::new(
+                    FailureKind::NoText,
+                    format!(
+                        "its text ({undecoded} characters) is drawn with fonts that do not say \
+                         which letters they show, so it cannot be read; run OCR on it first"
                     ),
                 ));
             }
@@ -472,12 +500,8 @@ impl Finish {
                 "reading it needs more memory than the reader is allowed",
             ));
         }
-        let detail = stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("panic: "))
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| format!("the reader crashed: {status}"));
-        Err(ExtractError::damaged(&detail))
+        // A panic's text (on stderr after "panic: ") or a signal is not for the user.
+        Err(ExtractError::reader_crashed())
     }
 }
 
@@ -488,6 +512,46 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "the reader crashed".to_string()
+    }
+}
+
+/// Loads the document; when lopdf cannot read its cross-reference table or trailer, once more
+/// with a table rebuilt by scanning the file for objects (see `repair`).
+fn load_document(bytes: &[u8]) -> Result<lopdf::Document, ExtractError> {
+    let first = match lopdf::Document::load_mem(bytes) {
+        Ok(doc) => return Ok(doc),
+        Err(lopdf::Error::Decryption(_)) | Err(lopdf::Error::InvalidPassword) => {
+            return Err(encrypted())
+        }
+        Err(e) => e,
+    };
+    let repaired = catch_unwind(AssertUnwindSafe(|| {
+        repair::rebuild_xref(bytes).and_then(|fixed| lopdf::Document::load_mem(&fixed).ok())
+    }));
+    match repaired {
+        Ok(Some(doc)) if !doc.get_pages().is_empty() => Ok(doc),
+        _ => Err(ExtractError::damaged(load_error_reason(&first))),
+    }
+}
+
+/// What lopdf's load error means, in words for a person. (lopdf's `ParseError` and
+/// `XrefError` are not exported, so their Debug names are matched.)
+fn load_error_reason(e: &lopdf::Error) -> &'static str {
+    let debug = format!("{e:?}");
+    match e {
+        lopdf::Error::Decompress(_) => "a compressed part of it cannot be unpacked",
+        lopdf::Error::ObjectNotFound(_) | lopdf::Error::ReferenceCycle(_) => {
+            "it refers to parts that are missing"
+        }
+        lopdf::Error::Xref(_) | lopdf::Error::MissingXrefEntry | lopdf::Error::InvalidOffset(_) => {
+            "its cross-reference table is broken"
+        }
+        _ if debug.contains("Trailer") || debug.contains("Xref") => {
+            "its cross-reference table is broken"
+        }
+        _ if debug.contains("FileHeader") => "its header is not valid",
+        _ if debug.contains("EndOfInput") => "it is cut short",
+        _ => "its objects cannot be read",
     }
 }
 
@@ -534,13 +598,7 @@ fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result
             format!("cannot read the file: {e}"),
         )
     })?;
-    let mut doc = match lopdf::Document::load_mem(&bytes) {
-        Ok(doc) => doc,
-        Err(lopdf::Error::Decryption(_)) | Err(lopdf::Error::InvalidPassword) => {
-            return Err(encrypted())
-        }
-        Err(e) => return Err(ExtractError::damaged(&e.to_string())),
-    };
+    let mut doc = load_document(&bytes)?;
     drop(bytes);
     if doc.is_encrypted() && doc.decrypt("").is_err() {
         return Err(encrypted());
@@ -558,33 +616,83 @@ fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result
         let raw = catch_unwind(AssertUnwindSafe(|| {
             page_text(&doc, &pages, &mut processor, &no_resources, number)
         }));
-        let (text, error) = match raw {
-            Ok(Ok(s)) => (clean_page(&s), None),
-            Ok(Err(e)) => (String::new(), Some(e.to_string())),
-            Err(panic) => (String::new(), Some(panic_message(&panic))),
+        let (text, error, undecoded) = match raw {
+            Ok(Ok((s, undecoded))) => (clean_page(&s), None, undecoded),
+            Ok(Err(e)) => (String::new(), Some(e.to_string()), 0),
+            Err(panic) => (String::new(), Some(panic_message(&panic)), 0),
         };
         emit(WorkerMessage::Page {
             number,
             text,
             error,
+            undecoded,
         });
     }
     Ok(())
 }
 
 /// One page's raw text through `processor`, which keeps the fonts it has parsed for the next
-/// pages of the same document.
+/// pages of the same document, and how many characters on it could not be decoded.
 fn page_text<'a>(
     doc: &'a lopdf::Document,
     pages: &std::collections::BTreeMap<u32, lopdf::ObjectId>,
     processor: &mut pdf_extract::Processor<'a>,
     no_resources: &'a lopdf::Dictionary,
     number: u32,
-) -> Result<String, pdf_extract::OutputError> {
+) -> Result<(String, u64), pdf_extract::OutputError> {
     let mut s = String::new();
-    let mut output = pdf_extract::PlainTextOutput::new(&mut s);
+    let mut plain = pdf_extract::PlainTextOutput::new(&mut s);
+    let mut output = Counting {
+        inner: &mut plain,
+        undecoded: 0,
+    };
     pdf_extract::output_doc_page_with(doc, pages, processor, no_resources, &mut output, number)?;
-    Ok(s)
+    let undecoded = output.undecoded;
+    Ok((s, undecoded))
+}
+
+/// Passes everything on, counting characters that a font could not decode (an empty string:
+/// no ToUnicode map, encoding or font program says what they are).
+struct Counting<'o> {
+    inner: &'o mut dyn pdf_extract::OutputDev,
+    undecoded: u64,
+}
+
+impl pdf_extract::OutputDev for Counting<'_> {
+    fn begin_page(
+        &mut self,
+        page_num: u32,
+        media_box: &pdf_extract::MediaBox,
+        art_box: Option<(f64, f64, f64, f64)>,
+    ) -> Result<(), pdf_extract::OutputError> {
+        self.inner.begin_page(page_num, media_box, art_box)
+    }
+    fn end_page(&mut self) -> Result<(), pdf_extract::OutputError> {
+        self.inner.end_page()
+    }
+    fn output_character(
+        &mut self,
+        trm: &pdf_extract::Transform,
+        width: f64,
+        spacing: f64,
+        font_size: f64,
+        char: &str,
+    ) -> Result<(), pdf_extract::OutputError> {
+        if char.is_empty() {
+            self.undecoded += 1;
+        }
+        self.inner
+            .output_character(trm, width, spacing, font_size, char)
+    }
+    fn begin_word(&mut self) -> Result<(), pdf_extract::OutputError> {
+        self.inner.begin_word()
+    }
+    fn end_word(&mut self) -> Result<(), pdf_extract::OutputError> {
+        self.inner.end_word()
+    }
+    fn end_line(&mut self) -> Result<(), pdf_extract::OutputError> {
+        self.inner.end_line()
+    }
 }
 
 fn encrypted() -> ExtractError {
@@ -666,7 +774,9 @@ mod tests {
                         .ok()
                 }));
                 let cached = catch_unwind(AssertUnwindSafe(|| {
-                    page_text(&doc, &pages, &mut processor, &empty, n).ok()
+                    page_text(&doc, &pages, &mut processor, &empty, n)
+                        .ok()
+                        .map(|(s, _)| s)
                 }));
                 assert_eq!(fresh.ok(), cached.ok(), "{path} page {n}");
                 pages_compared += 1;
@@ -740,6 +850,70 @@ mod tests {
             .extract(Path::new("/no/such/file.pdf"), &mut |_, _| {})
             .unwrap_err();
         assert_eq!(err.kind, FailureKind::Unreadable);
+    }
+
+    /// A worker that panics (its payload on stderr, as `run_worker_if_requested` writes it)
+    /// is reported with a sentence, not the payload.
+    #[cfg(unix)]
+    #[test]
+    fn a_reader_panic_is_reported_in_words() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = dir.path().join("odd.pdf");
+        std::fs::write(&pdf, b"%PDF-1.5\n").unwrap();
+        let program = dir.path().join("panic.sh");
+        std::fs::write(
+            &program,
+            "#!/bin/sh\necho 'panic: called `Result::unwrap()` on an `Err` value: \
+             ObjectType { expected: \"Name\" }' >&2\nexit 101\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = Extractor::new(Isolation::Process { program })
+            .extract(&pdf, &mut |_, _| {})
+            .unwrap_err();
+        assert_eq!(err.kind, FailureKind::Damaged);
+        for jargon in ["panic", "unwrap", "ObjectType", "{", "exit status"] {
+            assert!(!err.message.contains(jargon), "{}", err.message);
+        }
+        assert!(err.message.contains("PDF reader failed"), "{}", err.message);
+    }
+
+    /// Pages the reader fails on are counted in the message, their errors are not quoted.
+    #[test]
+    fn failed_pages_are_counted_not_quoted() {
+        let (tx, rx) = mpsc::channel();
+        tx.send(WorkerMessage::Start {
+            pages: 1,
+            title: None,
+        })
+        .unwrap();
+        tx.send(WorkerMessage::Page {
+            number: 1,
+            text: String::new(),
+            error: Some("assertion `left == right` failed\n  left: 221".into()),
+            undecoded: 0,
+        })
+        .unwrap();
+        tx.send(WorkerMessage::Done).unwrap();
+        let err = Extractor::new(Isolation::Thread)
+            .collect(&rx, &mut |_, _| {})
+            .unwrap_err();
+        assert_eq!(err.kind, FailureKind::Damaged);
+        assert!(!err.message.contains("assertion"), "{}", err.message);
+        assert!(err.message.contains("1 of its 1 pages"), "{}", err.message);
+    }
+
+    #[test]
+    fn load_errors_are_described_in_words() {
+        let err = load_document(b"%PDF-1.4\ngarbage without objects").unwrap_err();
+        assert_eq!(err.kind, FailureKind::Damaged);
+        assert!(
+            err.message.starts_with("the PDF's structure is damaged"),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains("parse"), "{}", err.message);
     }
 
     #[cfg(unix)]

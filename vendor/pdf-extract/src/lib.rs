@@ -30,6 +30,8 @@ mod core_fonts;
 mod glyphnames;
 mod zapfglyphnames;
 mod encodings;
+// Quire: tolerant content, CMap and TrueType helpers.
+mod quire;
 
 pub struct Space;
 pub type Transform = Transform2D<f64, Space, Space>;
@@ -284,8 +286,14 @@ fn maybe_get<'a, T: FromObj<'a>>(doc: &'a Document, dict: &'a Dictionary, key: &
     maybe_get_obj(doc, dict, key).and_then(|o| T::from_obj(doc, o))
 }
 
+// Quire: a missing name or one written as a string (seen for /BaseFont) is read as it is,
+// or as "", instead of a panic that loses the page.
 fn get_name_string<'a>(doc: &'a Document, dict: &'a Dictionary, key: &[u8]) -> String {
-    pdf_to_utf8(dict.get(key).map(|o| maybe_deref(doc, o)).unwrap_or_else(|_| panic!("deref")).as_name().expect("name"))
+    match maybe_get_obj(doc, dict, key) {
+        Some(Object::Name(n)) => pdf_to_utf8(n),
+        Some(Object::String(s, _)) => pdf_to_utf8(s),
+        _ => String::new(),
+    }
 }
 
 #[allow(dead_code)]
@@ -358,7 +366,12 @@ fn encoding_to_unicode_table(name: &[u8]) -> Vec<u16> {
         b"MacRomanEncoding" => encodings::MAC_ROMAN_ENCODING,
         b"MacExpertEncoding" => encodings::MAC_EXPERT_ENCODING,
         b"WinAnsiEncoding" => encodings::WIN_ANSI_ENCODING,
-        _ => panic!("unexpected encoding {:?}", pdf_to_utf8(name))
+        // Quire: an unknown name (e.g. StandardEncoding) reads as PDFDocEncoding, which is
+        // close to it, instead of a panic.
+        _ => {
+            warn!("unexpected encoding {:?}", pdf_to_utf8(name));
+            return Vec::from(PDFDocEncoding);
+        }
     };
     let encoding_table = encoding.iter()
         .map(|x| if let &Some(x) = x { glyphnames::name_to_unicode(x).unwrap() } else { 0 })
@@ -378,6 +391,12 @@ impl<'a> PdfSimpleFont<'a> {
         let subtype = get_name_string(doc, font, b"Subtype");
 
         let encoding: Option<&Object> = get(doc, font, b"Encoding");
+        // Quire: an /Encoding that is neither a name nor a dictionary (seen: a stray stream) is
+        // ignored as if absent.
+        let encoding = match encoding {
+            Some(Object::Name(_)) | Some(Object::Dictionary(_)) => encoding,
+            _ => None,
+        };
         dlog!("base_name {} {} enc:{:?} {:?}", base_name, subtype, encoding, font);
         let descriptor: Option<&Dictionary> = get(doc, font, b"FontDescriptor");
         let mut type1_encoding = None;
@@ -589,7 +608,11 @@ impl<'a> PdfSimpleFont<'a> {
                 width_map.insert((first_char + i) as CharCode, w);
                 i += 1;
             }
-            assert_eq!(first_char + i - 1, last_char);
+            // Quire: a /Widths array longer or shorter than LastChar - FirstChar + 1 is used as
+            // far as it goes instead of failing the page.
+            if first_char + i - 1 != last_char {
+                warn!("{} widths for FirstChar {} LastChar {}", i, first_char, last_char);
+            }
         } else {
             let name = if is_core_font(&base_name) {
                 &base_name
@@ -767,7 +790,10 @@ impl<'a> PdfType3Font<'a> {
             width_map.insert((first_char + i) as CharCode, w);
             i += 1;
         }
-        assert_eq!(first_char + i - 1, last_char);
+        // Quire: see PdfSimpleFont::new.
+        if first_char + i - 1 != last_char {
+            warn!("{} widths for FirstChar {} LastChar {}", i, first_char, last_char);
+        }
         PdfType3Font {doc, font, widths: width_map, encoding: encoding_table, unicode_map}
     }
 }
@@ -923,6 +949,10 @@ struct PdfCIDFont<'a> {
     to_unicode: Option<HashMap<u32, String>>,
     widths: HashMap<CharCode, f64>, // should probably just use i32 here
     default_width: Option<f64>, // only used for CID fonts and we should probably brake out the different font types
+    // Quire: characters from the embedded TrueType program, by CID.
+    cid_unicode: Option<HashMap<u32, String>>,
+    // Quire: the codes are UTF-16 (a Uni…-UTF16/UCS2 predefined CMap).
+    unicode_codes: bool,
 }
 
 fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMap<u32, String>> {
@@ -934,7 +964,11 @@ fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMa
             let contents = get_contents(stream);
             dlog!("Stream: {}", String::from_utf8(contents.clone()).unwrap());
 
-            let cmap = adobe_cmap_parser::get_unicode_map(&contents).unwrap();
+            // Quire: an unreadable ToUnicode map is ignored rather than losing the page.
+            let cmap = match adobe_cmap_parser::get_unicode_map(&contents) {
+                Ok(cmap) => cmap,
+                Err(_) => return None,
+            };
             let mut unicode = HashMap::new();
             // "It must use the beginbfchar, endbfchar, beginbfrange, and endbfrange operators to
             // define the mapping from character codes to Unicode character sequences expressed in
@@ -942,7 +976,9 @@ fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMa
             for (&k, v) in cmap.iter() {
                 let mut be: Vec<u16> = Vec::new();
                 let mut i = 0;
-                assert!(v.len() % 2 == 0);
+                if v.len() % 2 != 0 {
+                    continue;
+                }
                 while i < v.len() {
                     be.push(((v[i] as u16) << 8) | v[i+1] as u16);
                     i += 2;
@@ -955,7 +991,7 @@ fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMa
                     }
                     _ => {}
                 }
-                let s = String::from_utf16(&be).unwrap();
+                let s = String::from_utf16_lossy(&be);
 
                 unicode.insert(k, s);
             }
@@ -967,133 +1003,171 @@ fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMa
         Some(&Object::Name(ref name)) => {
             let name = pdf_to_utf8(name);
             if name != "Identity-H" {
-                todo!("unsupported ToUnicode name: {:?}", name);
+                warn!("unsupported ToUnicode name: {:?}", name);
             }
         }
-        _ => { panic!("unsupported cmap {:?}", to_unicode)}
+        _ => { warn!("unsupported cmap {:?}", to_unicode) }
     }
     unicode_map
 }
 
 
 impl<'a> PdfCIDFont<'a> {
+    // Quire: nothing in here panics on a malformed or unusual font any more. Encodings that are
+    // embedded CMaps are read by `quire::parse_cid_cmap`; predefined CMaps whose codes are
+    // Unicode (UniJIS-UTF16-H, …) decode the codes themselves; any other predefined CMap is read
+    // as two-byte codes (its ToUnicode map, if any, then still applies). Without a ToUnicode
+    // entry for a code, an embedded TrueType program's cmap table gives the character.
     fn new(doc: &'a Document, font: &'a Dictionary) -> PdfCIDFont<'a> {
         let base_name = get_name_string(doc, font, b"BaseFont");
-        let descendants = maybe_get_array(doc, font, b"DescendantFonts").expect("Descendant fonts required");
-        let ciddict = maybe_deref(doc, &descendants[0]).as_dict().expect("should be CID dict");
-        let encoding = maybe_get_obj(doc, font, b"Encoding").expect("Encoding required in type0 fonts");
+        let ciddict: &'a Dictionary = maybe_get_array(doc, font, b"DescendantFonts")
+            .and_then(|d| d.first())
+            .and_then(|d| maybe_deref(doc, d).as_dict().ok())
+            // A font without one is broken; an empty dictionary (leaked, it is tiny and rare)
+            // gives default widths.
+            .unwrap_or_else(|| Box::leak(Box::new(Dictionary::new())));
+        let encoding = maybe_get_obj(doc, font, b"Encoding");
         dlog!("base_name {} {:?}", base_name, font);
 
+        let two_byte_identity = || ByteMapping { codespace: vec![CodeRange{width: 2, start: 0, end: 0xffff }], cid: vec![CIDRange{ src_code_lo: 0, src_code_hi: 0xffff, dst_CID_lo: 0 }]};
+        let mut unicode_codes = false;
         let encoding = match encoding {
-            &Object::Name(ref name) => {
+            Some(&Object::Name(ref name)) => {
                 let name = pdf_to_utf8(name);
                 dlog!("encoding {:?}", name);
                 if name == "Identity-H" || name == "Identity-V" {
-                    ByteMapping { codespace: vec![CodeRange{width: 2, start: 0, end: 0xffff }], cid: vec![CIDRange{ src_code_lo: 0, src_code_hi: 0xffff, dst_CID_lo: 0 }]}
+                    two_byte_identity()
+                } else if quire::is_unicode_cmap(&name) {
+                    unicode_codes = true;
+                    let mut m = two_byte_identity();
+                    if name.contains("UTF16") {
+                        // Surrogate pairs are four bytes.
+                        m.codespace = vec![
+                            CodeRange { width: 2, start: 0, end: 0xd7ff },
+                            CodeRange { width: 4, start: 0xd800dc00, end: 0xdbffdfff },
+                            CodeRange { width: 2, start: 0xe000, end: 0xffff },
+                        ];
+                        m.cid = vec![CIDRange { src_code_lo: 0, src_code_hi: u32::MAX, dst_CID_lo: 0 }];
+                    }
+                    m
                 } else {
-                    panic!("unsupported encoding {}", name);
+                    warn!("unsupported encoding {}", name);
+                    two_byte_identity()
                 }
             }
-            &Object::Stream(ref stream) => {
+            Some(&Object::Stream(ref stream)) => {
                 let contents = get_contents(stream);
-                dlog!("Stream: {}", String::from_utf8(contents.clone()).unwrap());
-                adobe_cmap_parser::get_byte_mapping(&contents).unwrap()
+                quire::parse_cid_cmap(&contents).unwrap_or_else(two_byte_identity)
             }
-            _ => { panic!("unsupported encoding {:?}", encoding)}
+            _ => { warn!("unsupported encoding {:?}", encoding); two_byte_identity() }
         };
 
-        // Sometimes a Type0 font might refer to the same underlying data as regular font. In this case we may be able to extract some encoding
-        // data.
-        // We should also look inside the truetype data to see if there's a cmap table. It will help us convert as well.
-        // This won't work if the cmap has been subsetted. A better approach might be to hash glyph contents and use that against
-        // a global library of glyph hashes
         let unicode_map = get_unicode_map(doc, font);
 
-        dlog!("descendents {:?} {:?}", descendants, ciddict);
+        // CID → Unicode from an embedded TrueType program, for codes without a ToUnicode entry.
+        let mut cid_unicode = None;
+        if get_name_string(doc, ciddict, b"Subtype") == "CIDFontType2" {
+            let font_file = maybe_get_obj(doc, ciddict, b"FontDescriptor")
+                .and_then(|d| d.as_dict().ok())
+                .and_then(|d| maybe_get_obj(doc, d, b"FontFile2"))
+                .and_then(|f| f.as_stream().ok());
+            if let Some(font_file) = font_file {
+                let cid_to_gid = match maybe_get_obj(doc, ciddict, b"CIDToGIDMap") {
+                    Some(Object::Stream(s)) => Some(get_contents(s)),
+                    _ => None,
+                };
+                cid_unicode = quire::truetype_cid_to_unicode(&get_contents(font_file), cid_to_gid.as_deref());
+            }
+        }
 
-        let font_dict = maybe_get_obj(doc, ciddict, b"FontDescriptor").expect("required");
-        dlog!("{:?}", font_dict);
-        let _f = font_dict.as_dict().expect("must be dict");
-        let default_width = get::<Option<i64>>(doc, ciddict, b"DW").unwrap_or(1000);
+        dlog!("descendents {:?}", ciddict);
+
+        let default_width = get::<Option<f64>>(doc, ciddict, b"DW").unwrap_or(1000.);
         let w: Option<Vec<&Object>> = get(doc, ciddict, b"W");
         dlog!("widths {:?}", w);
         let mut widths = HashMap::new();
         let mut i = 0;
         if let Some(w) = w {
-            while i < w.len() {
+            while i + 1 < w.len() {
                 if let &Object::Array(ref wa) = w[i+1] {
-                    let cid = w[i].as_i64().expect("id should be num");
+                    let cid = w[i].as_i64().unwrap_or(0);
                     let mut j = 0;
                     dlog!("wa: {:?} -> {:?}", cid, wa);
                     for w in wa {
-                        widths.insert((cid + j) as CharCode, as_num(w) );
+                        widths.insert((cid + j) as CharCode, as_num(maybe_deref(doc, w)));
                         j += 1;
                     }
                     i += 2;
-                } else {
-                    let c_first = w[i].as_i64().expect("first should be num");
-                    let c_last = w[i].as_i64().expect("last should be num");
-                    let c_width = as_num(&w[i]);
-                    for id in c_first..c_last {
+                } else if i + 2 < w.len() {
+                    let c_first = w[i].as_i64().unwrap_or(0);
+                    let c_last = w[i+1].as_i64().unwrap_or(0);
+                    let c_width = as_num(w[i+2]);
+                    for id in c_first..=c_last.min(c_first + 0xffff) {
                         widths.insert(id as CharCode, c_width);
                     }
                     i += 3;
+                } else {
+                    break;
                 }
             }
         }
-        PdfCIDFont{doc, font, widths, to_unicode: unicode_map, encoding, default_width: Some(default_width as f64) }
+        PdfCIDFont{doc, font, widths, to_unicode: unicode_map, encoding, default_width: Some(default_width), cid_unicode, unicode_codes }
+    }
+
+    fn cid_of(&self, code: CharCode) -> CharCode {
+        for range in &self.encoding.cid {
+            if code >= range.src_code_lo && code <= range.src_code_hi {
+                return code - range.src_code_lo + range.dst_CID_lo;
+            }
+        }
+        code
     }
 }
 
 impl<'a> PdfFont for PdfCIDFont<'a> {
     fn get_width(&self, id: CharCode) -> f64 {
-        let width = self.widths.get(&id);
+        let width = self.widths.get(&self.cid_of(id));
         if let Some(width) = width {
             dlog!("GetWidth {} -> {}", id, *width);
             return *width;
         } else {
             dlog!("missing width for {} falling back to default_width", id);
-            return self.default_width.unwrap();
+            return self.default_width.unwrap_or(1000.);
         }
-    }/*
-    fn decode(&self, chars: &[u8]) -> String {
-        self.char_codes(chars);
+    }
 
-        //let utf16 = Vec::new();
-
-        let encoding = self.encoding.as_ref().map(|x| &x[..]).unwrap_or(&PDFDocEncoding);
-        to_utf8(encoding, chars)
-    }*/
-
+    // Quire: yields the character code (ToUnicode maps codes); get_width and decode_char find
+    // the CID themselves.
     fn next_char(&self, iter: &mut Iter<u8>) -> Option<(CharCode, u8)> {
         let mut c = *iter.next()? as u32;
-        let mut code = None;
-        'outer: for width in 1..=4 {
+        for width in 1..=4 {
             for range in &self.encoding.codespace {
-                if c as u32 >= range.start && c as u32 <= range.end && range.width == width {
-                    code = Some((c as u32, width));
-                    break 'outer;
+                if c >= range.start && c <= range.end && range.width == width {
+                    return Some((c, width as u8));
                 }
             }
-            let next = *iter.next()?;
-            c = ((c as u32) << 8) | next as u32;
-        }
-        let code = code?;
-        for range in &self.encoding.cid {
-            if code.0 >= range.src_code_lo && code.0 <= range.src_code_hi {
-                return Some((code.0 + range.dst_CID_lo, code.1 as u8));
+            if width == 4 {
+                break;
             }
+            let Some(&next) = iter.next() else { break };
+            c = (c << 8) | next as u32;
         }
-        None
+        // Not in any code space: skip the bytes read.
+        Some((c, 0))
     }
     fn decode_char(&self, char: CharCode) -> String {
-        let s = self.to_unicode.as_ref().and_then(|x| x.get(&char));
-        if let Some(s) = s {
-            s.clone()
-        } else {
-            dlog!("Unknown character {:?} in {:?} {:?}", char, self.font, self.to_unicode);
-            "".to_string()
+        if let Some(s) = self.to_unicode.as_ref().and_then(|x| x.get(&char)) {
+            return s.clone();
         }
+        if self.unicode_codes {
+            let units: Vec<u16> = if char > 0xffff { vec![(char >> 16) as u16, char as u16] } else { vec![char as u16] };
+            return String::from_utf16_lossy(&units);
+        }
+        if let Some(s) = self.cid_unicode.as_ref().and_then(|m| m.get(&self.cid_of(char))) {
+            return s.clone();
+        }
+        dlog!("Unknown character {:?} in {:?} {:?}", char, self.font, self.to_unicode);
+        "".to_string()
     }
 }
 
@@ -1590,7 +1664,8 @@ impl<'a> Processor<'a> {
     }
 
     fn process_stream(&mut self, doc: &'a Document, content: Vec<u8>, resources: &'a Dictionary, media_box: &MediaBox, output: &mut dyn OutputDev, page_num: u32) -> Result<(), OutputError> {
-        let content = Content::decode(&content).unwrap();
+        // Quire: comments, inline images and garbage no longer lose the rest of the stream.
+        let content = quire::decode_content(&content);
         let mut gs: GraphicsState = GraphicsState {
             ts: TextState {
                 font: None,
@@ -1695,6 +1770,19 @@ impl<'a> Processor<'a> {
                             }
                         }
                         _ => {}
+                    }
+                }
+                // Quire: ' and " (next line, then show text) are handled like T* then Tj.
+                "'" | "\"" => {
+                    if operation.operator == "\"" && operation.operands.len() == 3 {
+                        gs.ts.word_spacing = as_num(&operation.operands[0]);
+                        gs.ts.character_spacing = as_num(&operation.operands[1]);
+                    }
+                    tlm = tlm.pre_transform(&Transform2D::create_translation(0.0, -gs.ts.leading));
+                    gs.ts.tm = tlm;
+                    output.end_line()?;
+                    if let Some(Object::String(s, _)) = operation.operands.last() {
+                        show_text(&mut gs, s, &tlm, &flip_ctm, output)?;
                     }
                 }
                 "Tj" => {
