@@ -27,8 +27,8 @@ pub const WORDS: f32 = 0.6;
 /// "100,000 bytes through 900,000 bytes (the default)"), say the opposite, or cite a passage
 /// that shares the topic's words. Counting words within one stretch, checking "not", and
 /// requiring closeness in meaning to one sentence keeps 10 of those 12 right chips and none of
-/// the 7 wrong ones; on the pairs it has precision 1.0 (28 supported, none of the others) and
-/// recall 0.13; on SmolLM2's answers, not looked at while choosing, 3 of its 4 chips are right
+/// the 7 wrong ones; on the pairs it has precision 1.0 (33 supported, none of the others) and
+/// recall 0.15; on SmolLM2's answers, not looked at while choosing, 3 of its 4 chips are right
 /// (docs/benchmarks.md, "Answers"). A chip is a promise, so precision wins over recall here; a
 /// sentence that loses its chip is marked "not confirmed by your documents", never grounded.
 pub const MEANING: f32 = 0.8;
