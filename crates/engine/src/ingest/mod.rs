@@ -103,6 +103,14 @@ impl FileOutcome {
             error_kind: Some(kind),
         }
     }
+
+    /// A file the run could not store (a write failed): not the file's fault, so no kind.
+    fn not_stored(path: &Path, error: String) -> Self {
+        FileOutcome {
+            error_kind: None,
+            ..FileOutcome::failed(path, None, FailureKind::Unreadable, error)
+        }
+    }
 }
 
 /// Progress of `add`, reported as it happens (from more than one thread).
@@ -279,17 +287,9 @@ impl Run<'_> {
                     Err(e) => {
                         // A write failed (a full disk): this file and those not yet saved are
                         // not stored, and nothing more is done.
-                        let failed = FileOutcome {
-                            path: work[i].path.clone(),
-                            status: AddStatus::Failed,
-                            document_id: None,
-                            pages: 0,
-                            chunks: 0,
-                            error: Some(format!("not stored: {e}")),
-                            error_kind: None,
-                        };
-                        self.progress.on_event(&AddEvent::Finished(failed.clone()));
-                        self.report.files.push(failed);
+                        let failed =
+                            FileOutcome::not_stored(&work[i].path, format!("not stored: {e}"));
+                        self.finish(failed);
                         self.fail_unsaved(&e);
                         self.fail_rest(&work[i + 1..], &e);
                         return Err(e);
@@ -446,31 +446,27 @@ impl Run<'_> {
     /// Reports the files the run did not reach because a write failed.
     fn fail_rest(&mut self, rest: &[Work], cause: &Error) {
         for work in rest {
-            let failed = FileOutcome {
-                path: work.path.clone(),
-                status: AddStatus::Failed,
-                document_id: None,
-                pages: 0,
-                chunks: 0,
-                error: Some(format!("not added: the run stopped ({cause})")),
-                error_kind: None,
-            };
-            self.progress.on_event(&AddEvent::Finished(failed.clone()));
-            self.report.files.push(failed);
+            let message = format!("not added: the run stopped ({cause})");
+            self.finish(FileOutcome::not_stored(&work.path, message));
         }
+    }
+
+    /// Reports a file's outcome and keeps it for the report.
+    fn finish(&mut self, outcome: FileOutcome) {
+        self.progress.on_event(&AddEvent::Finished(outcome.clone()));
+        self.report.files.push(outcome);
     }
 
     /// Reports the files whose vectors were not saved as not stored, with the cause.
     fn fail_unsaved(&mut self, cause: &Error) {
         for outcome in std::mem::take(&mut self.unsaved) {
-            let failed = FileOutcome {
+            self.finish(FileOutcome {
                 status: AddStatus::Failed,
+                document_id: None,
                 error: Some(format!("not stored: {cause}")),
                 error_kind: None,
                 ..outcome
-            };
-            self.progress.on_event(&AddEvent::Finished(failed.clone()));
-            self.report.files.push(failed);
+            });
         }
     }
 
