@@ -160,7 +160,7 @@ impl ModelFiles {
         hash.update(config_text.as_bytes());
         hash.update(std::fs::read(&self.tokenizer)?);
         hash.update(std::fs::metadata(&self.weights)?.len().to_le_bytes());
-        let fingerprint: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let fingerprint = crate::digest::hex(hash.finalize());
         let name = self
             .dir
             .file_name()

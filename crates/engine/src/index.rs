@@ -188,10 +188,11 @@ impl VectorIndex {
     }
 
     /// Writes the index next to its file and renames it into place, so that the file on disk
-    /// is always a complete index, old or new.
-    pub fn save(&mut self) -> Result<()> {
+    /// is always a complete index, old or new. Returns the written file's [`file_checksum`]
+    /// (computed from the bytes written, not read back), or `None` when there was nothing to save.
+    pub fn save(&mut self) -> Result<Option<String>> {
         if !self.changed {
-            return Ok(());
+            return Ok(None);
         }
         let tmp = self.path.with_extension("usearch.tmp");
         // Serialised in memory and written with the standard library, so that a full disk
@@ -222,7 +223,7 @@ impl VectorIndex {
             }
         }
         self.changed = false;
-        Ok(())
+        Ok(Some(checksum_of(&bytes[..])?))
     }
 }
 
@@ -230,22 +231,12 @@ impl VectorIndex {
 /// compared before loading, so that a file deleted, truncated or overwritten is noticed instead
 /// of answering searches with wrong neighbours.
 pub fn file_checksum(path: &Path) -> std::io::Result<String> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hash = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hash.update(&buf[..n]);
-    }
-    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("{size}:{hex}"))
+    checksum_of(std::fs::File::open(path)?)
+}
+
+fn checksum_of(reader: impl std::io::Read) -> std::io::Result<String> {
+    let (size, sha256) = crate::digest::sha256_of(reader)?;
+    Ok(format!("{size}:{sha256}"))
 }
 
 #[cfg(test)]
@@ -283,7 +274,9 @@ mod tests {
         index.remove(&[1]).unwrap();
         assert_eq!(index.len(), 2);
         assert!(!index.contains(1));
-        index.save().unwrap();
+        let checksum = index.save().unwrap().expect("changed, so saved");
+        assert_eq!(checksum, file_checksum(&path).unwrap());
+        assert_eq!(index.save().unwrap(), None, "nothing changed since");
         let reopened = VectorIndex::open(&path, 3, Precision::F32).unwrap();
         assert_eq!(reopened.len(), 2);
         assert!(reopened.contains(3) && !reopened.contains(1));

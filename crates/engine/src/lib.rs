@@ -32,6 +32,7 @@ pub mod conversation;
 #[cfg(feature = "cuda")]
 mod cuda_kernels;
 pub mod device;
+mod digest;
 pub mod discover;
 pub mod embed;
 mod engine;

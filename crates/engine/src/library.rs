@@ -173,20 +173,12 @@ impl Library {
 
     /// Saves the vector index when it has changed and records the saved file's checksum.
     pub fn save_index(&self) -> Result<()> {
-        let saved = self.write_index(|index| {
-            let changed = index.is_changed();
-            index.save()?;
-            Ok(changed)
-        })?;
-        if saved == Some(true) {
-            self.record_checksum()?;
+        self.ensure_index()?;
+        let mut slot = self.index.write().unwrap_or_else(PoisonError::into_inner);
+        match slot.as_mut() {
+            Some(index) => save_recorded(index, &self.store()),
+            None => Ok(()),
         }
-        Ok(())
-    }
-
-    fn record_checksum(&self) -> Result<()> {
-        let checksum = file_checksum(&self.index_path())?;
-        self.store().set_meta("index_checksum", &checksum)
     }
 
     /// Chunks of ready documents that have no vector, by document (in id order).
@@ -330,12 +322,17 @@ impl Library {
                 .collect();
             index.remove(&orphans)?;
         }
-        let changed = index.is_changed();
-        index.save()?;
-        if changed {
-            store.set_meta("index_checksum", &file_checksum(&self.index_path())?)?;
-        }
+        save_recorded(index, &store)?;
         store.set_meta("dirty", "0")
+    }
+}
+
+/// Saves `index` when it has changed and records the checksum of the file written, which the
+/// next open compares before loading it.
+fn save_recorded(index: &mut VectorIndex, store: &Store) -> Result<()> {
+    match index.save()? {
+        Some(checksum) => store.set_meta("index_checksum", &checksum),
+        None => Ok(()),
     }
 }
 

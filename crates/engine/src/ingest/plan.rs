@@ -3,10 +3,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use super::{AddEvent, AddStatus, FileOutcome, Run, Work};
 use crate::error::Result;
@@ -150,18 +147,9 @@ fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
 }
 
 fn file_stamp(path: &Path) -> std::io::Result<FileStamp> {
-    let mut file = File::open(path)?;
+    let file = File::open(path)?;
     let meta = file.metadata()?;
-    let mut hash = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hash.update(&buf[..n]);
-    }
-    let sha256 = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let (_, sha256) = crate::digest::sha256_of(file)?;
     Ok(FileStamp {
         sha256,
         size: meta.len(),
