@@ -200,11 +200,6 @@ impl Engine {
     /// Passages for `query`: hybrid by default (meaning and words, fused by rank).
     pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<SearchHit>> {
         options.validate()?;
-        if query.trim().is_empty() {
-            return Err(Error::Usage(
-                "the search is empty: say what to look for".into(),
-            ));
-        }
         retrieve::search(&self.library, &self.models, query, options)
     }
 

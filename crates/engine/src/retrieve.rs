@@ -92,6 +92,11 @@ pub(crate) fn search(
     query: &str,
     options: &SearchOptions,
 ) -> Result<Vec<SearchHit>> {
+    if query.trim().is_empty() {
+        return Err(Error::Usage(
+            "the search is empty: say what to look for".into(),
+        ));
+    }
     if library.store().ready_documents()? == 0 {
         return Err(Error::EmptyLibrary);
     }

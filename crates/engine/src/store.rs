@@ -252,6 +252,17 @@ fn document_from_row(row: &rusqlite::Row) -> rusqlite::Result<Document> {
     })
 }
 
+/// How many migrations the database has had; a library from a newer Quire (more than this one
+/// knows) is refused with a sentence saying so.
+fn schema_version(conn: &Connection) -> Result<i64> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(Error::NewerLibrary { found, known });
+    }
+    Ok(found)
+}
+
 /// A path as the path part of an SQLite `file:` URI: '%', '?' and '#' escaped.
 fn uri_path(path: &Path) -> String {
     let mut out = String::new();
@@ -299,12 +310,7 @@ impl Store {
             uri,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
         )?;
-        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let known = MIGRATIONS.len() as i64;
-        if found > known {
-            return Err(Error::NewerLibrary { found, known });
-        }
-        if found < known {
+        if schema_version(&conn)? < MIGRATIONS.len() as i64 {
             return Err(Error::ReadOnly(path.parent().unwrap_or(path).to_path_buf()));
         }
         Ok(Store { conn })
@@ -331,22 +337,13 @@ impl Store {
     /// once it holds SQLite's write lock, so the second waits and then finds nothing to do.
     fn migrate(&mut self) -> Result<()> {
         let known = MIGRATIONS.len() as i64;
-        let version = |conn: &Connection| -> Result<i64> {
-            Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
-        };
-        let check = |found: i64| {
-            if found > known {
-                return Err(Error::NewerLibrary { found, known });
-            }
-            Ok(found)
-        };
-        if check(version(&self.conn)?)? == known {
+        if schema_version(&self.conn)? == known {
             return Ok(());
         }
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let found = check(version(&tx)?)?;
+        let found = schema_version(&tx)?;
         for sql in MIGRATIONS.iter().skip(found as usize) {
             tx.execute_batch(sql)?;
         }

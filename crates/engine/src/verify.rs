@@ -246,28 +246,37 @@ fn echoes_instructions(text: &str) -> bool {
     if words.len() < 4 {
         return false;
     }
-    let questions = [
-        "What is it?",
-        "这是什么？",
-        "これは何ですか？",
-        "이것은 무엇입니까?",
-    ];
-    let mut instructions = format!(
-        "{} {}",
-        crate::answer::INSTRUCTIONS,
-        crate::answer::NOT_FOUND_NOTE
-    );
-    for q in questions {
-        instructions.push(' ');
-        instructions.push_str(crate::answer::language_instruction(q));
-    }
-    crate::chunk::sentences(&instructions)
-        .into_iter()
-        .any(|(s, e)| {
-            let theirs = content_words(&instructions[s..e]);
-            let shared = words.iter().filter(|w| theirs.contains(w)).count();
-            shared * 5 >= words.len() * 4
-        })
+    instruction_words().iter().any(|theirs| {
+        let shared = words.iter().filter(|w| theirs.contains(w)).count();
+        shared * 5 >= words.len() * 4
+    })
+}
+
+/// The content words of each sentence of the prompt's instructions (in every language Quire
+/// asks in), worked out once.
+fn instruction_words() -> &'static [Vec<String>] {
+    static WORDS: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        let questions = [
+            "What is it?",
+            "这是什么？",
+            "これは何ですか？",
+            "이것은 무엇입니까?",
+        ];
+        let mut instructions = format!(
+            "{} {}",
+            crate::answer::INSTRUCTIONS,
+            crate::answer::NOT_FOUND_NOTE
+        );
+        for q in questions {
+            instructions.push(' ');
+            instructions.push_str(crate::answer::language_instruction(q));
+        }
+        crate::chunk::sentences(&instructions)
+            .into_iter()
+            .map(|(s, e)| content_words(&instructions[s..e]))
+            .collect()
+    })
 }
 
 /// The sentences of `plain`, a list label ("1.", "2)") kept with the item it labels.
@@ -574,11 +583,6 @@ impl Evidence {
             }
         }
         (count as f32 / words.len() as f32, negated)
-    }
-
-    /// The share of `words` found in one stretch of the passage (see [`Evidence::best_window`]).
-    pub fn word_share(&self, words: &[String]) -> f32 {
-        self.best_window(words).0
     }
 
     /// Whether the passage has `word` (a content word, stemmed).
