@@ -25,6 +25,23 @@ fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> std::proces
     }
 }
 
+/// A library of one-page PDFs (`(file name, page text)`), added: returns the folder they are in.
+fn added(q: &Quire, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let pdfs = q.dir("pdfs");
+    for (name, text) in files {
+        std::fs::write(pdfs.join(name), text_pdf(&[text])).unwrap();
+    }
+    let out = q.run(&["add", pdfs.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    pdfs
+}
+
+#[cfg(unix)]
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 #[cfg(unix)]
 #[test]
 fn a_folder_linking_back_into_itself_adds_each_pdf_once() {
@@ -118,15 +135,11 @@ fn two_first_writers_get_the_library_or_a_busy_message() {
 #[test]
 fn a_reader_closing_the_pipe_ends_the_command_quietly() {
     let q = Quire::new();
-    let pdfs = q.dir("pdfs");
-    for i in 0..3 {
-        std::fs::write(
-            pdfs.join(format!("doc{i}.pdf")),
-            text_pdf(&["Each chapter starts on a right-hand page in a two-sided book."]),
-        )
-        .unwrap();
-    }
-    assert!(q.run(&["add", pdfs.to_str().unwrap()]).status.success());
+    let page = "Each chapter starts on a right-hand page in a two-sided book.";
+    added(
+        &q,
+        &[("doc0.pdf", page), ("doc1.pdf", page), ("doc2.pdf", page)],
+    );
     for args in [&["list"][..], &["--json", "list"], &["search", "chapter"]] {
         let mut child = q
             .command()
@@ -163,13 +176,13 @@ fn a_folder_without_pdfs_says_so() {
 #[test]
 fn empty_searches_and_impossible_settings_are_usage_errors() {
     let q = Quire::new();
-    let pdfs = q.dir("pdfs");
-    std::fs::write(
-        pdfs.join("one.pdf"),
-        text_pdf(&["Footnotes are numbered per chapter in the book class."]),
-    )
-    .unwrap();
-    assert!(q.run(&["add", pdfs.to_str().unwrap()]).status.success());
+    let pdfs = added(
+        &q,
+        &[(
+            "one.pdf",
+            "Footnotes are numbered per chapter in the book class.",
+        )],
+    );
     // Before: `search ""` listed five arbitrary passages; `--context 16` was accepted.
     for args in [
         &["search", ""][..],
@@ -187,17 +200,23 @@ fn empty_searches_and_impossible_settings_are_usage_errors() {
 
 /// Three PDFs on different subjects, added; the dense search results for a few queries.
 fn library_with_vectors(q: &Quire) -> (std::path::PathBuf, Vec<serde_json::Value>) {
-    let pdfs = q.dir("pdfs");
-    let pages = [
-        "Margins are set with the geometry package: left, right, top and bottom.",
-        "Footnotes are numbered per chapter in the book class and per document in article.",
-        "A table of contents is written by \\tableofcontents after two runs of LaTeX.",
-    ];
-    for (i, page) in pages.iter().enumerate() {
-        std::fs::write(pdfs.join(format!("doc{i}.pdf")), text_pdf(&[page])).unwrap();
-    }
-    let out = q.run(&["add", pdfs.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let pdfs = added(
+        q,
+        &[
+            (
+                "doc0.pdf",
+                "Margins are set with the geometry package: left, right, top and bottom.",
+            ),
+            (
+                "doc1.pdf",
+                "Footnotes are numbered per chapter in the book class and per document in article.",
+            ),
+            (
+                "doc2.pdf",
+                "A table of contents is written by \\tableofcontents after two runs of LaTeX.",
+            ),
+        ],
+    );
     (pdfs, dense_results(q))
 }
 
@@ -278,8 +297,7 @@ fn a_damaged_vector_file_is_noticed_and_rebuilt_by_add() {
 #[cfg(unix)]
 fn run_without_write_access(q: &Quire, args: &[&str]) -> std::process::Output {
     use std::os::unix::fs::PermissionsExt;
-    let as_root = unsafe { libc::geteuid() } == 0;
-    let mut cmd = if as_root {
+    let mut cmd = if is_root() {
         let bin = q.root.path().join("quire-copy");
         if !bin.exists() {
             std::fs::copy(env!("CARGO_BIN_EXE_quire"), &bin).unwrap();
@@ -307,13 +325,10 @@ fn run_without_write_access(q: &Quire, args: &[&str]) -> std::process::Output {
 fn a_library_on_read_only_storage_can_be_searched_and_listed() {
     use std::os::unix::fs::PermissionsExt;
     let q = Quire::new();
-    let pdfs = q.dir("pdfs");
-    std::fs::write(
-        pdfs.join("margins.pdf"),
-        text_pdf(&["Margins are set with the geometry package."]),
-    )
-    .unwrap();
-    assert!(q.run(&["add", pdfs.to_str().unwrap()]).status.success());
+    added(
+        &q,
+        &[("margins.pdf", "Margins are set with the geometry package.")],
+    );
     // Read-only for everyone but root; the folders on the way readable.
     for entry in std::fs::read_dir(q.library()).unwrap() {
         let path = entry.unwrap().path();
@@ -473,8 +488,7 @@ run --json status > "{out}/status.json"
             .collect::<Vec<_>>()
             .join(" "),
     );
-    let root = unsafe { libc::geteuid() } == 0;
-    let unshare: &[&str] = if root { &["-m"] } else { &["-Urm"] };
+    let unshare: &[&str] = if is_root() { &["-m"] } else { &["-Urm"] };
     let status = std::process::Command::new("unshare")
         .args(unshare)
         .args(["sh", "-c", &script])

@@ -852,23 +852,29 @@ mod tests {
         assert_eq!(err.kind, FailureKind::Unreadable);
     }
 
+    /// A one-line PDF and a shell script run in place of the extraction worker, in `dir`.
+    #[cfg(unix)]
+    fn stand_in_worker(dir: &Path, script: &str) -> (PathBuf, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let pdf = dir.join("odd.pdf");
+        std::fs::write(&pdf, b"%PDF-1.5\n").unwrap();
+        let program = dir.join("worker.sh");
+        std::fs::write(&program, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (pdf, program)
+    }
+
     /// A worker that panics (its payload on stderr, as `run_worker_if_requested` writes it)
     /// is reported with a sentence, not the payload.
     #[cfg(unix)]
     #[test]
     fn a_reader_panic_is_reported_in_words() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let pdf = dir.path().join("odd.pdf");
-        std::fs::write(&pdf, b"%PDF-1.5\n").unwrap();
-        let program = dir.path().join("panic.sh");
-        std::fs::write(
-            &program,
-            "#!/bin/sh\necho 'panic: called `Result::unwrap()` on an `Err` value: \
-             ObjectType { expected: \"Name\" }' >&2\nexit 101\n",
-        )
-        .unwrap();
-        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (pdf, program) = stand_in_worker(
+            dir.path(),
+            "echo 'panic: called `Result::unwrap()` on an `Err` value: \
+             ObjectType { expected: \"Name\" }' >&2\nexit 101",
+        );
         let err = Extractor::new(Isolation::Process { program })
             .extract(&pdf, &mut |_, _| {})
             .unwrap_err();
@@ -919,14 +925,9 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_hanging_reader_times_out() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let pdf = dir.path().join("slow.pdf");
-        std::fs::write(&pdf, b"%PDF-1.5\n").unwrap();
         // A stand-in worker that never answers, like pdf-extract stuck in a loop.
-        let program = dir.path().join("hang.sh");
-        std::fs::write(&program, "#!/bin/sh\nexec sleep 30\n").unwrap();
-        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (pdf, program) = stand_in_worker(dir.path(), "exec sleep 30");
         let mut extractor = Extractor::new(Isolation::Process { program });
         extractor.limits.page_timeout = Duration::from_millis(300);
         let started = std::time::Instant::now();
