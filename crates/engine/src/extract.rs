@@ -598,15 +598,30 @@ fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result
             format!("cannot read the file: {e}"),
         )
     })?;
-    let mut doc = load_document(&bytes)?;
+    extract_from_bytes(bytes, emit)
+}
+
+/// [`extract_streaming`] on a file's bytes. A panic of the reader while it loads the document
+/// (caught here) or reads a page (caught per page) is a failure described in words; nothing
+/// escapes.
+fn extract_from_bytes(
+    bytes: Vec<u8>,
+    emit: &mut dyn FnMut(WorkerMessage),
+) -> Result<(), ExtractError> {
+    let opened = catch_unwind(AssertUnwindSafe(|| {
+        let mut doc = load_document(&bytes)?;
+        if doc.is_encrypted() && doc.decrypt("").is_err() {
+            return Err(encrypted());
+        }
+        let pages = doc.get_pages();
+        let title = pdf_title(&doc);
+        Ok((doc, pages, title))
+    }));
     drop(bytes);
-    if doc.is_encrypted() && doc.decrypt("").is_err() {
-        return Err(encrypted());
-    }
-    let pages = doc.get_pages();
+    let (doc, pages, title) = opened.map_err(|_| ExtractError::reader_crashed())??;
     emit(WorkerMessage::Start {
         pages: pages.len() as u32,
-        title: pdf_title(&doc),
+        title,
     });
     // One processor for the whole document: it keeps the fonts it has parsed (see
     // vendor/pdf-extract/QUIRE.md).
@@ -629,6 +644,37 @@ fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result
         });
     }
     Ok(())
+}
+
+/// One page as the extraction child reports it: its text, or why it could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageResult {
+    pub page: Page,
+    /// The reader's own error for this page (not for people: see [`Extractor::extract`]).
+    pub error: Option<String>,
+}
+
+/// What the extraction child does with a file's bytes, in this thread and without its limits
+/// on time and memory: the page count and each page's result. For fuzzing and tests; everyone
+/// else uses [`Extractor`].
+#[doc(hidden)]
+pub fn extract_in_this_thread(bytes: Vec<u8>) -> Result<(u32, Vec<PageResult>), ExtractError> {
+    let mut count = 0;
+    let mut pages = Vec::new();
+    extract_from_bytes(bytes, &mut |message| match message {
+        WorkerMessage::Start { pages, .. } => count = pages,
+        WorkerMessage::Page {
+            number,
+            text,
+            error,
+            ..
+        } => pages.push(PageResult {
+            page: Page { number, text },
+            error,
+        }),
+        WorkerMessage::Error { .. } | WorkerMessage::Done => {}
+    })?;
+    Ok((count, pages))
 }
 
 /// One page's raw text through `processor`, which keeps the fonts it has parsed for the next
@@ -830,6 +876,22 @@ mod tests {
             .extract(&path, &mut |_, _| {})
             .unwrap_err();
         assert_eq!(err.kind, FailureKind::Damaged, "{err}");
+    }
+
+    /// The fuzz target's entry reads a file's bytes as the child reads the file.
+    #[test]
+    fn bytes_in_this_thread_read_as_the_child_reads_the_file() {
+        let path = Path::new("/usr/share/doc/texlive-doc/latex/base/lppl.pdf");
+        let from_file = Extractor::new(Isolation::Thread)
+            .extract(path, &mut |_, _| {})
+            .unwrap();
+        let (count, pages) = extract_in_this_thread(std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(count as usize, from_file.pages.len());
+        let texts: Vec<&Page> = pages.iter().map(|p| &p.page).collect();
+        assert_eq!(texts, from_file.pages.iter().collect::<Vec<_>>());
+        assert!(pages.iter().all(|p| p.error.is_none()));
+        let broken = extract_in_this_thread(b"%PDF-1.5\n1 0 obj << /Type".to_vec()).unwrap_err();
+        assert_eq!(broken.kind, FailureKind::Damaged);
     }
 
     #[test]
