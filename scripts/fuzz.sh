@@ -4,8 +4,8 @@
 # texlive-latex-base-doc, ../shared/fixtures/pdfjs when present, and uncompressed copies of the
 # smaller ones (qpdf --qdf) so that mutations reach the page contents and fonts; the chunker's
 # seeds are those PDFs' text as pdftotext reads it. Any crash is left in fuzz/artifacts/ and
-# this script fails; a crash that was fixed goes into fuzz/regressions/<target>/, which runs
-# first every time (and in the test suite, tests/fuzz_regressions.rs).
+# this script fails; a crash that was fixed goes into fuzz/regressions/<target>/, which is added
+# to the corpus so that every run tries it first.
 #
 #   bash scripts/fuzz.sh                 # 30 minutes per target
 #   FUZZ_SECONDS=60 bash scripts/fuzz.sh # a short run
