@@ -9,7 +9,8 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use quire_engine::{AddEvent, AddOptions, AddReport, AddStatus, Engine, FileOutcome};
 
-/// Progress bars for `add` on a terminal: files overall, pages read, chunks embedded.
+/// Progress bars for `add` on a terminal: files overall, pages read, and the vectors of every
+/// passage waiting for them.
 struct Bars {
     files: ProgressBar,
     pages: ProgressBar,
@@ -31,7 +32,7 @@ impl Bars {
         let pages = multi.add(ProgressBar::new(0));
         pages.set_style(style("pages  [{bar:30}] {pos}/{len} {per_sec} {wide_msg}"));
         let chunks = multi.add(ProgressBar::new(0));
-        chunks.set_style(style("chunks [{bar:30}] {pos}/{len} {per_sec} {wide_msg}"));
+        chunks.set_style(style("vectors [{bar:29}] {pos}/{len} {per_sec} {wide_msg}"));
         files.enable_steady_tick(Duration::from_millis(250));
         Bars {
             files,
@@ -55,18 +56,20 @@ impl Bars {
                 self.pages.set_length(*pages_total as u64);
                 self.pages.set_position(*pages_done as u64);
             }
-            AddEvent::Embedding {
-                path,
+            AddEvent::Embedding { .. } => {}
+            AddEvent::Vectors {
                 chunks_done,
                 chunks_total,
+                seconds_left,
             } => {
-                if self.chunks.message() != short_name(path) {
-                    self.chunks.reset();
-                    self.chunks.set_message(short_name(path));
-                }
                 self.chunks.set_length(*chunks_total as u64);
                 self.chunks.set_position(*chunks_done as u64);
+                if let Some(left) = seconds_left {
+                    self.chunks
+                        .set_message(format!("by meaning in {}", duration(*left)));
+                }
             }
+            AddEvent::Searchable { .. } => self.files.finish(),
             AddEvent::Finished(_) => self.files.inc(1),
             AddEvent::Done { .. } => {
                 self.files.finish_and_clear();
@@ -74,6 +77,16 @@ impl Bars {
                 self.chunks.finish_and_clear();
             }
         }
+    }
+}
+
+/// "40 s", "12 min", "1 h 5 min".
+fn duration(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min", s.div_ceil(60)),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -127,6 +140,24 @@ pub fn add(
                 .ok();
             }
         }
+        if let AddEvent::Searchable {
+            documents,
+            chunks_waiting,
+            seconds,
+        } = event
+        {
+            if !json && *documents > 0 && *chunks_waiting > 0 {
+                let line = format!(
+                    "{documents} document(s) searchable by words after {seconds:.1} s; \
+                     making vectors for {chunks_waiting} passages so that they are found by \
+                     meaning too"
+                );
+                match &bars {
+                    Some(b) => b.files.suspend(|| eprintln!("{line}")),
+                    None => eprintln!("{line}"),
+                }
+            }
+        }
         true
     };
     let report = engine.add(paths, options, &progress)?;
@@ -154,16 +185,25 @@ fn summary(report: &AddReport) {
         report.elapsed
     );
     let t = &report.stages;
-    if report.chunks > 0 {
+    if report.chunks > 0 || report.chunks_embedded > 0 {
         eprintln!(
-            "time: reading PDFs {:.1} s (alongside the rest), chunking {:.1} s, embedding {:.1} s ({:.1} chunks/s on {}), storing {:.1} s, vector index {:.1} s",
+            "time: searchable by words after {:.1} s; reading PDFs {:.1} s (alongside the rest), chunking {:.1} s, embedding {:.1} s ({} chunks, {:.1} chunks/s on {}), storing {:.1} s, vector index {:.1} s",
+            report.searchable_after,
             t.extract,
             t.chunk,
             t.embed,
-            report.chunks as f64 / t.embed.max(1e-9),
+            report.chunks_embedded,
+            report.chunks_embedded as f64 / t.embed.max(1e-9),
             report.embedding_device,
             t.store,
             t.index
+        );
+    }
+    if report.chunks_waiting > 0 {
+        eprintln!(
+            "{} passages still wait for vectors (found by their words until then); the next \
+             `quire add` goes on with them",
+            report.chunks_waiting
         );
     }
 }

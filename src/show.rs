@@ -63,13 +63,14 @@ pub fn list(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> {
         println!("The library is empty. Add PDFs with `quire add FILE.pdf` or `quire add FOLDER`.");
     }
     for d in &docs {
+        let status = if d.status == quire_engine::DocStatus::Ready && !d.embedded {
+            "words only"
+        } else {
+            d.status.as_str()
+        };
         println!(
             "{:>5}  {:<11} {:>5} pages {:>6} chunks  {}",
-            d.id,
-            d.status.as_str(),
-            d.pages,
-            d.chunks,
-            d.title
+            d.id, status, d.pages, d.chunks, d.title
         );
         println!("       {}", d.path);
         if let Some(error) = &d.error {
@@ -148,6 +149,13 @@ fn print_status(s: &LibraryStatus) {
         counts.join(", ")
     };
     println!("documents        {counts}");
+    if d.waiting_for_vectors > 0 {
+        println!(
+            "                 {} of them searchable by words only so far: {} passages wait for \
+             vectors (`quire add` makes them)",
+            d.waiting_for_vectors, s.chunks_waiting
+        );
+    }
     println!(
         "chunks           {} ({} vectors, {} keyword rows)",
         s.chunks, s.vectors, s.keyword_rows

@@ -59,6 +59,8 @@ pub struct Source {
     /// Cosine similarity of the passage to the (standalone) question, when the dense search
     /// found it.
     pub similarity: Option<f32>,
+    /// Found by its words only: its vector was not made yet.
+    pub by_words_only: bool,
 }
 
 /// A source as the answer reports it: every source given to the model, cited or not.
@@ -73,6 +75,8 @@ pub struct Citation {
     /// `None` once the chunk is gone (its document was removed or re-indexed).
     pub chunk_id: Option<i64>,
     pub document_id: Option<i64>,
+    /// Found by its words only: its vector was not made yet when the question was asked.
+    pub by_words_only: bool,
     #[serde(flatten)]
     pub passage: Passage,
 }
@@ -296,6 +300,7 @@ pub fn citations(sources: &[Source], cited: &[usize], attributed: &[usize]) -> V
             attributed: attributed.contains(&s.n) && !cited.contains(&s.n),
             chunk_id: Some(s.chunk.id),
             document_id: Some(s.chunk.document_id),
+            by_words_only: s.by_words_only,
             passage: s.chunk.passage.clone(),
         })
         .collect()
@@ -320,6 +325,7 @@ pub(crate) mod tests {
     pub(crate) fn source(n: usize, text: &str, page: u32) -> Source {
         Source {
             n,
+            by_words_only: false,
             chunk: StoredChunk {
                 id: n as i64 * 10,
                 document_id: 7,

@@ -502,6 +502,7 @@ fn retrieve(
             n: i + 1,
             chunk: hit.chunk,
             similarity: hit.similarity,
+            by_words_only: hit.by_words_only,
         })
         .collect();
     let relevant = sources

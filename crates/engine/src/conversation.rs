@@ -172,11 +172,11 @@ impl Store {
             let mut cite = tx.prepare_cached(
                 "INSERT INTO citations(message_id, n, cited, attributed, chunk_id, document_id,
                                        title, path, page_start, page_end, char_start, char_end,
-                                       text)
+                                       text, by_words_only)
                  VALUES (?1, ?2, ?3, ?13,
                          (SELECT id FROM chunks WHERE id = ?4),
                          (SELECT id FROM documents WHERE id = ?5),
-                         ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                         ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?14)",
             )?;
             for c in exchange.citations {
                 cite.execute(params![
@@ -192,7 +192,8 @@ impl Store {
                     c.passage.char_start as i64,
                     c.passage.char_end as i64,
                     c.passage.text,
-                    c.attributed
+                    c.attributed,
+                    c.by_words_only
                 ])?;
             }
             let mut quote = tx.prepare_cached(
@@ -250,7 +251,7 @@ impl Store {
         })?;
         let mut messages: Vec<StoredMessage> = rows.collect::<rusqlite::Result<_>>()?;
         let mut cites = self.conn.prepare_cached(&format!(
-            "SELECT n, cited, attributed, chunk_id, document_id, {PASSAGE_COLUMNS}
+            "SELECT n, cited, attributed, chunk_id, document_id, by_words_only, {PASSAGE_COLUMNS}
              FROM citations WHERE message_id = ?1 ORDER BY n"
         ))?;
         let mut quotes = self.conn.prepare_cached(
@@ -266,7 +267,8 @@ impl Store {
                         attributed: r.get(2)?,
                         chunk_id: r.get(3)?,
                         document_id: r.get(4)?,
-                        passage: Passage::from_row(r, 5)?,
+                        by_words_only: r.get(5)?,
+                        passage: Passage::from_row(r, 6)?,
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
@@ -329,6 +331,7 @@ mod tests {
             attributed: false,
             chunk_id: Some(999),
             document_id: Some(999),
+            by_words_only: false,
             passage: Passage {
                 title: "Guide".into(),
                 path: "/guide.pdf".into(),

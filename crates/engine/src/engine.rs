@@ -139,7 +139,9 @@ impl Engine {
 
     /// Adds PDFs and folders of PDFs (recursively). Unchanged files cost nothing, changed ones
     /// are replaced, bad ones are recorded with a classified error; interrupted work from an
-    /// earlier run is redone too.
+    /// earlier run is redone too. Each file is searchable by its words as soon as it is stored
+    /// (and reported added then); the vectors that make it searchable by meaning follow, for
+    /// the whole queue of waiting passages (see [`Engine::embed_waiting`]).
     pub fn add(
         &self,
         paths: &[PathBuf],
@@ -203,15 +205,32 @@ impl Engine {
         retrieve::search(&self.library, &self.models, query, options)
     }
 
-    /// Passages of ready documents that have no vector (the vector file was deleted or found
-    /// damaged, and `add` has not embedded them again yet): searches find them by keywords only.
+    /// Passages of ready documents that have no vector yet: waiting for the embedding after an
+    /// `add`, or all of them after the vector file was found missing or damaged (until `add`
+    /// or the window embeds them again). Searches find them by their words only.
     pub fn passages_without_vectors(&self) -> Result<usize> {
-        Ok(self
-            .library
-            .chunks_without_vectors()?
-            .iter()
-            .map(|(_, chunks)| chunks.len())
-            .sum())
+        let count = if self.library.vectors_problem()?.is_some() {
+            self.library.store().chunk_count()?
+        } else {
+            self.library.store().chunks_waiting()?
+        };
+        Ok(count as usize)
+    }
+
+    /// Makes vectors for the passages waiting for them (see [`Engine::add`]), the newest add's
+    /// first, until none are left or `progress` says stop. Returns the number embedded; 0 at
+    /// once when another thread of this process is already at it (it takes new documents
+    /// first).
+    pub fn embed_waiting(&self, progress: &dyn AddProgress) -> Result<u64> {
+        let embedding = self.models.embedder()?;
+        {
+            let _changing = self.library.begin_change()?;
+            self.library.check_model(embedding.thread.info())?;
+            self.library.queue_lost_vectors()?;
+        }
+        let done =
+            ingest::embed_waiting(&self.library, &embedding, &AddOptions::default(), progress)?;
+        Ok(done.chunks)
     }
 
     // ---- answer ----

@@ -8,7 +8,8 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, TryLockError};
 
 use crate::embed::ModelInfo;
 use crate::error::{Error, Result};
@@ -27,8 +28,13 @@ pub(crate) struct Library {
     index: RwLock<Option<VectorIndex>>,
     /// Holds the advisory write lock for the library's lifetime; `None`: read-only.
     lock: Option<File>,
-    /// Held by the one `add` or `remove` running in this process at a time.
+    /// Held by the one `add` or `remove` running in this process at a time (and by the
+    /// embedding for each batch).
     changing: Mutex<()>,
+    /// Held by the one thread of this process that embeds waiting chunks.
+    embedding: Mutex<()>,
+    /// Counts documents stored, so that the embedding notices new ones (and takes them first).
+    stored: AtomicU64,
     /// What was wrong with the vector file when it was opened ("missing", "damaged"): the
     /// index started empty, and the next `add` embeds the stored chunks again.
     vectors_problem: Mutex<Option<String>>,
@@ -58,6 +64,8 @@ impl Library {
             index: RwLock::new(None),
             lock,
             changing: Mutex::new(()),
+            embedding: Mutex::new(()),
+            stored: AtomicU64::new(0),
             vectors_problem: Mutex::new(None),
             read_only,
         };
@@ -100,6 +108,41 @@ impl Library {
             return Err(Error::Busy(self.dir.clone()));
         }
         Ok(self.changing.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The right to embed waiting chunks; `None` while another thread of this process does.
+    pub fn begin_embedding(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.embedding.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// A document was stored (its chunks wait for vectors).
+    pub fn stored_more(&self) {
+        self.stored.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Changes whenever a document is stored.
+    pub fn stored_generation(&self) -> u64 {
+        self.stored.load(Ordering::SeqCst)
+    }
+
+    /// After the vector file was found missing or damaged (and set aside), every ready
+    /// document waits for its vectors again. Call with the change lock held.
+    pub fn queue_lost_vectors(&self) -> Result<()> {
+        if self.vectors_problem()?.is_none() {
+            return Ok(());
+        }
+        let mut store = self.store();
+        let lost: Vec<i64> = store
+            .documents()?
+            .iter()
+            .filter(|d| d.status == DocStatus::Ready && d.embedded)
+            .map(|d| d.id)
+            .collect();
+        store.set_embedded(&lost, false)
     }
 
     fn index_path(&self) -> PathBuf {
@@ -181,33 +224,6 @@ impl Library {
         }
     }
 
-    /// Chunks of ready documents that have no vector, by document (in id order).
-    pub fn chunks_without_vectors(&self) -> Result<Vec<(i64, Vec<i64>)>> {
-        let (ready, chunk_ids) = {
-            let store = self.store();
-            let ready: HashSet<i64> = store
-                .documents()?
-                .iter()
-                .filter(|d| d.status == DocStatus::Ready)
-                .map(|d| d.id)
-                .collect();
-            (ready, store.chunk_ids()?)
-        };
-        self.read_index(|index| {
-            let mut out: Vec<(i64, Vec<i64>)> = Vec::new();
-            for (chunk, doc) in chunk_ids {
-                if !ready.contains(&doc) || index.is_some_and(|i| i.contains(chunk)) {
-                    continue;
-                }
-                match out.last_mut() {
-                    Some((d, chunks)) if *d == doc => chunks.push(chunk),
-                    _ => out.push((doc, vec![chunk])),
-                }
-            }
-            Ok(out)
-        })
-    }
-
     /// Runs `f` on the vector index (`None` before the first vector), with reading access.
     pub fn read_index<R>(&self, f: impl FnOnce(Option<&VectorIndex>) -> Result<R>) -> Result<R> {
         self.ensure_index()?;
@@ -285,9 +301,11 @@ impl Library {
         Ok(())
     }
 
-    /// Brings database and vector index into agreement after a crash: documents whose vectors
-    /// were all saved become ready, others are cleared and marked interrupted (the next `add`
-    /// redoes them), and vectors without a chunk are removed.
+    /// Brings database and vector index into agreement after a crash: documents a Quire from
+    /// before two-phase indexing left half-stored are cleared and marked interrupted (the next
+    /// `add` redoes them); ready documents whose vectors were not all saved wait for them again
+    /// (the next `add` or the window embeds them), those whose vectors all were are embedded;
+    /// vectors without a chunk are removed.
     pub fn reconcile(&self) -> Result<()> {
         self.ensure_index()?;
         let mut slot = self.index.write().unwrap_or_else(PoisonError::into_inner);
@@ -305,16 +323,25 @@ impl Library {
             .filter(|&(chunk, _)| !index.contains(chunk))
             .map(|(_, doc)| doc)
             .collect();
-        let mut now_ready = Vec::new();
+        let (mut waiting, mut complete) = (Vec::new(), Vec::new());
         for doc in &documents {
-            if incomplete.contains(&doc.id) {
-                let stale = store.clear_document(doc.id, DocStatus::Interrupted)?;
-                index.remove(&stale)?;
-            } else if doc.status == DocStatus::Indexing {
-                now_ready.push(doc.id);
+            let whole = !incomplete.contains(&doc.id);
+            match doc.status {
+                DocStatus::Indexing if whole => {
+                    store.set_status(&[doc.id], DocStatus::Ready)?;
+                    complete.push(doc.id);
+                }
+                DocStatus::Indexing => {
+                    let stale = store.clear_document(doc.id, DocStatus::Interrupted)?;
+                    index.remove(&stale)?;
+                }
+                DocStatus::Ready if whole && !doc.embedded => complete.push(doc.id),
+                DocStatus::Ready if !whole && doc.embedded => waiting.push(doc.id),
+                _ => {}
             }
         }
-        store.set_status(&now_ready, DocStatus::Ready)?;
+        store.set_embedded(&complete, true)?;
+        store.set_embedded(&waiting, false)?;
         let live: HashSet<i64> = store.chunk_ids()?.into_iter().map(|(c, _)| c).collect();
         if index.len() > live.len() {
             let orphans: Vec<i64> = (1..=store.max_chunk_id()?)
@@ -323,7 +350,10 @@ impl Library {
             index.remove(&orphans)?;
         }
         save_recorded(index, &store)?;
-        store.set_meta("dirty", "0")
+        // Still dirty while chunks wait: the index may then lag the database until they have
+        // their vectors.
+        let waiting = store.chunks_waiting()?;
+        store.set_meta("dirty", if waiting == 0 { "0" } else { "1" })
     }
 }
 

@@ -84,6 +84,9 @@ pub struct SearchHit {
     pub score: f64,
     /// Cosine similarity of the passage to the query, when the dense search found it.
     pub similarity: Option<f32>,
+    /// Found by its words only: its vector is not made yet (the document was added moments
+    /// ago and waits for the embedding), so the search by meaning could not see it.
+    pub by_words_only: bool,
 }
 
 pub(crate) fn search(
@@ -196,7 +199,31 @@ fn fuse(
     };
     let dense_ids: Vec<i64> = dense.iter().map(|d| d.0).collect();
     let similarity: HashMap<i64, f32> = dense.into_iter().collect();
-    let fused = reciprocal_rank_fusion(&[&dense_ids, &keyword], options.k);
+    // A passage without a vector yet cannot be ranked by meaning. Fused as it is, it would
+    // lose to every passage both lists rank; instead its keyword rank stands in for the rank by
+    // meaning it does not have (it is counted twice). Only when both lists are searched.
+    let unseen: Vec<i64> = if vector.is_some() && options.mode == SearchMode::Hybrid {
+        library.read_index(|index| {
+            Ok(keyword
+                .iter()
+                .copied()
+                .filter(|&id| !index.is_some_and(|i| i.contains(id)))
+                .collect())
+        })?
+    } else {
+        Vec::new()
+    };
+    let mut fused = reciprocal_rank_fusion(&[&dense_ids, &keyword], usize::MAX);
+    for (rank, id) in keyword.iter().enumerate() {
+        if unseen.contains(id) {
+            if let Some(f) = fused.iter_mut().find(|f| f.0 == *id) {
+                f.1 += 1.0 / (RRF_K + rank as f64 + 1.0);
+            }
+        }
+    }
+    // Stable: ties keep the fusion's order.
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1));
+    fused.truncate(options.k);
     let scores: HashMap<i64, f64> = fused.iter().copied().collect();
     let ids: Vec<i64> = fused.iter().map(|f| f.0).collect();
     Ok(library
@@ -206,6 +233,7 @@ fn fuse(
         .map(|chunk| SearchHit {
             score: scores[&chunk.id],
             similarity: similarity.get(&chunk.id).copied(),
+            by_words_only: unseen.contains(&chunk.id),
             chunk,
         })
         .collect())

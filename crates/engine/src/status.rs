@@ -20,6 +20,8 @@ pub struct DocumentCounts {
     pub indexing: u64,
     pub failed: u64,
     pub interrupted: u64,
+    /// Ready documents searchable by words only so far: their vectors are being made.
+    pub waiting_for_vectors: u64,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -40,6 +42,8 @@ pub struct LibraryStatus {
     pub device_warning: Option<String>,
     pub documents: DocumentCounts,
     pub chunks: u64,
+    /// Chunks of ready documents still waiting for their vectors.
+    pub chunks_waiting: u64,
     pub vectors: u64,
     pub keyword_rows: u64,
     /// False when another process holds the library for writing.
@@ -56,7 +60,7 @@ pub(crate) fn status(
     options: &LibraryOptions,
     check: bool,
 ) -> Result<LibraryStatus> {
-    let (documents, chunks, keyword_rows, indexed_with) = {
+    let (documents, chunks, chunks_waiting, keyword_rows, indexed_with) = {
         let store = library.store();
         let mut counts = DocumentCounts::default();
         for (status, n) in store.document_counts()? {
@@ -67,10 +71,16 @@ pub(crate) fn status(
                 DocStatus::Interrupted => counts.interrupted = n,
             }
         }
+        counts.waiting_for_vectors = store
+            .documents()?
+            .iter()
+            .filter(|d| d.status == DocStatus::Ready && !d.embedded)
+            .count() as u64;
         let indexed_with = store.meta("embedding_model")?;
         (
             counts,
             store.chunk_count()?,
+            store.chunks_waiting()?,
             store.keyword_rows()?,
             indexed_with,
         )
@@ -101,6 +111,7 @@ pub(crate) fn status(
         device_warning,
         documents,
         chunks,
+        chunks_waiting,
         vectors,
         keyword_rows,
         writable: library.is_writable(),
@@ -129,9 +140,10 @@ fn consistency_problems(library: &Library, chunks: u64, keyword_rows: u64) -> Re
             "{chunks} chunks but {keyword_rows} keyword index rows"
         ));
     }
+    // Documents still waiting for vectors have chunks without one by design.
     let ready: HashSet<i64> = documents
         .iter()
-        .filter(|d| d.status == DocStatus::Ready)
+        .filter(|d| d.status == DocStatus::Ready && d.embedded)
         .map(|d| d.id)
         .collect();
     library.read_index(|index| {
@@ -147,7 +159,7 @@ fn consistency_problems(library: &Library, chunks: u64, keyword_rows: u64) -> Re
             .count();
         if missing > 0 {
             problems.push(format!(
-                "{missing} chunks of ready documents have no vector"
+                "{missing} chunks of embedded documents have no vector"
             ));
         }
         let with_vectors = chunk_ids.iter().filter(|(c, _)| index.contains(*c)).count();

@@ -121,14 +121,23 @@ CREATE INDEX quotes_by_document ON quotes(document_id);
     r#"
 ALTER TABLE messages ADD COLUMN checked TEXT;
 "#,
+    // Two-phase indexing: a document is searchable by words once its text is stored, and by
+    // meaning once every chunk's vector is saved (`embedded`). Chunks wait for their vectors in
+    // the order of `queued` (the add that stored them; the newest first).
+    r#"
+ALTER TABLE documents ADD COLUMN embedded INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE documents ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE citations ADD COLUMN by_words_only INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Where a document stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum DocStatus {
-    /// Chunks stored; vectors not yet saved.
+    /// Chunks being stored by a Quire from before two-phase indexing (a crash left it so).
     Indexing,
+    /// Text, chunks and keyword index stored: searchable (by meaning too once `embedded`).
     Ready,
     Failed,
     /// A previous run stopped before it was indexed; the next `add` redoes it.
@@ -170,6 +179,9 @@ pub struct Document {
     pub error: Option<String>,
     pub added_at: String,
     pub chunks: u64,
+    /// Every chunk's vector is saved: the document is found by meaning too, not only by words.
+    /// (Meaningful for ready documents.)
+    pub embedded: bool,
 }
 
 /// What identifies a file's content on disk.
@@ -231,7 +243,7 @@ pub struct Store {
 
 const DOCUMENT_COLUMNS: &str = "d.id, d.path, d.title, d.sha256, d.pages, d.size, d.mtime_ns, \
      d.status, d.error_kind, d.error, d.added_at, \
-     (SELECT count(*) FROM chunks c WHERE c.document_id = d.id)";
+     (SELECT count(*) FROM chunks c WHERE c.document_id = d.id), d.embedded";
 
 fn document_from_row(row: &rusqlite::Row) -> rusqlite::Result<Document> {
     Ok(Document {
@@ -249,6 +261,7 @@ fn document_from_row(row: &rusqlite::Row) -> rusqlite::Result<Document> {
         error: row.get(9)?,
         added_at: row.get(10)?,
         chunks: row.get::<_, i64>(11)? as u64,
+        embedded: row.get::<_, i64>(12)? != 0,
     })
 }
 
@@ -391,9 +404,11 @@ impl Store {
             .optional()?)
     }
 
-    /// Stores a freshly extracted document with its pages and chunks, in status `indexing`,
-    /// replacing whatever was stored for the same path (the document keeps its id). Returns the
-    /// document id, the new chunks' ids in order, and the ids of the chunks it replaced.
+    /// Stores a freshly extracted document with its pages and chunks, ready to search by words,
+    /// its vectors queued behind those of `queued` (the run's number, see
+    /// [`Store::next_queue_number`]); replaces whatever was stored for the same path (the
+    /// document keeps its id). Returns the document id, the new chunks' ids in order, and the
+    /// ids of the chunks it replaced.
     pub fn put_document(
         &mut self,
         path: &str,
@@ -401,16 +416,14 @@ impl Store {
         stamp: &FileStamp,
         pages: &[Page],
         chunks: &[Chunk],
+        queued: i64,
     ) -> Result<(i64, Vec<i64>, Vec<i64>)> {
         let tx = self.conn.transaction()?;
-        let (id, replaced) = upsert_document(
-            &tx,
-            path,
-            title,
-            stamp,
-            pages.len() as u32,
-            "indexing",
-            None,
+        let (id, replaced) =
+            upsert_document(&tx, path, title, stamp, pages.len() as u32, "ready", None)?;
+        tx.execute(
+            "UPDATE documents SET embedded = ?2, queued = ?3 WHERE id = ?1",
+            params![id, chunks.is_empty(), queued],
         )?;
         {
             let mut put_page = tx.prepare_cached(
@@ -478,6 +491,73 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Marks documents as having (or, after a lost vector file, not having) all their vectors.
+    pub fn set_embedded(&mut self, ids: &[i64], embedded: bool) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("UPDATE documents SET embedded = ?2 WHERE id = ?1")?;
+            for id in ids {
+                stmt.execute(params![id, embedded])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The number for the documents an `add` stores now: above every earlier one, so that
+    /// their vectors are made first.
+    pub fn next_queue_number(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(max(queued), 0) + 1 FROM documents",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Ready documents still waiting for vectors, in the order they are to be embedded (the
+    /// newest add first, then in the order they were stored), with their chunk ids.
+    pub fn embedding_queue(&self) -> Result<Vec<(i64, Vec<i64>)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.id, c.id FROM documents d JOIN chunks c ON c.document_id = d.id
+             WHERE d.status = 'ready' AND d.embedded = 0
+             ORDER BY d.queued DESC, d.id, c.ordinal",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out: Vec<(i64, Vec<i64>)> = Vec::new();
+        for row in rows {
+            let (doc, chunk) = row?;
+            match out.last_mut() {
+                Some((d, chunks)) if *d == doc => chunks.push(chunk),
+                _ => out.push((doc, vec![chunk])),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Chunks of ready documents still waiting for their vectors.
+    pub fn chunks_waiting(&self) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM chunks c JOIN documents d ON d.id = c.document_id
+             WHERE d.status = 'ready' AND d.embedded = 0",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// The texts of these chunks, by id (for embedding).
+    pub fn texts_of(&self, ids: &[i64]) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT text FROM chunks WHERE id = ?1")?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(text) = stmt.query_row([id], |r| r.get(0)).optional()? {
+                out.push((id, text));
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes a document's chunks and pages (keeping the document row) and gives it `status`.
@@ -786,11 +866,12 @@ mod tests {
                 &stamp("1"),
                 &pages,
                 &[chunk("alpha beta", 1), chunk("gamma", 1)],
+                1,
             )
             .unwrap();
         assert!(replaced.is_empty());
         let (id2, second, replaced) = store
-            .put_document("/a.pdf", "A", &stamp("2"), &pages, &[chunk("delta", 1)])
+            .put_document("/a.pdf", "A", &stamp("2"), &pages, &[chunk("delta", 1)], 2)
             .unwrap();
         assert_eq!(id, id2);
         assert_eq!(replaced, first);
@@ -803,9 +884,44 @@ mod tests {
         assert_eq!(store.chunk_count().unwrap(), 0);
         assert_eq!(store.keyword_rows().unwrap(), 0);
         let (_, third, _) = store
-            .put_document("/a.pdf", "A", &stamp("3"), &pages, &[chunk("x", 1)])
+            .put_document("/a.pdf", "A", &stamp("3"), &pages, &[chunk("x", 1)], 3)
             .unwrap();
         assert!(third[0] > second[0]);
+    }
+
+    /// Vectors are made for the newest add first, then in the order documents were stored;
+    /// a document leaves the queue once marked embedded.
+    #[test]
+    fn the_embedding_queue_puts_the_newest_add_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("l.sqlite")).unwrap();
+        let first = store.next_queue_number().unwrap();
+        let (a, a_chunks, _) = store
+            .put_document(
+                "/a.pdf",
+                "A",
+                &stamp("a"),
+                &[],
+                &[chunk("one", 1), chunk("two", 1)],
+                first,
+            )
+            .unwrap();
+        let (b, b_chunks, _) = store
+            .put_document("/b.pdf", "B", &stamp("b"), &[], &[chunk("three", 1)], first)
+            .unwrap();
+        let second = store.next_queue_number().unwrap();
+        assert!(second > first);
+        let (c, c_chunks, _) = store
+            .put_document("/c.pdf", "C", &stamp("c"), &[], &[chunk("four", 1)], second)
+            .unwrap();
+        assert_eq!(
+            store.embedding_queue().unwrap(),
+            [(c, c_chunks), (a, a_chunks.clone()), (b, b_chunks)]
+        );
+        assert_eq!(store.chunks_waiting().unwrap(), 4);
+        store.set_embedded(&[c, b], true).unwrap();
+        assert_eq!(store.embedding_queue().unwrap(), [(a, a_chunks)]);
+        assert_eq!(store.chunks_waiting().unwrap(), 2);
     }
 
     #[test]
@@ -817,15 +933,11 @@ mod tests {
             chunk("The weather is nice today.", 2),
             chunk("关系数据库使用索引加速查询。", 3),
         ];
+        // Searchable by words as soon as it is stored (its vectors come later).
         let (id, ids, _) = store
-            .put_document("/b.pdf", "B", &stamp("1"), &[], &chunks)
+            .put_document("/b.pdf", "B", &stamp("1"), &[], &chunks, 1)
             .unwrap();
-        // Not ready yet: invisible to search.
-        assert!(store
-            .keyword_search(&["index".into()], 10, &[])
-            .unwrap()
-            .is_empty());
-        store.set_status(&[id], DocStatus::Ready).unwrap();
+        assert!(!store.document(id).unwrap().unwrap().embedded);
         assert_eq!(
             store
                 .keyword_search(&crate::text::query_terms("how is indexing done?"), 10, &[])

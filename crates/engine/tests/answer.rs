@@ -74,6 +74,7 @@ fn library() -> &'static Engine {
 fn chunk(id: i64, page: u32, text: &str) -> Source {
     Source {
         n: id as usize,
+        by_words_only: false,
         chunk: StoredChunk {
             id,
             document_id: 1,

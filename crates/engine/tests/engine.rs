@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use quire_engine::{
-    AddEvent, AddOptions, DocStatus, Engine, Error, Isolation, LibraryOptions, SearchOptions,
+    AddEvent, AddOptions, AskOptions, DocStatus, Engine, Error, Flow, Isolation, LibraryOptions,
+    SearchOptions,
 };
 
 mod common;
@@ -92,6 +93,96 @@ fn searching_while_another_thread_adds_sees_only_ready_documents() {
     let status = engine.status(true).unwrap();
     assert_eq!(status.consistent, Some(true), "{:?}", status.problems);
     assert_eq!(status.documents.ready, 2);
+}
+
+fn engine_in(dir: &std::path::Path) -> Engine {
+    let models = common::embedding_model_dir()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut options = LibraryOptions::new(dir.join("library"), models);
+    options.extractor = quire_engine::Extractor::new(Isolation::Thread);
+    options.device = quire_engine::DeviceChoice::Cpu;
+    Engine::open(options).unwrap()
+}
+
+/// Two-phase indexing: while another thread is still making the vectors of a document it has
+/// stored, a question already gets passages from it, found by their words, and its sources say
+/// so; once the vectors are made the same search finds them by meaning too.
+#[test]
+fn a_document_still_waiting_for_vectors_answers_by_its_words_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(dir.path());
+    let none = &|_: &AddEvent| true;
+    let guide = engine
+        .add(&[texlive("clsguide.pdf")], &AddOptions::default(), none)
+        .unwrap();
+    assert_eq!(guide.failed(), 0);
+    let question = "Which font encodings does LaTeX support, such as T1 and OT1?";
+    let (embedding, paused) = std::sync::mpsc::channel::<()>();
+    let (resume, resumed) = std::sync::mpsc::channel::<()>();
+    let resumed = std::sync::Mutex::new(resumed);
+    let embedding = std::sync::Mutex::new(embedding);
+    let report = std::thread::scope(|scope| {
+        let add = scope.spawn(|| {
+            let first = AtomicBool::new(true);
+            let pause = |event: &AddEvent| {
+                if let AddEvent::Vectors { .. } = event {
+                    if first.swap(false, Ordering::SeqCst) {
+                        embedding.lock().unwrap().send(()).unwrap();
+                        resumed.lock().unwrap().recv().unwrap();
+                    }
+                }
+                true
+            };
+            engine.add(&[texlive("fntguide.pdf")], &AddOptions::default(), &pause)
+        });
+        // The font guide is stored and its first vectors are being made.
+        paused.recv().unwrap();
+        let font_guide = engine
+            .documents()
+            .unwrap()
+            .into_iter()
+            .find(|d| d.path.ends_with("fntguide.pdf"))
+            .unwrap();
+        assert_eq!(font_guide.status, DocStatus::Ready);
+        assert!(!font_guide.embedded);
+        assert!(engine.passages_without_vectors().unwrap() > 0);
+        let hits = engine.search(question, &SearchOptions::default()).unwrap();
+        let by_words: Vec<_> = hits
+            .iter()
+            .filter(|h| h.chunk.document_id == font_guide.id)
+            .collect();
+        assert!(!by_words.is_empty(), "{hits:?}");
+        assert!(by_words.iter().any(|h| h.by_words_only));
+        let options = AskOptions {
+            generate: false,
+            save: false,
+            ..AskOptions::default()
+        };
+        let answer = engine
+            .ask(question, &options, &mut |_| Flow::Continue)
+            .unwrap();
+        assert!(
+            answer
+                .citations
+                .iter()
+                .any(|c| c.document_id == Some(font_guide.id) && c.by_words_only),
+            "{:?}",
+            answer.citations
+        );
+        resume.send(()).unwrap();
+        add.join().unwrap().unwrap()
+    });
+    assert_eq!(report.chunks_waiting, 0);
+    assert!(report.chunks_embedded >= report.chunks);
+    let font_guide = report.files[0].document_id.unwrap();
+    assert!(engine.documents().unwrap().iter().all(|d| d.embedded));
+    let hits = engine.search(question, &SearchOptions::default()).unwrap();
+    assert!(hits.iter().any(|h| h.chunk.document_id == font_guide));
+    assert!(hits.iter().all(|h| !h.by_words_only));
+    let status = engine.status(true).unwrap();
+    assert_eq!(status.consistent, Some(true), "{:?}", status.problems);
 }
 
 #[test]

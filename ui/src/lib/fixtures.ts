@@ -6,6 +6,7 @@ export function citation(n: number, page = n): Citation {
   return {
     n,
     cited: true,
+    by_words_only: false,
     attributed: false,
     chunk_id: n * 10,
     document_id: 1,

@@ -49,6 +49,29 @@ describe("ingestion progress", () => {
     expect(state.failed).toBe(0);
   });
 
+  it("shows a stored file as added at once, then the vectors that follow with the time left", () => {
+    const added: AddEvent = {
+      event: "finished",
+      data: { path: "/a/new.pdf", status: "added", document_id: 3, pages: 4, chunks: 30, error_kind: null, error: null },
+    };
+    const events: [AddEvent, number][] = [
+      [{ event: "planned", data: { files: 1, to_index: 1 } }, 0],
+      [{ event: "reading", data: { path: "/a/new.pdf", pages_done: 4, pages_total: 4 } }, 100],
+      [added, 150],
+      [{ event: "searchable", data: { documents: 1, chunks_waiting: 30, seconds: 0.2 } }, 200],
+      [{ event: "embedding", data: { path: "/a/new.pdf", chunks_done: 16, chunks_total: 30 } }, 1200],
+      [{ event: "vectors", data: { chunks_done: 16, chunks_total: 30, seconds_left: 90 } }, 1200],
+    ];
+    let state = initialIngest();
+    for (const [e, t] of events) state = applyIngest(state, e, t);
+    expect(state.searchableSeconds).toBeCloseTo(0.2);
+    expect([state.vectorsDone, state.vectorsTotal, state.vectorsSecondsLeft]).toEqual([16, 30, 90]);
+    expect(state.byPath["/a/new.pdf"].phase).toBe("embedding");
+    state = applyIngest(state, { event: "embedding", data: { path: "/a/new.pdf", chunks_done: 30, chunks_total: 30 } }, 2000);
+    // All its vectors made: it shows what the run reported for it again.
+    expect(state.byPath["/a/new.pdf"].phase).toBe("added");
+  });
+
   it("never changes the state it was given", () => {
     const before = initialIngest();
     applyIngest(before, { event: "reading", data: { path: "/x.pdf", pages_done: 1, pages_total: 2 } }, 0);

@@ -16,6 +16,8 @@ export interface FileProgress {
   error: string | null;
   errorKind: FailureKind | null;
   startedMs: number;
+  /** What the run reported for the file once it was stored (searchable by words). */
+  outcome: FilePhase | null;
 }
 
 export interface IngestState {
@@ -28,10 +30,29 @@ export interface IngestState {
   order: string[];
   /** Seconds the last finished batch took (null while running or before any). */
   seconds: number | null;
+  /** Seconds until the batch was searchable by words (null until it is). */
+  searchableSeconds: number | null;
+  /** Vectors made of those waiting, over all documents, and the time left (null: unknown). */
+  vectorsDone: number;
+  vectorsTotal: number;
+  vectorsSecondsLeft: number | null;
 }
 
 export function initialIngest(): IngestState {
-  return { running: false, files: 0, toIndex: 0, finished: 0, failed: 0, byPath: {}, order: [], seconds: null };
+  return {
+    running: false,
+    files: 0,
+    toIndex: 0,
+    finished: 0,
+    failed: 0,
+    byPath: {},
+    order: [],
+    seconds: null,
+    searchableSeconds: null,
+    vectorsDone: 0,
+    vectorsTotal: 0,
+    vectorsSecondsLeft: null,
+  };
 }
 
 export function fileName(path: string): string {
@@ -54,6 +75,7 @@ function file(state: IngestState, path: string, now: number): FileProgress {
       error: null,
       errorKind: null,
       startedMs: now,
+      outcome: null,
     };
     state.byPath[path] = f;
     state.order.push(path);
@@ -89,14 +111,25 @@ export function applyIngest(prev: IngestState, event: AddEvent, now: number): In
       break;
     }
     case "embedding": {
+      // Vectors come after a file is stored (searchable by words); once they are all made it
+      // shows its outcome again.
       const f = copy(event.data.path);
-      f.phase = "embedding";
+      const whole = event.data.chunks_done >= event.data.chunks_total;
+      f.phase = whole && f.outcome ? f.outcome : "embedding";
       f.chunksDone = event.data.chunks_done;
       f.chunksTotal = event.data.chunks_total;
       const seconds = (now - f.startedMs) / 1000;
       f.rate = seconds > 0 ? f.chunksDone / seconds : 0;
       break;
     }
+    case "vectors":
+      state.vectorsDone = event.data.chunks_done;
+      state.vectorsTotal = event.data.chunks_total;
+      state.vectorsSecondsLeft = event.data.seconds_left;
+      break;
+    case "searchable":
+      state.searchableSeconds = event.data.seconds;
+      break;
     case "finished":
       finish(copy(event.data.path), event.data);
       state.finished += 1;
@@ -112,6 +145,7 @@ export function applyIngest(prev: IngestState, event: AddEvent, now: number): In
 
 function finish(f: FileProgress, outcome: FileOutcome) {
   f.phase = outcome.status;
+  f.outcome = outcome.status;
   f.pagesTotal = outcome.pages;
   f.pagesDone = outcome.pages;
   f.chunksTotal = Number(outcome.chunks);

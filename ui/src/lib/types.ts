@@ -22,7 +22,12 @@ export type FailureKind = "not_pdf" | "encrypted" | "damaged" | "no_text" | "tim
 /**
  * A document as listed to the user.
  */
-export type Document = { id: number, path: string, title: string, sha256: string, pages: number, size: number, mtime_ns: number, status: DocStatus, error_kind: FailureKind | null, error: string | null, added_at: string, chunks: number, };
+export type Document = { id: number, path: string, title: string, sha256: string, pages: number, size: number, mtime_ns: number, status: DocStatus, error_kind: FailureKind | null, error: string | null, added_at: string, chunks: number, 
+/**
+ * Every chunk's vector is saved: the document is found by meaning too, not only by words.
+ * (Meaningful for ready documents.)
+ */
+embedded: boolean, };
 
 /**
  * What happened to one file in `add`.
@@ -37,7 +42,7 @@ export type FileOutcome = { path: string, status: AddStatus, document_id: number
 /**
  * Progress of `add`, reported as it happens (from more than one thread).
  */
-export type AddEvent = { "event": "planned", "data": { files: number, to_index: number, } } | { "event": "reading", "data": { path: string, pages_done: number, pages_total: number, } } | { "event": "embedding", "data": { path: string, chunks_done: number, chunks_total: number, } } | { "event": "finished", "data": FileOutcome } | { "event": "done", "data": { seconds: number, failed: number, } };
+export type AddEvent = { "event": "planned", "data": { files: number, to_index: number, } } | { "event": "reading", "data": { path: string, pages_done: number, pages_total: number, } } | { "event": "embedding", "data": { path: string, chunks_done: number, chunks_total: number, } } | { "event": "vectors", "data": { chunks_done: number, chunks_total: number, seconds_left: number | null, } } | { "event": "searchable", "data": { documents: number, chunks_waiting: number, seconds: number, } } | { "event": "finished", "data": FileOutcome } | { "event": "done", "data": { seconds: number, failed: number, } };
 
 /**
  * A passage as people see it: its document's title and path, where it sits (pages, and char
@@ -70,7 +75,11 @@ attributed: boolean,
 /**
  * `None` once the chunk is gone (its document was removed or re-indexed).
  */
-chunk_id: number | null, document_id: number | null, title: string, path: string, page_start: number, page_end: number, 
+chunk_id: number | null, document_id: number | null, 
+/**
+ * Found by its words only: its vector was not made yet when the question was asked.
+ */
+by_words_only: boolean, title: string, path: string, page_start: number, page_end: number, 
 /**
  * Offset (in chars, not UTF-16 units) of the first character in page `page_start`'s text.
  */
@@ -324,7 +333,11 @@ problem: string | null, };
 /**
  * How many documents are in each state.
  */
-export type DocumentCounts = { ready: number, indexing: number, failed: number, interrupted: number, };
+export type DocumentCounts = { ready: number, indexing: number, failed: number, interrupted: number, 
+/**
+ * Ready documents searchable by words only so far: their vectors are being made.
+ */
+waiting_for_vectors: number, };
 
 export type LibraryStatus = { library: string, models: string, embedding_model: ModelStatus, 
 /**
@@ -335,7 +348,11 @@ indexed_with: string | null, answer_model: ModelStatus,
  * The device embedding runs on: the one in use once the model has loaded, the one found
  * by the check, or else the choice ("auto").
  */
-device: string, device_warning: string | null, documents: DocumentCounts, chunks: number, vectors: number, keyword_rows: number, 
+device: string, device_warning: string | null, documents: DocumentCounts, chunks: number, 
+/**
+ * Chunks of ready documents still waiting for their vectors.
+ */
+chunks_waiting: number, vectors: number, keyword_rows: number, 
 /**
  * False when another process holds the library for writing.
  */

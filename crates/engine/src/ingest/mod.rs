@@ -1,9 +1,13 @@
-//! Ingestion: adding PDFs (extract → chunk → store → embed → index) and removing them.
+//! Ingestion: adding PDFs and removing them, in two phases.
 //!
-//! Extraction of the next file overlaps embedding of this one. Vectors are saved, and their
-//! documents marked ready, at checkpoints; a crash in between is repaired on the next open.
+//! 1. **Searchable by words**: each file is extracted (the next one while this one is stored),
+//!    chunked and stored with its keyword index in one transaction; from then on searches and
+//!    answers find it by its words, and it is reported added.
+//! 2. **Searchable by meaning**: the stored chunks that have no vector yet are embedded, the
+//!    newest add first ([`embed_waiting`]). Vectors are saved, and their documents marked
+//!    embedded, at checkpoints; after a crash or a stop the next run goes on from the last
+//!    checkpoint without embedding anything twice.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -15,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::extract::{ExtractError, ExtractedPdf, Extractor, FailureKind};
 use crate::library::Library;
 use crate::runtime::{Embedding, Models};
-use crate::store::{DocStatus, FileStamp};
+use crate::store::FileStamp;
 
 mod plan;
 
@@ -128,11 +132,26 @@ pub enum AddEvent {
         pages_done: u32,
         pages_total: u32,
     },
+    /// Vectors being made for a document stored earlier (this run's or an earlier one's).
     Embedding {
         #[ts(type = "string")]
         path: PathBuf,
         chunks_done: usize,
         chunks_total: usize,
+    },
+    /// Over all documents waiting for vectors: chunks done of the total, and the time left at
+    /// this run's pace (none until it is known).
+    Vectors {
+        chunks_done: usize,
+        chunks_total: usize,
+        seconds_left: Option<f64>,
+    },
+    /// Every document of the run is stored and searchable by words; `chunks_waiting` of them
+    /// still wait for vectors.
+    Searchable {
+        documents: usize,
+        chunks_waiting: usize,
+        seconds: f64,
     },
     Finished(FileOutcome),
     /// The run is over (also after a cancel).
@@ -169,6 +188,12 @@ pub struct AddReport {
     pub pages: u64,
     pub chunks: u64,
     pub elapsed: f64,
+    /// Seconds until every document of the run was searchable by words.
+    pub searchable_after: f64,
+    /// Chunks made searchable by meaning (embedded) by this run, its own or earlier ones'.
+    pub chunks_embedded: u64,
+    /// Chunks still waiting for vectors when the run ended (stopped, or another run embeds).
+    pub chunks_waiting: u64,
     pub stages: StageTimes,
     pub cancelled: bool,
     /// Where the vectors were made ("CPU (f32)").
@@ -199,13 +224,8 @@ struct Run<'a> {
     options: &'a AddOptions,
     progress: &'a dyn AddProgress,
     report: AddReport,
-    /// Documents whose vectors are in the index but not yet saved.
-    pending: Vec<i64>,
-    /// Their outcomes: reported ("added", "replaced") once the vectors are saved, so that no
-    /// file is said to be added that a full disk then kept from being stored.
-    unsaved: Vec<FileOutcome>,
-    /// Asked to stop while embedding.
-    stop: bool,
+    /// This run's place in the embedding queue (see [`crate::store::Store::next_queue_number`]).
+    queued: i64,
 }
 
 pub(crate) fn add(
@@ -216,37 +236,50 @@ pub(crate) fn add(
     options: &AddOptions,
     progress: &dyn AddProgress,
 ) -> Result<AddReport> {
-    let _changing = library.begin_change()?;
     let started = Instant::now();
     let embedding = models.embedder()?;
-    library.adopt_model(embedding.thread.info())?;
-    library.store().set_meta("dirty", "1")?;
-    let mut run = Run {
-        library,
-        embedding: &embedding,
-        options,
-        progress,
-        report: AddReport {
-            embedding_device: embedding.thread.device_name().to_string(),
-            ..AddReport::default()
-        },
-        pending: Vec::new(),
-        unsaved: Vec::new(),
-        stop: false,
+    let mut run = {
+        let _changing = library.begin_change()?;
+        library.adopt_model(embedding.thread.info())?;
+        library.store().set_meta("dirty", "1")?;
+        library.queue_lost_vectors()?;
+        let queued = library.store().next_queue_number()?;
+        let mut run = Run {
+            library,
+            embedding: &embedding,
+            options,
+            progress,
+            report: AddReport {
+                embedding_device: embedding.thread.device_name().to_string(),
+                ..AddReport::default()
+            },
+            queued,
+        };
+        let work = run.plan(paths)?;
+        run.index_all(extractor, &work)?;
+        run
     };
-    run.repair_vectors()?;
-    let work = if run.report.cancelled {
-        Vec::new()
-    } else {
-        run.plan(paths)?
-    };
-    run.index_all(extractor, &work)?;
+    run.report.searchable_after = started.elapsed().as_secs_f64();
+    let waiting = library.store().chunks_waiting()?;
+    let stored = run
+        .report
+        .files
+        .iter()
+        .filter(|f| matches!(f.status, AddStatus::Added | AddStatus::Replaced))
+        .count();
+    progress.on_event(&AddEvent::Searchable {
+        documents: stored,
+        chunks_waiting: waiting as usize,
+        seconds: run.report.searchable_after,
+    });
     if !run.report.cancelled {
-        library.store().set_meta("dirty", "0")?;
-    } else {
-        // Files not reached stay as they were; anything half-done is cleaned up.
-        library.reconcile()?;
+        let embedded = embed_waiting(library, &embedding, options, progress)?;
+        run.report.chunks_embedded = embedded.chunks;
+        run.report.cancelled = embedded.stopped;
+        run.report.stages.embed += embedded.embed_seconds;
+        run.report.stages.index += embedded.index_seconds;
     }
+    run.report.chunks_waiting = library.store().chunks_waiting()?;
     let mut report = run.report;
     report.elapsed = started.elapsed().as_secs_f64();
     progress.on_event(&AddEvent::Done {
@@ -254,6 +287,130 @@ pub(crate) fn add(
         failed: report.failed(),
     });
     Ok(report)
+}
+
+/// What [`embed_waiting`] did.
+#[derive(Debug, Default)]
+pub(crate) struct Embedded {
+    pub chunks: u64,
+    /// Asked to stop before the queue was empty.
+    pub stopped: bool,
+    pub embed_seconds: f64,
+    pub index_seconds: f64,
+}
+
+/// Embeds the chunks waiting for vectors until none are left, the newest add's first: in
+/// batches, each under the library's change lock (so that an `add` or `remove` meanwhile
+/// waits at most one batch), saving the vectors and marking finished documents embedded at
+/// checkpoints. Documents stored meanwhile are taken next. When another thread of this
+/// process is already embedding, returns at once: it takes the new chunks first.
+pub(crate) fn embed_waiting(
+    library: &Library,
+    embedding: &Embedding,
+    options: &AddOptions,
+    progress: &dyn AddProgress,
+) -> Result<Embedded> {
+    let mut done = Embedded::default();
+    let Some(_embedding) = library.begin_embedding() else {
+        return Ok(done);
+    };
+    let started = Instant::now();
+    let mut last_checkpoint = Instant::now();
+    // Documents whose vectors are all in the index, not yet saved.
+    let mut finished: Vec<i64> = Vec::new();
+    let mut generation = library.stored_generation();
+    let mut queue = library.store().embedding_queue()?;
+    let mut total: usize = queue.iter().map(|(_, c)| c.len()).sum();
+    let mut position = 0;
+    // Chunks of the queue that have their vectors (from this run, or an earlier checkpoint).
+    let mut counted = 0;
+    while position < queue.len() {
+        let (doc, chunks) = queue[position].clone();
+        let path = library
+            .store()
+            .document(doc)?
+            .map(|d| PathBuf::from(d.path))
+            .unwrap_or_default();
+        let todo: Vec<i64> = library.read_index(|index| {
+            Ok(chunks
+                .iter()
+                .copied()
+                .filter(|&c| !index.is_some_and(|i| i.contains(c)))
+                .collect())
+        })?;
+        let mut doc_done = chunks.len() - todo.len();
+        counted += doc_done;
+        for batch in todo.chunks(EMBED_BATCH) {
+            let changing = library.begin_change()?;
+            // Removed or replaced meanwhile: its chunks are gone.
+            let texts = library.store().texts_of(batch)?;
+            let t = Instant::now();
+            let vectors = embedding
+                .thread
+                .embed(texts.iter().map(|(_, t)| t.clone()).collect())?;
+            done.embed_seconds += t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let items: Vec<(i64, Vec<f32>)> =
+                texts.iter().map(|(id, _)| *id).zip(vectors).collect();
+            library.write_index(|index| index.add(&items))?;
+            done.index_seconds += t.elapsed().as_secs_f64();
+            drop(changing);
+            done.chunks += items.len() as u64;
+            doc_done += batch.len();
+            counted += batch.len();
+            let pace = done.chunks as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            let mut keep_going = progress.on_event(&AddEvent::Embedding {
+                path: path.clone(),
+                chunks_done: doc_done,
+                chunks_total: chunks.len(),
+            });
+            keep_going &= progress.on_event(&AddEvent::Vectors {
+                chunks_done: counted,
+                chunks_total: total,
+                seconds_left: (done.chunks >= 2 * EMBED_BATCH as u64)
+                    .then(|| total.saturating_sub(counted) as f64 / pace),
+            });
+            if last_checkpoint.elapsed() >= options.checkpoint_every {
+                checkpoint(library, &mut finished, &mut done)?;
+                last_checkpoint = Instant::now();
+            }
+            if !keep_going {
+                done.stopped = true;
+                checkpoint(library, &mut finished, &mut done)?;
+                return Ok(done);
+            }
+        }
+        finished.push(doc);
+        position += 1;
+        // Documents stored since the queue was read go first.
+        let now = library.stored_generation();
+        if now != generation {
+            generation = now;
+            checkpoint(library, &mut finished, &mut done)?;
+            queue = library.store().embedding_queue()?;
+            position = 0;
+            total = counted + queue.iter().map(|(_, c)| c.len()).sum::<usize>();
+        }
+    }
+    checkpoint(library, &mut finished, &mut done)?;
+    if library.store().chunks_waiting()? == 0 {
+        library.vectors_repaired();
+        let _changing = library.begin_change()?;
+        library.store().set_meta("dirty", "0")?;
+    }
+    Ok(done)
+}
+
+/// Saves the vector index, then marks the `finished` documents (all their vectors in it) as
+/// embedded.
+fn checkpoint(library: &Library, finished: &mut Vec<i64>, done: &mut Embedded) -> Result<()> {
+    let t = Instant::now();
+    let _changing = library.begin_change()?;
+    library.save_index()?;
+    library.store().set_embedded(finished, true)?;
+    finished.clear();
+    done.index_seconds += t.elapsed().as_secs_f64();
+    Ok(())
 }
 
 /// Removes a document with its chunks and vectors.
@@ -267,7 +424,8 @@ pub(crate) fn remove(library: &Library, id: i64) -> Result<()> {
 }
 
 impl Run<'_> {
-    /// Extracts the files on a second thread (one file ahead) and indexes each here.
+    /// Extracts the files on a second thread (one file ahead) and stores each here, searchable
+    /// by words once its transaction commits.
     fn index_all(&mut self, extractor: &Extractor, work: &[Work]) -> Result<()> {
         std::thread::scope(|scope| -> Result<()> {
             // The channel holds one extracted file, which bounds memory.
@@ -279,43 +437,26 @@ impl Run<'_> {
                 let progress = self.progress;
                 scope.spawn(move || extract_all(extractor, work, progress, tx));
             }
-            let mut last_checkpoint = Instant::now();
             for (i, extracted, secs) in rx {
                 self.report.stages.extract += secs;
                 let outcome = match self.index_file(&work[i], extracted) {
                     Ok(outcome) => outcome,
                     Err(e) => {
-                        // A write failed (a full disk): this file and those not yet saved are
-                        // not stored, and nothing more is done.
+                        // A write failed (a full disk): this file is not stored, and nothing
+                        // more is done.
                         let failed =
                             FileOutcome::not_stored(&work[i].path, format!("not stored: {e}"));
                         self.finish(failed);
-                        self.fail_unsaved(&e);
                         self.fail_rest(&work[i + 1..], &e);
                         return Err(e);
                     }
                 };
-                let keep_going = if outcome.status == AddStatus::Failed {
-                    let go = self.progress.on_event(&AddEvent::Finished(outcome.clone()));
-                    self.report.files.push(outcome);
-                    go
-                } else {
-                    self.unsaved.push(outcome);
-                    !self.stop
-                };
-                if last_checkpoint.elapsed() >= self.options.checkpoint_every {
-                    if let Err(e) = self.checkpoint() {
-                        self.fail_rest(&work[i + 1..], &e);
-                        return Err(e);
-                    }
-                    last_checkpoint = Instant::now();
-                }
-                if !keep_going {
+                if !self.finish(outcome) {
                     self.report.cancelled = true;
                     break;
                 }
             }
-            self.checkpoint()
+            Ok(())
         })
     }
 
@@ -340,15 +481,17 @@ impl Run<'_> {
             .title
             .clone()
             .unwrap_or_else(|| fallback_title(&work.path));
-        let (id, chunk_ids, replaced) =
-            self.library
-                .store()
-                .put_document(&key, &title, &work.stamp, &pdf.pages, &chunks)?;
+        let (id, _, replaced) = self.library.store().put_document(
+            &key,
+            &title,
+            &work.stamp,
+            &pdf.pages,
+            &chunks,
+            self.queued,
+        )?;
+        self.library.stored_more();
         self.report.stages.store += t.elapsed().as_secs_f64();
         self.library.write_index(|index| index.remove(&replaced))?;
-        let texts: Vec<String> = chunks.iter().map(|c| c.text.clone()).collect();
-        self.embed_chunks(&work.path, &chunk_ids, &texts)?;
-        self.pending.push(id);
         self.report.pages += pdf.pages.len() as u64;
         self.report.chunks += chunks.len() as u64;
         Ok(FileOutcome {
@@ -382,67 +525,6 @@ impl Run<'_> {
         Ok(FileOutcome::failed(&work.path, Some(id), e.kind, e.message))
     }
 
-    /// Embeds a document's chunks (`texts`) in batches and puts the vectors in the index.
-    fn embed_chunks(&mut self, path: &Path, ids: &[i64], chunks: &[String]) -> Result<bool> {
-        let mut done = 0;
-        for (batch_ids, batch) in ids.chunks(EMBED_BATCH).zip(chunks.chunks(EMBED_BATCH)) {
-            let t = Instant::now();
-            let vectors = self.embedding.thread.embed(batch.to_vec())?;
-            self.report.stages.embed += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            let items: Vec<(i64, Vec<f32>)> = batch_ids.iter().copied().zip(vectors).collect();
-            self.library.write_index(|index| index.add(&items))?;
-            self.report.stages.index += t.elapsed().as_secs_f64();
-            done += batch.len();
-            let keep_going = self.progress.on_event(&AddEvent::Embedding {
-                path: path.to_path_buf(),
-                chunks_done: done,
-                chunks_total: chunks.len(),
-            });
-            if !keep_going {
-                self.stop = true;
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
-    /// Embeds again the stored chunks of ready documents that have no vector — the vector
-    /// file was deleted or found damaged — from their stored text, with the same progress as
-    /// indexing. Stops (and leaves the rest for the next run) when asked to.
-    fn repair_vectors(&mut self) -> Result<()> {
-        let missing = self.library.chunks_without_vectors()?;
-        for (doc, ids) in &missing {
-            let (path, texts) = {
-                let store = self.library.store();
-                let path = store
-                    .document(*doc)?
-                    .map(|d| PathBuf::from(d.path))
-                    .unwrap_or_default();
-                let wanted: HashSet<i64> = ids.iter().copied().collect();
-                let texts: Vec<(i64, String)> = store
-                    .chunk_texts(*doc)?
-                    .into_iter()
-                    .filter(|(id, _)| wanted.contains(id))
-                    .collect();
-                (path, texts)
-            };
-            let ids: Vec<i64> = texts.iter().map(|(id, _)| *id).collect();
-            let texts: Vec<String> = texts.into_iter().map(|(_, t)| t).collect();
-            if !self.embed_chunks(&path, &ids, &texts)? {
-                self.report.cancelled = true;
-                break;
-            }
-        }
-        if !missing.is_empty() {
-            self.library.save_index()?;
-        }
-        if self.library.chunks_without_vectors()?.is_empty() {
-            self.library.vectors_repaired();
-        }
-        Ok(())
-    }
-
     /// Reports the files the run did not reach because a write failed.
     fn fail_rest(&mut self, rest: &[Work], cause: &Error) {
         for work in rest {
@@ -451,48 +533,11 @@ impl Run<'_> {
         }
     }
 
-    /// Reports a file's outcome and keeps it for the report.
-    fn finish(&mut self, outcome: FileOutcome) {
-        self.progress.on_event(&AddEvent::Finished(outcome.clone()));
+    /// Reports a file's outcome and keeps it for the report; false when asked to stop.
+    fn finish(&mut self, outcome: FileOutcome) -> bool {
+        let go = self.progress.on_event(&AddEvent::Finished(outcome.clone()));
         self.report.files.push(outcome);
-    }
-
-    /// Reports the files whose vectors were not saved as not stored, with the cause.
-    fn fail_unsaved(&mut self, cause: &Error) {
-        for outcome in std::mem::take(&mut self.unsaved) {
-            self.finish(FileOutcome {
-                status: AddStatus::Failed,
-                document_id: None,
-                error: Some(format!("not stored: {cause}")),
-                error_kind: None,
-                ..outcome
-            });
-        }
-    }
-
-    /// Saves the vector index, then marks the documents whose vectors it now holds as ready
-    /// and reports them. When the save fails (a full disk), those documents are reported as not
-    /// stored, with the cause, and the run stops: nothing more is embedded for nothing.
-    fn checkpoint(&mut self) -> Result<()> {
-        let t = Instant::now();
-        let saved = self.library.save_index().and_then(|()| {
-            self.library
-                .store()
-                .set_status(&self.pending, DocStatus::Ready)
-        });
-        self.report.stages.index += t.elapsed().as_secs_f64();
-        self.pending.clear();
-        if let Err(e) = saved {
-            self.fail_unsaved(&e);
-            return Err(e);
-        }
-        for outcome in std::mem::take(&mut self.unsaved) {
-            if !self.progress.on_event(&AddEvent::Finished(outcome.clone())) {
-                self.stop = true;
-            }
-            self.report.files.push(outcome);
-        }
-        Ok(())
+        go
     }
 }
 
