@@ -118,3 +118,82 @@ fn kill_9_during_add_loses_nothing_and_duplicates_nothing() {
     assert_eq!(status["chunks"], reference.status()["chunks"]);
     assert_eq!(status["vectors"], status["chunks"]);
 }
+
+/// A kill during the second phase (the vectors, made after every file is stored): the documents
+/// stay searchable by their words, the vectors saved at the last checkpoint stay, and the next
+/// `add` embeds only the passages that still have none.
+#[test]
+fn kill_9_while_embedding_keeps_the_text_and_the_saved_vectors() {
+    use std::io::{BufRead, BufReader};
+    let q = Quire::new();
+    let inbox = q.dir("inbox");
+    for pdf in &PDFS[..4] {
+        let src = texlive_pdf(pdf);
+        std::fs::copy(&src, inbox.join(src.file_name().unwrap())).unwrap();
+    }
+    let mut child = q
+        .command()
+        .args(["add", "--checkpoint-secs", "1", inbox.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first phase to end, then for a checkpoint or two of vectors.
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "add ended before it said the documents were searchable"
+        );
+        if line.contains("searchable by words") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(3500));
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+
+    let status = q.status();
+    assert_eq!(status["consistent"], true, "{status}");
+    let chunks = status["chunks"].as_u64().unwrap();
+    let saved = status["vectors"].as_u64().unwrap();
+    assert!(
+        saved > 0 && saved < chunks,
+        "killed mid-embedding: {saved} of {chunks} vectors saved"
+    );
+    // Counted by document: a waiting document's chunks, some of which have their vectors.
+    assert!(status["chunks_waiting"].as_u64().unwrap() >= chunks - saved);
+    let listed = documents(&q);
+    assert_eq!(listed.len(), 4);
+    assert!(
+        listed.values().all(|(state, _)| state == "ready"),
+        "{listed:?}"
+    );
+    // Found by words meanwhile, and said so.
+    let (code, hits) = q.json(&["search", "--mode", "hybrid", "options of a class"]);
+    assert_eq!(code, 0);
+    let hits = hits[0].as_array().unwrap();
+    assert!(!hits.is_empty());
+    assert!(hits.iter().any(|h| h["by_words_only"] == true), "{hits:?}");
+
+    // The next add embeds exactly the passages without a vector.
+    let out = q
+        .command()
+        .args(["add", inbox.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!("({} chunks,", chunks - saved)),
+        "expected {} chunks embedded: {said}",
+        chunks - saved
+    );
+    let status = q.status();
+    assert_eq!(status["consistent"], true, "{status}");
+    assert_eq!(status["vectors"], status["chunks"]);
+    assert_eq!(status["chunks"].as_u64().unwrap(), chunks);
+    assert_eq!(status["chunks_waiting"], 0);
+}

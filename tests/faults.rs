@@ -548,7 +548,11 @@ run --json status > "{out}/status.json"
     let list: serde_json::Value = serde_json::from_str(&read("list.json")).unwrap();
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 4, "{list:?}");
-    assert!(list.iter().all(|d| d["status"] == "ready"), "{list:?}");
+    assert!(
+        list.iter()
+            .all(|d| d["status"] == "ready" && d["embedded"] == true),
+        "{list:?}"
+    );
     let status: serde_json::Value = serde_json::from_str(&read("status.json")).unwrap();
     assert_eq!(status["consistent"], true, "{status}");
 }

@@ -191,6 +191,13 @@ impl VectorIndex {
     /// is always a complete index, old or new. Returns the written file's [`file_checksum`]
     /// (computed from the bytes written, not read back), or `None` when there was nothing to save.
     pub fn save(&mut self) -> Result<Option<String>> {
+        self.save_with(|_| Ok(()))
+    }
+
+    /// [`VectorIndex::save`], calling `record` with the new file's checksum once it is written
+    /// and before it replaces the old one: a process killed in between leaves the old file,
+    /// whose checksum the caller still knows. When `record` fails, the old file stays.
+    pub fn save_with(&mut self, record: impl FnOnce(&str) -> Result<()>) -> Result<Option<String>> {
         if !self.changed {
             return Ok(None);
         }
@@ -215,6 +222,11 @@ impl VectorIndex {
                 format!("cannot save the vector index: {e}"),
             )));
         }
+        let checksum = checksum_of(&bytes[..])?;
+        if let Err(e) = record(&checksum) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
         std::fs::rename(&tmp, &self.path)?;
         if let Some(dir) = self.path.parent() {
             // Persist the rename itself.
@@ -223,7 +235,7 @@ impl VectorIndex {
             }
         }
         self.changed = false;
-        Ok(Some(checksum_of(&bytes[..])?))
+        Ok(Some(checksum))
     }
 }
 

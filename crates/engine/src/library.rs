@@ -170,14 +170,18 @@ impl Library {
         let mut slot = self.index.write().unwrap_or_else(PoisonError::into_inner);
         if slot.is_none() {
             let path = self.index_path();
-            let expected = self
-                .store()
-                .meta("index_checksum")?
-                .filter(|c| !c.is_empty());
+            let (expected, previous) = {
+                let store = self.store();
+                (
+                    store.meta("index_checksum")?.filter(|c| !c.is_empty()),
+                    store.meta("index_checksum_previous")?.unwrap_or_default(),
+                )
+            };
             let problem = match expected {
                 None => None,
+                // The previous file: a save was cut short after recording the new checksum.
                 Some(expected) => match file_checksum(&path) {
-                    Ok(actual) if actual == expected => None,
+                    Ok(actual) if actual == expected || actual == previous => None,
                     Ok(_) => Some("the vector file is damaged"),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                         Some("the vector file is missing")
@@ -358,12 +362,16 @@ impl Library {
 }
 
 /// Saves `index` when it has changed and records the checksum of the file written, which the
-/// next open compares before loading it.
+/// next open compares before loading it. The new checksum is recorded before the new file
+/// replaces the old one, and the old one is kept as the previous: a process killed at any
+/// moment leaves a file whose checksum is one of the two.
 fn save_recorded(index: &mut VectorIndex, store: &Store) -> Result<()> {
-    match index.save()? {
-        Some(checksum) => store.set_meta("index_checksum", &checksum),
-        None => Ok(()),
-    }
+    let previous = store.meta("index_checksum")?.unwrap_or_default();
+    index.save_with(|checksum| {
+        store.set_meta("index_checksum_previous", &previous)?;
+        store.set_meta("index_checksum", checksum)
+    })?;
+    Ok(())
 }
 
 /// Whether an error opening a file for writing means the storage is read-only to us.

@@ -536,7 +536,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Chunks of ready documents still waiting for their vectors.
+    /// Chunks of ready documents still waiting for their vectors (counted by document: some
+    /// may have theirs already, saved at a checkpoint).
     pub fn chunks_waiting(&self) -> Result<u64> {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM chunks c JOIN documents d ON d.id = c.document_id
