@@ -205,12 +205,18 @@ fn main() -> ExitCode {
 /// were lost with a deleted or damaged vector file and `quire add` has not rebuilt them yet.
 fn warn_without_vectors(engine: &Engine) -> anyhow::Result<()> {
     let missing = engine.passages_without_vectors()?;
-    if missing > 0 {
-        eprintln!(
-            "quire: warning: {missing} passages have no vector (the vector file was missing or \
-             damaged), so they are found by their words only; `quire add` with any file \
-             rebuilds them"
-        );
+    if missing == 0 {
+        return Ok(());
+    }
+    match engine.vectors_problem()? {
+        Some(problem) => eprintln!(
+            "quire: warning: {problem}, so {missing} passages are found by their words only; \
+             `quire add` with any file rebuilds their vectors"
+        ),
+        None => eprintln!(
+            "quire: note: {missing} passages still wait for their vectors, so they are found by \
+             their words only for now; `quire add` (still running, or run again) makes them"
+        ),
     }
     Ok(())
 }

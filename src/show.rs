@@ -34,12 +34,17 @@ pub fn search(
     for (i, h) in hits.iter().enumerate() {
         let p = &h.chunk.passage;
         println!(
-            "[{}] {} ({}) #{}  {}",
+            "[{}] {} ({}) #{}  {}{}",
             i + 1,
             p.title,
             pages(p.page_start, p.page_end),
             h.chunk.document_id,
-            p.path
+            p.path,
+            if h.by_words_only {
+                "  (found by words only)"
+            } else {
+                ""
+            }
         );
         let text: String = p.text.replace('\n', " ");
         let excerpt: String = text.chars().take(400).collect();

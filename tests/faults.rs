@@ -250,7 +250,11 @@ fn a_deleted_vector_file_is_reported_and_rebuilt_by_add() {
     );
     // Before: "No passages found." with no word of why.
     let out = q.run(&["search", "--mode", "dense", "page margins"]);
-    assert!(stderr(&out).contains("have no vector"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("vector file is missing, so"),
+        "{}",
+        stderr(&out)
+    );
     // Before: re-adding said "unchanged" and left the vectors missing.
     let out = q.run(&["add", pdfs.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));

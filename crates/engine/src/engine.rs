@@ -217,6 +217,12 @@ impl Engine {
         Ok(count as usize)
     }
 
+    /// What was found wrong with the vector file on opening it ("the vector file is damaged"),
+    /// until the passages have their vectors again.
+    pub fn vectors_problem(&self) -> Result<Option<String>> {
+        self.library.vectors_problem()
+    }
+
     /// Makes vectors for the passages waiting for them (see [`Engine::add`]), the newest add's
     /// first, until none are left or `progress` says stop. Returns the number embedded; 0 at
     /// once when another thread of this process is already at it (it takes new documents
