@@ -80,6 +80,14 @@ def main() -> None:
                      fmt(ing["pages"] / secs), "", "", "", "", ""))
         rows.append(("Ingestion", f"chunks/s ({ing['chunks']:,} chunks in {fmt(secs, 0)} s)",
                      fmt(ing["chunks"] / secs), "", "", "", "", ""))
+        if "searchable_seconds" in ing:
+            # Two-phase indexing: every document is searchable by its words first, by meaning
+            # once all vectors are made (the whole run).
+            found = ing["searchable_seconds"]
+            rows.append(("Ingestion", "seconds until every document is searchable by words",
+                         fmt(found, 1), "", "", "", "< 60 s on 2 cores", status(found < 60)))
+            rows.append(("Ingestion", "seconds until every document is searchable by meaning",
+                         fmt(secs, 0), "", "", "", "", ""))
         if mem:
             rows.append(("Ingestion", "peak memory (process tree)", f"{fmt(mem['peak_mib'], 0)} MiB",
                          "", "", "", "", ""))
@@ -88,9 +96,11 @@ def main() -> None:
         stages_sum = sum(ing["stages"].values())
         extract = ing["stages"].get("extract", 0.0)
         hidden = min(1.0, max(0.0, (stages_sum - secs) / extract)) if extract > 0 else 0.0
-        rows.append(("Ingestion", f"extraction hidden behind embedding (of {fmt(extract, 0)} s extracting; "
-                     f"stage time ÷ wall {ing['stage_sum_over_wall']:.2f})", f"{hidden:.0%}", "", "", "",
-                     "extraction overlaps embedding", status(hidden >= 0.5)))
+        if "searchable_seconds" not in ing:
+            # Before two-phase indexing, extraction ran one file ahead of the embedding.
+            rows.append(("Ingestion", f"extraction hidden behind embedding (of {fmt(extract, 0)} s extracting; "
+                         f"stage time ÷ wall {ing['stage_sum_over_wall']:.2f})", f"{hidden:.0%}", "", "", "",
+                         "extraction overlaps embedding", status(hidden >= 0.5)))
         if mem and "cores_busy" in mem:
             rows.append(("Ingestion", f"cores busy (CPU time ÷ wall time × {mem['cores']} cores)",
                          f"{mem['cores_busy']:.0%}", "", "", "", "cores kept busy (≥ 90 %)",

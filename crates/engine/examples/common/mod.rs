@@ -51,6 +51,8 @@ pub fn add_report(
         "pages": report.pages,
         "chunks": report.chunks,
         "seconds": report.elapsed,
+        "searchable_seconds": report.searchable_after,
+        "chunks_embedded": report.chunks_embedded,
         "stages": {
             "extract": s.extract, "chunk": s.chunk, "embed": s.embed,
             "store": s.store, "index": s.index,
