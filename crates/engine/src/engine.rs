@@ -209,12 +209,7 @@ impl Engine {
     /// `add`, or all of them after the vector file was found missing or damaged (until `add`
     /// or the window embeds them again). Searches find them by their words only.
     pub fn passages_without_vectors(&self) -> Result<usize> {
-        let count = if self.library.vectors_problem()?.is_some() {
-            self.library.store().chunk_count()?
-        } else {
-            self.library.store().chunks_waiting()?
-        };
-        Ok(count as usize)
+        Ok(self.library.passages_waiting()? as usize)
     }
 
     /// What was found wrong with the vector file on opening it ("the vector file is damaged"),

@@ -119,6 +119,16 @@ impl Library {
         }
     }
 
+    /// Passages of ready documents without a vector yet: those waiting after an `add`, or all
+    /// of them while a vector file found missing or damaged is set aside.
+    pub fn passages_waiting(&self) -> Result<u64> {
+        if self.vectors_problem()?.is_some() {
+            self.store().chunk_count()
+        } else {
+            self.store().chunks_waiting()
+        }
+    }
+
     /// A document was stored (its chunks wait for vectors).
     pub fn stored_more(&self) {
         self.stored.fetch_add(1, Ordering::SeqCst);

@@ -60,7 +60,7 @@ pub(crate) fn status(
     options: &LibraryOptions,
     check: bool,
 ) -> Result<LibraryStatus> {
-    let (documents, chunks, chunks_waiting, keyword_rows, indexed_with) = {
+    let (documents, chunks, keyword_rows, indexed_with) = {
         let store = library.store();
         let mut counts = DocumentCounts::default();
         for (status, n) in store.document_counts()? {
@@ -80,12 +80,12 @@ pub(crate) fn status(
         (
             counts,
             store.chunk_count()?,
-            store.chunks_waiting()?,
             store.keyword_rows()?,
             indexed_with,
         )
     };
     let vectors = library.read_index(|index| Ok(index.map_or(0, |i| i.len() as u64)))?;
+    let chunks_waiting = library.passages_waiting()?;
     let (mut device, mut device_warning) = match models.embedding_device() {
         Some(device) => (device, None),
         None => (models.device_choice().to_string(), None),
