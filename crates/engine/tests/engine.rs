@@ -185,6 +185,39 @@ fn a_document_still_waiting_for_vectors_answers_by_its_words_and_says_so() {
     assert_eq!(status.consistent, Some(true), "{:?}", status.problems);
 }
 
+/// Stopped while making vectors, the documents stay searchable by words; an `add` of nothing
+/// (what the window does on opening) makes the rest, without redoing the ones saved.
+#[test]
+fn an_add_of_nothing_finishes_the_vectors_a_stopped_run_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(dir.path());
+    let stop_at_vectors = |event: &AddEvent| !matches!(event, AddEvent::Vectors { .. });
+    let stopped = engine
+        .add(
+            &[texlive("lppl.pdf")],
+            &AddOptions::default(),
+            &stop_at_vectors,
+        )
+        .unwrap();
+    assert!(stopped.cancelled);
+    assert_eq!(stopped.files[0].status, quire_engine::AddStatus::Added);
+    assert!(stopped.chunks_embedded > 0 && stopped.chunks_waiting > 0);
+    let waiting = engine.status(false).unwrap().chunks_waiting;
+    assert_eq!(waiting, stopped.chunks_waiting);
+    let none = &|_: &AddEvent| true;
+    let resumed = engine.add(&[], &AddOptions::default(), none).unwrap();
+    assert!(resumed.files.is_empty());
+    assert_eq!(
+        resumed.chunks_embedded + stopped.chunks_embedded,
+        stopped.chunks,
+        "each passage embedded once"
+    );
+    let status = engine.status(true).unwrap();
+    assert_eq!(status.chunks_waiting, 0);
+    assert_eq!(status.vectors, status.chunks);
+    assert_eq!(status.consistent, Some(true), "{:?}", status.problems);
+}
+
 #[test]
 fn options_out_of_range_are_refused_by_the_engine() {
     let dir = tempfile::tempdir().unwrap();
