@@ -218,6 +218,64 @@ fn an_add_of_nothing_finishes_the_vectors_a_stopped_run_left() {
     assert_eq!(status.consistent, Some(true), "{:?}", status.problems);
 }
 
+/// Documents added while an earlier batch is still being embedded get their vectors first: the
+/// embedding finishes the document it is on, then takes the new ones, then the rest.
+#[test]
+fn a_new_add_is_embedded_before_the_rest_of_an_earlier_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(dir.path());
+    let (embedding, paused) = std::sync::mpsc::channel::<()>();
+    let (resume, resumed) = std::sync::mpsc::channel::<()>();
+    let (embedding, resumed) = (
+        std::sync::Mutex::new(embedding),
+        std::sync::Mutex::new(resumed),
+    );
+    let order = std::sync::Mutex::new(Vec::<String>::new());
+    let name = |path: &std::path::Path| path.file_name().unwrap().to_string_lossy().into_owned();
+    let second = std::thread::scope(|scope| {
+        let batch = scope.spawn(|| {
+            let first = AtomicBool::new(true);
+            let watch = |event: &AddEvent| {
+                if let AddEvent::Embedding { path, .. } = event {
+                    let mut order = order.lock().unwrap();
+                    if order.last() != Some(&name(path)) {
+                        order.push(name(path));
+                    }
+                }
+                if let AddEvent::Vectors { .. } = event {
+                    if first.swap(false, Ordering::SeqCst) {
+                        embedding.lock().unwrap().send(()).unwrap();
+                        resumed.lock().unwrap().recv().unwrap();
+                    }
+                }
+                true
+            };
+            let batch = [texlive("lppl.pdf"), texlive("ltnews01.pdf")];
+            engine.add(&batch, &AddOptions::default(), &watch)
+        });
+        // The batch is stored and embedding lppl.pdf: add another document meanwhile.
+        paused.recv().unwrap();
+        let none = &|_: &AddEvent| true;
+        let later = engine
+            .add(&[texlive("ltnews02.pdf")], &AddOptions::default(), none)
+            .unwrap();
+        // Stored and searchable; its vectors are left to the thread already embedding.
+        assert_eq!(later.files[0].status, quire_engine::AddStatus::Added);
+        assert_eq!(later.chunks_embedded, 0);
+        resume.send(()).unwrap();
+        batch.join().unwrap().unwrap()
+    });
+    assert_eq!(second.chunks_waiting, 0);
+    assert_eq!(
+        *order.lock().unwrap(),
+        ["lppl.pdf", "ltnews02.pdf", "ltnews01.pdf"],
+        "the new document's vectors come before the rest of the earlier batch"
+    );
+    let status = engine.status(true).unwrap();
+    assert_eq!(status.vectors, status.chunks);
+    assert_eq!(status.consistent, Some(true), "{:?}", status.problems);
+}
+
 #[test]
 fn options_out_of_range_are_refused_by_the_engine() {
     let dir = tempfile::tempdir().unwrap();
