@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -40,14 +41,30 @@ fn documents(q: &Quire) -> BTreeMap<String, (String, u64)> {
     out
 }
 
-#[test]
-fn kill_9_during_add_loses_nothing_and_duplicates_nothing() {
-    let q = Quire::new();
+/// A folder "inbox" of `q` holding copies of `pdfs`.
+fn inbox(q: &Quire, pdfs: &[&str]) -> std::path::PathBuf {
     let inbox = q.dir("inbox");
-    for pdf in PDFS {
+    for pdf in pdfs {
         let src = texlive_pdf(pdf);
         std::fs::copy(&src, inbox.join(src.file_name().unwrap())).unwrap();
     }
+    inbox
+}
+
+/// `quire add INBOX` saving vectors every second, its output discarded but for `stderr`.
+fn add_checkpointing(q: &Quire, inbox: &std::path::Path, stderr: Stdio) -> std::process::Child {
+    q.command()
+        .args(["add", "--checkpoint-secs", "1", inbox.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn kill_9_during_add_loses_nothing_and_duplicates_nothing() {
+    let q = Quire::new();
+    let inbox = inbox(&q, PDFS);
 
     // The library an uninterrupted run builds.
     let reference = Quire::new();
@@ -79,13 +96,7 @@ fn kill_9_during_add_loses_nothing_and_duplicates_nothing() {
         // that kills land between saving vectors and marking documents ready too.
         let delay =
             Duration::from_millis(random() % (clean_run.as_millis() as u64 * 9 / 10).max(200));
-        let mut child = q
-            .command()
-            .args(["add", "--checkpoint-secs", "1", inbox.to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = add_checkpointing(&q, &inbox, Stdio::null());
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
@@ -126,18 +137,8 @@ fn kill_9_during_add_loses_nothing_and_duplicates_nothing() {
 fn kill_9_while_embedding_keeps_the_text_and_the_saved_vectors() {
     use std::io::{BufRead, BufReader};
     let q = Quire::new();
-    let inbox = q.dir("inbox");
-    for pdf in &PDFS[..4] {
-        let src = texlive_pdf(pdf);
-        std::fs::copy(&src, inbox.join(src.file_name().unwrap())).unwrap();
-    }
-    let mut child = q
-        .command()
-        .args(["add", "--checkpoint-secs", "1", inbox.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let inbox = inbox(&q, &PDFS[..4]);
+    let mut child = add_checkpointing(&q, &inbox, Stdio::piped());
     // Wait for the first phase to end, then for a checkpoint or two of vectors.
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();

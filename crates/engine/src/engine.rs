@@ -141,7 +141,8 @@ impl Engine {
     /// are replaced, bad ones are recorded with a classified error; interrupted work from an
     /// earlier run is redone too. Each file is searchable by its words as soon as it is stored
     /// (and reported added then); the vectors that make it searchable by meaning follow, for
-    /// the whole queue of waiting passages (see [`Engine::embed_waiting`]).
+    /// the whole queue of waiting passages. An add of no paths finishes what an earlier run
+    /// left: passages still waiting for vectors, files it did not reach.
     pub fn add(
         &self,
         paths: &[PathBuf],
@@ -216,22 +217,6 @@ impl Engine {
     /// until the passages have their vectors again.
     pub fn vectors_problem(&self) -> Result<Option<String>> {
         self.library.vectors_problem()
-    }
-
-    /// Makes vectors for the passages waiting for them (see [`Engine::add`]), the newest add's
-    /// first, until none are left or `progress` says stop. Returns the number embedded; 0 at
-    /// once when another thread of this process is already at it (it takes new documents
-    /// first).
-    pub fn embed_waiting(&self, progress: &dyn AddProgress) -> Result<u64> {
-        let embedding = self.models.embedder()?;
-        {
-            let _changing = self.library.begin_change()?;
-            self.library.check_model(embedding.thread.info())?;
-            self.library.queue_lost_vectors()?;
-        }
-        let done =
-            ingest::embed_waiting(&self.library, &embedding, &AddOptions::default(), progress)?;
-        Ok(done.chunks)
     }
 
     // ---- answer ----

@@ -337,12 +337,12 @@ impl Library {
             .filter(|&(chunk, _)| !index.contains(chunk))
             .map(|(_, doc)| doc)
             .collect();
-        let (mut waiting, mut complete) = (Vec::new(), Vec::new());
+        let (mut waiting, mut complete, mut now_ready) = (Vec::new(), Vec::new(), Vec::new());
         for doc in &documents {
             let whole = !incomplete.contains(&doc.id);
             match doc.status {
                 DocStatus::Indexing if whole => {
-                    store.set_status(&[doc.id], DocStatus::Ready)?;
+                    now_ready.push(doc.id);
                     complete.push(doc.id);
                 }
                 DocStatus::Indexing => {
@@ -354,6 +354,7 @@ impl Library {
                 _ => {}
             }
         }
+        store.set_status(&now_ready, DocStatus::Ready)?;
         store.set_embedded(&complete, true)?;
         store.set_embedded(&waiting, false)?;
         let live: HashSet<i64> = store.chunk_ids()?.into_iter().map(|(c, _)| c).collect();

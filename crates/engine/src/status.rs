@@ -71,11 +71,7 @@ pub(crate) fn status(
                 DocStatus::Interrupted => counts.interrupted = n,
             }
         }
-        counts.waiting_for_vectors = store
-            .documents()?
-            .iter()
-            .filter(|d| d.status == DocStatus::Ready && !d.embedded)
-            .count() as u64;
+        counts.waiting_for_vectors = store.documents_waiting()?;
         let indexed_with = store.meta("embedding_model")?;
         (
             counts,

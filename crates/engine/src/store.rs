@@ -547,6 +547,15 @@ impl Store {
         )? as u64)
     }
 
+    /// Ready documents searchable by words only so far (waiting for their vectors).
+    pub fn documents_waiting(&self) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM documents WHERE status = 'ready' AND embedded = 0",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
     /// The texts of these chunks, by id (for embedding).
     pub fn texts_of(&self, ids: &[i64]) -> Result<Vec<(i64, String)>> {
         let mut stmt = self
@@ -589,15 +598,6 @@ impl Store {
             .conn
             .prepare("SELECT id, document_id FROM chunks ORDER BY id")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Chunk texts by id, for (re-)embedding.
-    pub fn chunk_texts(&self, document_id: i64) -> Result<Vec<(i64, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, text FROM chunks WHERE document_id = ?1 ORDER BY ordinal")?;
-        let rows = stmt.query_map([document_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -920,9 +920,11 @@ mod tests {
             [(c, c_chunks), (a, a_chunks.clone()), (b, b_chunks)]
         );
         assert_eq!(store.chunks_waiting().unwrap(), 4);
+        assert_eq!(store.documents_waiting().unwrap(), 3);
         store.set_embedded(&[c, b], true).unwrap();
         assert_eq!(store.embedding_queue().unwrap(), [(a, a_chunks)]);
         assert_eq!(store.chunks_waiting().unwrap(), 2);
+        assert_eq!(store.documents_waiting().unwrap(), 1);
     }
 
     #[test]
