@@ -180,7 +180,7 @@ impl Bert {
 /// targeted without FMA).
 struct GeluErf;
 
-fn erf(x: f32) -> f32 {
+pub(crate) fn erf(x: f32) -> f32 {
     // Beyond ±4, erf is ±1 in single precision.
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;

@@ -23,9 +23,9 @@ use crate::device::{start_on_device, DeviceChoice};
 use crate::error::{candle_message, Error, Result};
 use crate::worker::{Jobs, Worker};
 
+mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
-#[cfg(any(feature = "cuda", test))]
 mod packed;
 
 /// The number type of the weights on `device`: f16 on CUDA (tensor cores), held to the f32
@@ -261,6 +261,16 @@ pub struct Embedder {
 
 impl Embedder {
     pub fn load(dir: &Path, device: &Device) -> Result<Embedder> {
+        Embedder::load_with(dir, device, true)
+    }
+
+    /// The same model on candle's own ops only, the reference Quire's encoders are held to
+    /// (tests, `embed_bench`).
+    pub fn load_candle_ops(dir: &Path, device: &Device) -> Result<Embedder> {
+        Embedder::load_with(dir, device, false)
+    }
+
+    fn load_with(dir: &Path, device: &Device, fastest_kernels: bool) -> Result<Embedder> {
         keep_freed_memory();
         let files = ModelFiles::locate(dir)?;
         let info = files.info()?;
@@ -291,7 +301,11 @@ impl Embedder {
             device: device.clone(),
             batch_size: if device.is_cpu() { 16 } else { 256 },
         };
-        let (encoder, note) = fastest(candle, &config, info.max_tokens).map_err(not_bert)?;
+        let (encoder, note) = if fastest_kernels {
+            fastest(candle, &config, info.max_tokens).map_err(not_bert)?
+        } else {
+            (Encoder::Candle(candle), ", candle ops".to_string())
+        };
         Ok(Embedder {
             encoder,
             info,
@@ -322,8 +336,10 @@ impl Embedder {
 /// CUDA kernels. Both give the same vectors (the fused path is checked against candle's at
 /// start-up); the fused one is several times faster on a CUDA GPU.
 enum Encoder {
-    /// candle's ops: the CPU, Metal, and CUDA where the fused kernels do not apply.
+    /// candle's ops: Metal, CUDA where the fused kernels do not apply, and the reference.
     Candle(CandleEncoder),
+    /// Quire's own CPU encoder (f32, packed batches, fused row passes).
+    Cpu(cpu::CpuEncoder),
     /// Quire's fused CUDA kernels over padding-free packed batches.
     #[cfg(feature = "cuda")]
     Fused(cuda::FusedEncoder),
@@ -333,20 +349,34 @@ impl Encoder {
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
         match self {
             Encoder::Candle(candle) => candle.embed(texts),
+            Encoder::Cpu(cpu) => cpu.embed(texts),
             #[cfg(feature = "cuda")]
             Encoder::Fused(fused) => fused.embed(texts),
         }
     }
 }
 
-// `fastest(candle, config, max_tokens)`: the fastest encoder this build has for the model on
-// its device, and what that adds to the backend description (", fused kernels", or ", candle
-// kernels (why not)", with CUDA support; without it, candle's ops are all there is).
-#[cfg(feature = "cuda")]
-use cuda::fastest;
-#[cfg(not(feature = "cuda"))]
-fn fastest(candle: CandleEncoder, _: &Config, _: usize) -> candle_core::Result<(Encoder, String)> {
-    Ok((Encoder::Candle(candle), String::new()))
+/// The fastest encoder this build has for the model on its device, and what that adds to the
+/// backend description: Quire's own encoder on the CPU; with CUDA support, ", fused kernels" or
+/// ", candle kernels (why not)"; elsewhere (Metal) candle's ops.
+fn fastest(
+    candle: CandleEncoder,
+    config: &Config,
+    max_tokens: usize,
+) -> candle_core::Result<(Encoder, String)> {
+    if candle.device.is_cpu() {
+        return Ok((
+            Encoder::Cpu(cpu::CpuEncoder::new(candle, config)?),
+            String::new(),
+        ));
+    }
+    #[cfg(feature = "cuda")]
+    return cuda::fastest(candle, config, max_tokens);
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = max_tokens;
+        Ok((Encoder::Candle(candle), String::new()))
+    }
 }
 
 /// The model on candle's ops: padded batches of similar lengths.

@@ -97,3 +97,34 @@ fn batched_equals_single_and_padding_changes_nothing() {
     let alone = embedder.embed(&[short]).unwrap().remove(0);
     assert!(max_diff(&padded, &alone) < 1e-5);
 }
+
+#[test]
+fn the_cpu_encoder_gives_candles_vectors() {
+    let device = select_device(DeviceChoice::Cpu).unwrap();
+    let ours = embedder();
+    let candle = Embedder::load_candle_ops(&common::embedding_model_dir(), &device.device).unwrap();
+    assert!(
+        candle.backend().contains("candle ops"),
+        "{}",
+        candle.backend()
+    );
+    // The fixture's texts, Chinese and mixed text, a one-word text, and enough long texts that
+    // the batch is split into several packed forward passes (4,096 tokens each).
+    let mut texts: Vec<String> = reference().into_iter().map(|r| r.text).collect();
+    texts.push("扫描的合同也能搜索吗？ Quire reads PDFs offline.".into());
+    texts.push("a".into());
+    let long = texts.iter().max_by_key(|t| t.len()).unwrap().clone();
+    for i in 0..40 {
+        texts.push(format!("{i} {long}"));
+    }
+    let a = ours.embed(&texts).unwrap();
+    let b = candle.embed(&texts).unwrap();
+    assert_eq!(a.len(), texts.len());
+    let mut lowest = 1f32;
+    for (x, y) in a.iter().zip(&b) {
+        let cosine: f32 = x.iter().zip(y).map(|(p, q)| p * q).sum();
+        lowest = lowest.min(cosine);
+        assert!(max_diff(x, y) < 1e-5, "max difference {}", max_diff(x, y));
+    }
+    assert!(lowest > 0.99999, "lowest cosine {lowest}");
+}
