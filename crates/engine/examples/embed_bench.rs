@@ -1,7 +1,8 @@
-//! Embedding throughput on real text: Quire's encoder against candle's stock `BertModel`, same
-//! chunks, same batches, same run.
+//! Embedding throughput on real text: Quire's encoder (f32 and int8) against candle's stock
+//! `BertModel`, same chunks, same batches, same run.
 //!
 //! cargo run --release -p quire-engine --example embed_bench -- [PDF] [CHUNKS] [--dump FILE] [--json]
+//!     [--profile f32|int8]
 //!
 //! `--dump FILE` writes the chunks (a JSON array of strings) for other embedders to measure on
 //! exactly the same input (bench/embed_st.py); `--json` prints the figures as one JSON object.
@@ -12,7 +13,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use quire_engine::chunk::{chunk_pages, ChunkOptions};
-use quire_engine::embed::{Embedder, ModelFiles, ModelTokens};
+use quire_engine::embed::{Embedder, ModelFiles, ModelTokens, EncoderPrecision};
 use quire_engine::{Extractor, Isolation};
 
 mod common;
@@ -25,6 +26,11 @@ fn main() {
         let file = args.get(i + 1).expect("--dump FILE").clone();
         args.drain(i..=i + 1);
         file
+    });
+    let profile = args.iter().position(|a| a == "--profile").map(|i| {
+        let which = args.get(i + 1).expect("--profile f32|int8").clone();
+        args.drain(i..=i + 1);
+        which
     });
     let pdf = args
         .get(1)
@@ -62,11 +68,37 @@ fn main() {
     );
 
     let device = Device::Cpu;
+    // `--profile f32|int8`: only that encoder, three times over, for a profiler.
+    if let Some(which) = profile {
+        let precision = match which.as_str() {
+            "int8" => EncoderPrecision::Int8,
+            _ => EncoderPrecision::F32,
+        };
+        let embedder = Embedder::load_precision(&dir, &device, precision).unwrap();
+        for _ in 0..3 {
+            embedder.embed(&chunks).unwrap();
+        }
+        return;
+    }
     let quire = Embedder::load(&dir, &device).unwrap();
     let _ = quire.embed(&chunks[..4]).unwrap();
     let t = Instant::now();
     let ours = quire.embed(&chunks).unwrap();
     let quire_rate = chunks.len() as f64 / t.elapsed().as_secs_f64();
+
+    // The int8 path, against the f32 vectors.
+    let int8 = Embedder::load_precision(&dir, &device, EncoderPrecision::Int8).unwrap();
+    let _ = int8.embed(&chunks[..4]).unwrap();
+    let t = Instant::now();
+    let quantized = int8.embed(&chunks).unwrap();
+    let int8_rate = chunks.len() as f64 / t.elapsed().as_secs_f64();
+    let cosines: Vec<f32> = ours
+        .iter()
+        .zip(&quantized)
+        .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x * y).sum())
+        .collect();
+    let int8_min_cosine = cosines.iter().cloned().fold(1f32, f32::min);
+    let int8_mean_cosine = cosines.iter().sum::<f32>() / cosines.len() as f32;
 
     // candle's stock model, same tokenizer settings, same sorted batches of 16.
     let config: Config =
@@ -126,6 +158,10 @@ fn main() {
                 "mean_tokens": mean_tokens,
                 "threads": threads,
                 "quire_chunks_per_s": quire_rate,
+                "quire_int8_chunks_per_s": int8_rate,
+                "int8_backend": int8.backend(),
+                "int8_min_cosine": int8_min_cosine,
+                "int8_mean_cosine": int8_mean_cosine,
                 "candle_bert_chunks_per_s": stock_rate,
                 "max_abs_difference": max_diff,
             })
@@ -133,6 +169,10 @@ fn main() {
         return;
     }
     println!("quire encoder     {quire_rate:7.2} chunks/s");
+    println!(
+        "quire int8        {int8_rate:7.2} chunks/s ({}; cosine to f32: lowest {int8_min_cosine:.4}, mean {int8_mean_cosine:.4})",
+        int8.backend()
+    );
     println!("candle BertModel  {stock_rate:7.2} chunks/s");
     println!(
         "ratio {:.2}x; largest difference between the two {max_diff:.2e}",

@@ -26,7 +26,20 @@ use crate::worker::{Jobs, Worker};
 mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
+mod int8;
 mod packed;
+mod simd;
+
+/// The number type of the CPU encoder's projections. f32 gives the model's own vectors; int8
+/// (weights quantised at load, activations per token) is faster on CPUs with AVX-512 VNNI and
+/// gives vectors within cosine ~0.99 of them (docs/benchmarks.md). On a GPU, and on CPUs
+/// without VNNI, int8 falls back to f32 and the backend description says so.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EncoderPrecision {
+    #[default]
+    F32,
+    Int8,
+}
 
 /// The number type of the weights on `device`: f16 on CUDA (tensor cores), held to the f32
 /// vectors by the fused path's start-up check and tests/gpu.rs; f32 elsewhere.
@@ -261,16 +274,22 @@ pub struct Embedder {
 
 impl Embedder {
     pub fn load(dir: &Path, device: &Device) -> Result<Embedder> {
-        Embedder::load_with(dir, device, true)
+        Embedder::load_with(dir, device, Some(EncoderPrecision::F32))
+    }
+
+    /// The model with the CPU encoder's projections in `precision` (see [`EncoderPrecision`]).
+    pub fn load_precision(dir: &Path, device: &Device, precision: EncoderPrecision) -> Result<Embedder> {
+        Embedder::load_with(dir, device, Some(precision))
     }
 
     /// The same model on candle's own ops only, the reference Quire's encoders are held to
     /// (tests, `embed_bench`).
     pub fn load_candle_ops(dir: &Path, device: &Device) -> Result<Embedder> {
-        Embedder::load_with(dir, device, false)
+        Embedder::load_with(dir, device, None)
     }
 
-    fn load_with(dir: &Path, device: &Device, fastest_kernels: bool) -> Result<Embedder> {
+    /// `precision`: None for candle's ops only.
+    fn load_with(dir: &Path, device: &Device, precision: Option<EncoderPrecision>) -> Result<Embedder> {
         keep_freed_memory();
         let files = ModelFiles::locate(dir)?;
         let info = files.info()?;
@@ -301,15 +320,25 @@ impl Embedder {
             device: device.clone(),
             batch_size: if device.is_cpu() { 16 } else { 256 },
         };
-        let (encoder, note) = if fastest_kernels {
-            fastest(candle, &config, info.max_tokens).map_err(not_bert)?
-        } else {
-            (Encoder::Candle(candle), ", candle ops".to_string())
+        let (encoder, backend) = match precision {
+            Some(precision) => {
+                let (encoder, note) =
+                    fastest(candle, &config, info.max_tokens, precision).map_err(not_bert)?;
+                let number = match &encoder {
+                    Encoder::Cpu(cpu) if cpu.int8() => "int8".to_string(),
+                    _ => dtype_name(dtype),
+                };
+                (encoder, format!("{number}{note}"))
+            }
+            None => (
+                Encoder::Candle(candle),
+                format!("{}, candle ops", dtype_name(dtype)),
+            ),
         };
         Ok(Embedder {
             encoder,
             info,
-            backend: format!("{}{note}", dtype_name(dtype)),
+            backend,
         })
     }
 
@@ -357,25 +386,33 @@ impl Encoder {
 }
 
 /// The fastest encoder this build has for the model on its device, and what that adds to the
-/// backend description: Quire's own encoder on the CPU; with CUDA support, ", fused kernels" or
-/// ", candle kernels (why not)"; elsewhere (Metal) candle's ops.
+/// backend description: Quire's own encoder on the CPU (in int8 when asked and the CPU can);
+/// with CUDA support, ", fused kernels" or ", candle kernels (why not)"; elsewhere (Metal)
+/// candle's ops. int8 where it cannot run adds why.
 fn fastest(
     candle: CandleEncoder,
     config: &Config,
     max_tokens: usize,
+    precision: EncoderPrecision,
 ) -> candle_core::Result<(Encoder, String)> {
+    let int8 = precision == EncoderPrecision::Int8;
     if candle.device.is_cpu() {
-        return Ok((
-            Encoder::Cpu(cpu::CpuEncoder::new(candle, config)?),
-            String::new(),
-        ));
+        let vnni = int8::supported();
+        let note = if int8 && !vnni {
+            " (int8 needs a CPU with AVX-512 VNNI)"
+        } else {
+            ""
+        };
+        let encoder = cpu::CpuEncoder::new(candle, config, int8 && vnni)?;
+        return Ok((Encoder::Cpu(encoder), note.to_string()));
     }
+    let note = if int8 { " (int8 is for the CPU)" } else { "" };
     #[cfg(feature = "cuda")]
-    return cuda::fastest(candle, config, max_tokens);
+    return cuda::fastest(candle, config, max_tokens).map(|(e, n)| (e, format!("{n}{note}")));
     #[cfg(not(feature = "cuda"))]
     {
         let _ = max_tokens;
-        Ok((Encoder::Candle(candle), String::new()))
+        Ok((Encoder::Candle(candle), note.to_string()))
     }
 }
 

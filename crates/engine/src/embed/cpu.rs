@@ -25,9 +25,11 @@ use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
+use super::int8::{self, QuantizedRows, QuantizedWeights};
 use super::packed::Packed;
+use super::simd;
 use super::CandleEncoder;
-use crate::bert::{erf, Bert};
+use crate::bert::Bert;
 use crate::error::Error;
 
 /// Tokens per forward pass: enough rows for the multiplies to run at full speed, few enough
@@ -39,17 +41,19 @@ pub(super) struct CpuEncoder {
     model: CpuModel,
 }
 
-/// A linear layer: `weight` is (inputs, outputs) row-major, the transpose of candle's.
+/// A linear layer: `weight` is (inputs, outputs) row-major, the transpose of candle's; with the
+/// int8 path, `quantized` holds it in int8 and `weight` is empty.
 struct Dense {
     weight: Vec<f32>,
+    quantized: Option<QuantizedWeights>,
     bias: Vec<f32>,
     inputs: usize,
     outputs: usize,
 }
 
-struct Norm {
-    gamma: Vec<f32>,
-    beta: Vec<f32>,
+pub(super) struct Norm {
+    pub(super) gamma: Vec<f32>,
+    pub(super) beta: Vec<f32>,
 }
 
 struct CpuLayer {
@@ -84,15 +88,20 @@ fn flat(t: &Tensor) -> Result<Vec<f32>> {
 }
 
 impl Dense {
-    fn from(linear: &Linear) -> Result<Dense> {
+    fn from(linear: &Linear, int8: bool) -> Result<Dense> {
         let (outputs, inputs) = linear.weight().dims2()?;
-        let weight = flat(&linear.weight().t()?.contiguous()?)?;
+        let mut weight = flat(&linear.weight().t()?.contiguous()?)?;
+        let quantized = int8.then(|| QuantizedWeights::new(&weight, inputs, outputs));
+        if quantized.is_some() {
+            weight = Vec::new();
+        }
         let bias = match linear.bias() {
             Some(b) => flat(b)?,
             None => vec![0.0; outputs],
         };
         Ok(Dense {
             weight,
+            quantized,
             bias,
             inputs,
             outputs,
@@ -115,7 +124,7 @@ impl Norm {
 }
 
 impl CpuModel {
-    fn from(bert: &Bert, config: &Config) -> Result<CpuModel> {
+    fn from(bert: &Bert, config: &Config, int8: bool) -> Result<CpuModel> {
         let hidden = config.hidden_size;
         let heads = config.num_attention_heads;
         if heads == 0 || !hidden.is_multiple_of(heads) {
@@ -130,11 +139,11 @@ impl CpuModel {
             .iter()
             .map(|l| {
                 Ok(CpuLayer {
-                    qkv: Dense::from(&l.qkv)?,
-                    attention_out: Dense::from(&l.attention_out)?,
+                    qkv: Dense::from(&l.qkv, int8)?,
+                    attention_out: Dense::from(&l.attention_out, int8)?,
                     attention_norm: Norm::from(&l.attention_norm, hidden)?,
-                    intermediate: Dense::from(&l.intermediate)?,
-                    output: Dense::from(&l.output)?,
+                    intermediate: Dense::from(&l.intermediate, int8)?,
+                    output: Dense::from(&l.output, int8)?,
                     output_norm: Norm::from(&l.output_norm, hidden)?,
                 })
             })
@@ -222,6 +231,7 @@ impl CpuModel {
         let mut qkv = vec![0f32; tokens * 3 * h];
         let mut context = vec![0f32; tokens * h];
         let mut inner = vec![0f32; tokens * self.intermediate];
+        let mut q = QuantizedRows::new();
         for layer in &self.layers {
             // Query, key and value in one multiply, on top of their biases.
             qkv.par_chunks_mut(3 * h * rows_per_task).for_each(|rows| {
@@ -229,17 +239,17 @@ impl CpuModel {
                     row.copy_from_slice(&layer.qkv.bias);
                 }
             });
-            matmul(&mut qkv, true, &x, &layer.qkv, tokens, par);
+            matmul(&mut qkv, true, &x, &layer.qkv, tokens, par, &mut q);
             self.attention(&qkv, &mut context, packed);
             // x += context · W_o; then + bias and LayerNorm, row by row.
-            matmul(&mut x, true, &context, &layer.attention_out, tokens, par);
+            matmul(&mut x, true, &context, &layer.attention_out, tokens, par, &mut q);
             x.par_chunks_mut(h * rows_per_task).for_each(|rows| {
                 for row in rows.chunks_mut(h) {
                     let bias = Some(layer.attention_out.bias.as_slice());
                     simd::bias_layer_norm(row, bias, &layer.attention_norm, self.eps);
                 }
             });
-            matmul(&mut inner, false, &x, &layer.intermediate, tokens, par);
+            matmul(&mut inner, false, &x, &layer.intermediate, tokens, par, &mut q);
             let width = self.intermediate;
             inner
                 .par_chunks_mut(width * rows_per_task)
@@ -248,7 +258,7 @@ impl CpuModel {
                         simd::bias_activation(row, &layer.intermediate.bias, self.act);
                     }
                 });
-            matmul(&mut x, true, &inner, &layer.output, tokens, par);
+            matmul(&mut x, true, &inner, &layer.output, tokens, par, &mut q);
             x.par_chunks_mut(h * rows_per_task).for_each(|rows| {
                 for row in rows.chunks_mut(h) {
                     let bias = Some(layer.output.bias.as_slice());
@@ -370,7 +380,7 @@ impl SharedMut {
 }
 
 /// `out` (rows × outputs) = input (rows × inputs) · weight, added to what `out` holds when
-/// `accumulate`.
+/// `accumulate`; in int8 when the layer is quantised (`q` holds the quantised input).
 fn matmul(
     out: &mut [f32],
     accumulate: bool,
@@ -378,7 +388,13 @@ fn matmul(
     d: &Dense,
     rows: usize,
     par: Parallelism,
+    q: &mut QuantizedRows,
 ) {
+    if let Some(weights) = &d.quantized {
+        q.fill(input, rows, d.inputs);
+        int8::matmul(out, accumulate, q, weights);
+        return;
+    }
     assert!(out.len() >= rows * d.outputs && input.len() >= rows * d.inputs);
     // SAFETY: the lengths were checked above; all three are row-major with the strides given.
     unsafe {
@@ -407,12 +423,18 @@ fn matmul(
 }
 
 impl CpuEncoder {
-    /// The CPU encoder for the model `candle` holds; `candle`'s weights are dropped.
-    pub(super) fn new(candle: CandleEncoder, config: &Config) -> Result<CpuEncoder> {
+    /// The CPU encoder for the model `candle` holds, its projections in int8 if `int8`;
+    /// `candle`'s weights are dropped.
+    pub(super) fn new(candle: CandleEncoder, config: &Config, int8: bool) -> Result<CpuEncoder> {
         Ok(CpuEncoder {
-            model: CpuModel::from(&candle.model, config)?,
+            model: CpuModel::from(&candle.model, config, int8)?,
             tokenizer: candle.tokenizer,
         })
+    }
+
+    /// Whether the projections run in int8.
+    pub(super) fn int8(&self) -> bool {
+        self.model.layers.iter().any(|l| l.qkv.quantized.is_some())
     }
 
     pub(super) fn embed(&self, texts: &[String]) -> crate::Result<Vec<Vec<f32>>> {
@@ -447,171 +469,5 @@ impl CpuEncoder {
             run(&mut group, &mut out)?;
         }
         Ok(out)
-    }
-}
-
-/// The row-wise passes, compiled twice: for the baseline CPU and, picked at run time, for AVX2
-/// with FMA (the loops are written so the compiler vectorises them: eight accumulators for
-/// sums, branch-free exp and erf).
-mod simd {
-    use super::{erf, HiddenAct, Norm};
-
-    macro_rules! dispatch {
-        ($(fn $name:ident($($arg:ident: $ty:ty),*) $body:block)*) => {$(
-            pub(super) fn $name($($arg: $ty),*) {
-                #[inline(always)]
-                fn generic($($arg: $ty),*) $body
-                #[cfg(target_arch = "x86_64")]
-                {
-                    #[target_feature(enable = "avx2,fma")]
-                    fn avx2($($arg: $ty),*) {
-                        generic($($arg),*)
-                    }
-                    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                        // SAFETY: the CPU has the features `avx2` was compiled for.
-                        return unsafe { avx2($($arg),*) };
-                    }
-                }
-                generic($($arg),*)
-            }
-        )*};
-    }
-
-    /// Sum of `xs`, in eight lanes.
-    #[inline(always)]
-    fn sum(xs: &[f32]) -> f32 {
-        let mut lanes = [0f32; 8];
-        let mut chunks = xs.chunks_exact(8);
-        for c in &mut chunks {
-            for i in 0..8 {
-                lanes[i] += c[i];
-            }
-        }
-        lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
-    }
-
-    /// e^x for x ≤ 0 (softmax after subtracting the maximum), ~1 ulp: Cody–Waite range
-    /// reduction and Cephes' polynomial, with rounding by the 1.5·2²³ trick (`round` is not
-    /// vectorised on the baseline CPU).
-    #[inline(always)]
-    pub(super) fn exp(x: f32) -> f32 {
-        const MAGIC: f32 = 12_582_912.0;
-        let x = x.clamp(-87.0, 88.0);
-        let shifted = x * std::f32::consts::LOG2_E + MAGIC;
-        let n = shifted - MAGIC;
-        let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-        let p = 1.987_569_1e-4_f32;
-        let p = p * r + 1.398_199_9e-3;
-        let p = p * r + 8.333_452e-3;
-        let p = p * r + 4.166_579_6e-2;
-        let p = p * r + 1.666_666_5e-1;
-        let p = p * r + 0.5;
-        let e = p * r * r + r + 1.0;
-        // 2^n from the low bits of `shifted`, which hold n as an integer.
-        let bits = (shifted.to_bits() as i32).wrapping_add(127 - 0x4B40_0000) << 23;
-        e * f32::from_bits(bits as u32)
-    }
-
-    dispatch! {
-        fn bias_layer_norm(row: &mut [f32], bias: Option<&[f32]>, norm: &Norm, eps: f32) {
-            if let Some(bias) = bias {
-                for (x, b) in row.iter_mut().zip(bias) {
-                    *x += b;
-                }
-            }
-            let n = row.len() as f32;
-            let mean = sum(row) / n;
-            let mut lanes = [0f32; 8];
-            let mut chunks = row.chunks_exact(8);
-            for c in &mut chunks {
-                for i in 0..8 {
-                    let d = c[i] - mean;
-                    lanes[i] += d * d;
-                }
-            }
-            let rest: f32 = chunks.remainder().iter().map(|x| (x - mean) * (x - mean)).sum();
-            let var = (lanes.iter().sum::<f32>() + rest) / n;
-            let inv = 1.0 / (var + eps).sqrt();
-            for ((x, g), b) in row.iter_mut().zip(&norm.gamma).zip(&norm.beta) {
-                *x = (*x - mean) * inv * g + b;
-            }
-        }
-
-        fn bias_activation(row: &mut [f32], bias: &[f32], act: HiddenAct) {
-            match act {
-                HiddenAct::Gelu => {
-                    for (x, b) in row.iter_mut().zip(bias) {
-                        let v = *x + b;
-                        *x = 0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2));
-                    }
-                }
-                HiddenAct::GeluApproximate => {
-                    // 0.5·v·(1 + tanh(u)) = v · sigmoid(2u) = v / (1 + e^(-2u))
-                    for (x, b) in row.iter_mut().zip(bias) {
-                        let v = *x + b;
-                        let u = 0.797_884_6 * (v + 0.044_715 * v * v * v);
-                        *x = v / (1.0 + exp(-2.0 * u));
-                    }
-                }
-                HiddenAct::Relu => {
-                    for (x, b) in row.iter_mut().zip(bias) {
-                        *x = (*x + b).max(0.0);
-                    }
-                }
-            }
-        }
-
-        fn softmax(row: &mut [f32]) {
-            let mut lanes = [f32::MIN; 8];
-            let mut chunks = row.chunks_exact(8);
-            for c in &mut chunks {
-                for i in 0..8 {
-                    lanes[i] = lanes[i].max(c[i]);
-                }
-            }
-            let max = chunks
-                .remainder()
-                .iter()
-                .chain(&lanes)
-                .fold(f32::MIN, |a, &b| a.max(b));
-            for x in row.iter_mut() {
-                *x = exp(*x - max);
-            }
-            let inv = 1.0 / sum(row);
-            for x in row.iter_mut() {
-                *x *= inv;
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::simd;
-
-    #[test]
-    fn fast_exp_is_within_a_few_ulp_of_std() {
-        let mut worst = 0f32;
-        for i in 0..=200_000 {
-            let x = -87.0 + i as f32 * (87.0 + 20.0) / 200_000.0;
-            let (ours, std) = (simd::exp(x), x.exp());
-            worst = worst.max(((ours - std) / std).abs());
-        }
-        assert!(worst < 4e-7, "largest relative error {worst}");
-    }
-
-    #[test]
-    fn softmax_sums_to_one_and_keeps_order() {
-        let mut row: Vec<f32> = (0..37).map(|i| (i as f32 * 0.37).sin() * 9.0).collect();
-        let original = row.clone();
-        simd::softmax(&mut row);
-        let total: f32 = row.iter().sum();
-        assert!((total - 1.0).abs() < 1e-5, "sum {total}");
-        let max = original.iter().cloned().fold(f32::MIN, f32::max);
-        let expected: Vec<f32> = original.iter().map(|x| (x - max).exp()).collect();
-        let denom: f32 = expected.iter().sum();
-        for (a, e) in row.iter().zip(&expected) {
-            assert!((a - e / denom).abs() < 1e-6);
-        }
     }
 }

@@ -1,0 +1,335 @@
+//! The int8 path of the CPU encoder: the four projections of every layer with int8 weights
+//! (quantised at load, one scale per output) and int8 activations (quantised per token, as
+//! PyTorch's dynamic quantisation does per tensor), multiplied with AVX-512 VNNI (`vpdpbusd`:
+//! 64 multiply-adds of bytes per instruction, against 16 for an f32 FMA), accumulated in i32.
+//! Attention, softmax, GELU and LayerNorm stay f32.
+//!
+//! Activations are stored as unsigned bytes (the value + 128), which is what `vpdpbusd` takes;
+//! the 128 · Σ weights it adds per output is subtracted again from each sum.
+
+use rayon::prelude::*;
+
+/// Outputs per block of packed weights: two 16-lane registers.
+const NR: usize = 32;
+/// Rows (tokens) per kernel call.
+const MR: usize = 8;
+/// Rows per parallel task: its activations (rows × inputs bytes) stay in the core's L2.
+const ROWS_PER_TASK: usize = 256;
+
+/// Whether this CPU runs the int8 kernel.
+pub(super) fn supported() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// A linear layer's weights in int8, packed for the kernel.
+pub(super) struct QuantizedWeights {
+    /// Blocks of NR outputs; in each, for every group of 4 inputs, NR × 4 bytes: output o's 4
+    /// weights at (o % 16) * 4 of the block's (o / 16)-th 64-byte half.
+    packed: Vec<i8>,
+    /// Per output: weight = q × scale (padded to whole blocks).
+    scale: Vec<f32>,
+    /// Per output: 128 × Σ q, what the unsigned activations add (padded to whole blocks).
+    offset: Vec<i32>,
+    /// Inputs rounded up to a multiple of 4.
+    inputs4: usize,
+    outputs: usize,
+}
+
+impl QuantizedWeights {
+    /// From `weight`, (inputs, outputs) row-major.
+    pub(super) fn new(weight: &[f32], inputs: usize, outputs: usize) -> QuantizedWeights {
+        let inputs4 = inputs.div_ceil(4) * 4;
+        let blocks = outputs.div_ceil(NR);
+        let mut packed = vec![0i8; blocks * NR * inputs4];
+        let mut scale = vec![0f32; blocks * NR];
+        let mut offset = vec![0i32; blocks * NR];
+        for o in 0..outputs {
+            let column = (0..inputs).map(|i| weight[i * outputs + o]);
+            let max = column.clone().fold(0f32, |m, w| m.max(w.abs()));
+            let s = if max > 0.0 { max / 127.0 } else { 1.0 };
+            scale[o] = s;
+            let (block, lane) = (o / NR, o % NR);
+            let mut sum = 0i32;
+            for (i, w) in column.enumerate() {
+                let q = (w / s).round().clamp(-127.0, 127.0) as i8;
+                sum += q as i32;
+                let group = i / 4;
+                let at = ((block * (inputs4 / 4) + group) * NR + lane) * 4 + i % 4;
+                packed[at] = q;
+            }
+            offset[o] = 128 * sum;
+        }
+        QuantizedWeights {
+            packed,
+            scale,
+            offset,
+            inputs4,
+            outputs,
+        }
+    }
+}
+
+/// Activations quantised per row: bytes (value / scale + 128), rows padded to a multiple of MR
+/// and inputs to a multiple of 4 (padding is 128, a zero).
+pub(super) struct QuantizedRows {
+    bytes: Vec<u8>,
+    scale: Vec<f32>,
+    rows: usize,
+    width: usize,
+}
+
+impl QuantizedRows {
+    pub(super) fn new() -> QuantizedRows {
+        QuantizedRows {
+            bytes: Vec::new(),
+            scale: Vec::new(),
+            rows: 0,
+            width: 0,
+        }
+    }
+
+    /// Quantises `input` (rows × inputs), reusing this buffer.
+    pub(super) fn fill(&mut self, input: &[f32], rows: usize, inputs: usize) {
+        let width = inputs.div_ceil(4) * 4;
+        let padded = rows.div_ceil(MR) * MR;
+        self.bytes.clear();
+        self.bytes.resize(padded * width, 128);
+        self.scale.clear();
+        self.scale.resize(padded, 0.0);
+        self.rows = rows;
+        self.width = width;
+        let per_task = ROWS_PER_TASK;
+        self.bytes[..rows * width]
+            .par_chunks_mut(width * per_task)
+            .zip(self.scale[..rows].par_chunks_mut(per_task))
+            .zip(input[..rows * inputs].par_chunks(inputs * per_task))
+            .for_each(|((bytes, scales), input)| {
+                for ((b, s), x) in bytes
+                    .chunks_mut(width)
+                    .zip(scales.iter_mut())
+                    .zip(input.chunks(inputs))
+                {
+                    super::simd::quantize_row(x, b, s);
+                }
+            });
+    }
+}
+
+/// `out` (rows × outputs) = rows · weights, added to what `out` holds when `accumulate`.
+pub(super) fn matmul(
+    out: &mut [f32],
+    accumulate: bool,
+    rows: &QuantizedRows,
+    w: &QuantizedWeights,
+) {
+    assert_eq!(rows.width, w.inputs4);
+    assert!(out.len() >= rows.rows * w.outputs);
+    let outputs = w.outputs;
+    let vnni = supported();
+    out[..rows.rows * outputs]
+        .par_chunks_mut(ROWS_PER_TASK * outputs)
+        .enumerate()
+        .for_each(|(task, out)| {
+            let first = task * ROWS_PER_TASK;
+            let count = out.len() / outputs;
+            for block in 0..outputs.div_ceil(NR) {
+                let n0 = block * NR;
+                let t = Tile {
+                    b: &w.packed[n0 * w.inputs4..][..NR * w.inputs4],
+                    offset: &w.offset[n0..][..NR],
+                    scale: &w.scale[n0..][..NR],
+                    columns: NR.min(outputs - n0),
+                    stride: outputs,
+                    accumulate,
+                    width: rows.width,
+                };
+                for tile in (0..count).step_by(MR) {
+                    let a = &rows.bytes[(first + tile) * rows.width..][..MR * rows.width];
+                    let valid = MR.min(count - tile);
+                    let scales = &rows.scale[first + tile..][..valid];
+                    let out = &mut out[tile * outputs + n0..];
+                    #[cfg(target_arch = "x86_64")]
+                    if vnni {
+                        // SAFETY: the CPU has the features (`supported`).
+                        unsafe { vnni::tile(&t, a, scales, out) };
+                        continue;
+                    }
+                    let _ = vnni;
+                    scalar_tile(&t, a, scales, out);
+                }
+            }
+        });
+}
+
+/// One block of NR outputs of a linear layer, as a tile sees it.
+struct Tile<'a> {
+    /// The block's packed weights (NR × width bytes).
+    b: &'a [i8],
+    /// The block's NR offsets and scales (padded past the last output).
+    offset: &'a [i32],
+    scale: &'a [f32],
+    /// Outputs of the block that exist (NR but in the last block).
+    columns: usize,
+    /// Floats per row of `out`.
+    stride: usize,
+    accumulate: bool,
+    /// Bytes per row of activations.
+    width: usize,
+}
+
+/// For up to MR rows of `a` (`scales.len()` of them real): out[r][j] (+)= a[r] · b[:, j] in
+/// floats, for the tile's columns; `out` starts at the first row's first column.
+fn scalar_tile(t: &Tile, a: &[u8], scales: &[f32], out: &mut [f32]) {
+    for (r, &sa) in scales.iter().enumerate() {
+        let row = &a[r * t.width..][..t.width];
+        for j in 0..t.columns {
+            let mut acc = 0i32;
+            for (group, x) in row.chunks(4).enumerate() {
+                let w = &t.b[(group * NR + j) * 4..][..4];
+                acc += (0..4).map(|k| x[k] as i32 * w[k] as i32).sum::<i32>();
+            }
+            let v = (acc - t.offset[j]) as f32 * (sa * t.scale[j]);
+            let o = &mut out[r * t.stride + j];
+            *o = if t.accumulate { *o + v } else { v };
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod vnni {
+    use super::{Tile, MR, NR};
+    use std::arch::x86_64::*;
+
+    /// `scalar_tile` with `vpdpbusd`: MR rows × two registers of 16 outputs in 16 i32
+    /// accumulators, then the same float arithmetic per element.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub(super) unsafe fn tile(t: &Tile, a: &[u8], scales: &[f32], out: &mut [f32]) {
+        let width = t.width;
+        assert!(a.len() >= MR * width && t.b.len() >= NR * width);
+        assert!(t.offset.len() >= NR && t.scale.len() >= NR && scales.len() <= MR);
+        let rows = scales.len();
+        assert!(rows == 0 || out.len() >= (rows - 1) * t.stride + t.columns);
+        let mut sums = [_mm512_setzero_si512(); 2 * MR];
+        let ap = a.as_ptr();
+        let bp = t.b.as_ptr();
+        for group in 0..width / 4 {
+            // SAFETY (all reads and writes): within the lengths asserted above.
+            let w0 = _mm512_loadu_si512(bp.add(group * NR * 4) as *const _);
+            let w1 = _mm512_loadu_si512(bp.add(group * NR * 4 + 64) as *const _);
+            for r in 0..MR {
+                let x = (ap.add(r * width + group * 4) as *const i32).read_unaligned();
+                let x = _mm512_set1_epi32(x);
+                sums[2 * r] = _mm512_dpbusd_epi32(sums[2 * r], x, w0);
+                sums[2 * r + 1] = _mm512_dpbusd_epi32(sums[2 * r + 1], x, w1);
+            }
+        }
+        for half in 0..2 {
+            let lanes = t.columns.saturating_sub(16 * half).min(16);
+            if lanes == 0 {
+                continue;
+            }
+            let mask: __mmask16 = if lanes == 16 { 0xFFFF } else { (1u16 << lanes) - 1 };
+            let offset = _mm512_loadu_si512(t.offset.as_ptr().add(16 * half) as *const _);
+            let scale = _mm512_loadu_ps(t.scale.as_ptr().add(16 * half));
+            for (r, &sa) in scales.iter().enumerate() {
+                let v = _mm512_cvtepi32_ps(_mm512_sub_epi32(sums[2 * r + half], offset));
+                let v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(sa), scale));
+                let o = out.as_mut_ptr().add(r * t.stride + 16 * half);
+                let v = if t.accumulate {
+                    _mm512_add_ps(_mm512_maskz_loadu_ps(mask, o), v)
+                } else {
+                    v
+                };
+                _mm512_mask_storeu_ps(o, mask, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_vnni_tile_gives_the_scalar_tiles_floats() {
+        if !supported() {
+            eprintln!("skipped: this CPU has no AVX-512 VNNI, the scalar tile is all there is");
+            return;
+        }
+        // 5 real rows of 8, 27 real columns of 32, inputs not a multiple of 4.
+        let (rows, inputs, outputs) = (5, 42, 27);
+        let w = QuantizedWeights::new(&pseudo_random(inputs * outputs, 1), inputs, outputs);
+        let mut q = QuantizedRows::new();
+        q.fill(&pseudo_random(rows * inputs, 2), rows, inputs);
+        for accumulate in [false, true] {
+            let t = Tile {
+                b: &w.packed,
+                offset: &w.offset,
+                scale: &w.scale,
+                columns: outputs,
+                stride: outputs,
+                accumulate,
+                width: q.width,
+            };
+            let start = pseudo_random(rows * outputs, 5);
+            let (mut fast, mut slow) = (start.clone(), start);
+            // SAFETY: the CPU has the features (checked above).
+            unsafe { vnni::tile(&t, &q.bytes, &q.scale[..rows], &mut fast) };
+            scalar_tile(&t, &q.bytes, &q.scale[..rows], &mut slow);
+            assert_eq!(fast, slow);
+        }
+    }
+
+    #[test]
+    fn int8_products_are_close_to_f32() {
+        // Shapes that leave partial tiles and blocks, inputs not a multiple of 4.
+        let (rows, inputs, outputs) = (37, 70, 45);
+        let weight = pseudo_random(inputs * outputs, 3);
+        let input = pseudo_random(rows * inputs, 4);
+        let w = QuantizedWeights::new(&weight, inputs, outputs);
+        let mut q = QuantizedRows::new();
+        q.fill(&input, rows, inputs);
+        let mut out = vec![1f32; rows * outputs];
+        matmul(&mut out, true, &q, &w);
+        // Each factor is off by at most half its row's or column's step (scale), so each sum is
+        // off by at most Σ (|w|·step_x + |x|·step_w + step_x·step_w / 2) / 2; the typical error
+        // is far smaller, as the roundings mostly cancel.
+        let mut squares = 0f64;
+        for r in 0..rows {
+            let step_x = q.scale[r];
+            for o in 0..outputs {
+                let step_w = w.scale[o];
+                let (mut exact, mut bound) = (0f32, 0f32);
+                for i in 0..inputs {
+                    let (x, wt) = (input[r * inputs + i], weight[i * outputs + o]);
+                    exact += x * wt;
+                    bound += (wt.abs() * step_x + x.abs() * step_w + step_x * step_w / 2.0) / 2.0;
+                }
+                let error = (out[r * outputs + o] - 1.0 - exact).abs();
+                assert!(error <= bound * 1.001 + 1e-5, "error {error} past the bound {bound}");
+                squares += (error as f64).powi(2);
+            }
+        }
+        let rms = (squares / (rows * outputs) as f64).sqrt();
+        assert!(rms < 0.02, "typical error {rms}");
+    }
+}
