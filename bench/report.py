@@ -72,6 +72,21 @@ def main() -> None:
         rows.append(("Embedding", "candle's stock BertModel, same chunks", fmt(em_q["candle_bert_chunks_per_s"]),
                      "", "", "", "", ""))
         bars.append(("embedding\nchunks/s", q, p))
+        if "quire_int8_chunks_per_s" in em_q and "int8_chunks_per_s" in em_p:
+            # The int8 path: against Quire's f32 (the goal), and against PyTorch's own dynamic
+            # int8 quantisation of the same model, each with its vectors' cosine to its f32 ones.
+            q8, p8 = em_q["quire_int8_chunks_per_s"], em_p["int8_chunks_per_s"]
+            rows.append(("Embedding", f"int8 chunks/s ({em_q['int8_backend']}) against Quire's f32 above",
+                         fmt(q8), "Quire f32", fmt(q), ratio(q8, q), "≥ 2.0× Quire f32", status(q8 >= 2 * q)))
+            rows.append(("Embedding", "int8 vectors: lowest / mean cosine to f32's",
+                         f"{em_q['int8_min_cosine']:.4f} / {em_q['int8_mean_cosine']:.4f}",
+                         f"PyTorch int8 ({em_p['int8_quantized_engine']})",
+                         f"{em_p['int8_min_cosine']:.4f} / {em_p['int8_mean_cosine']:.4f}", "",
+                         "lowest ≥ 0.99", status(em_q["int8_min_cosine"] >= 0.99)))
+            rows.append(("Embedding", "int8 chunks/s against PyTorch's dynamic int8 quantisation",
+                         fmt(q8), f"sentence-transformers, quantize_dynamic ({em_p['int8_quantized_engine']})",
+                         fmt(p8), ratio(q8, p8), "", ""))
+            bars.append(("embedding int8\nchunks/s", q8, p8))
 
     ing, mem = load(results, "ingestion.json"), load(results, "ingestion-memory.json")
     if ing:
@@ -117,7 +132,33 @@ def main() -> None:
         ax.set_title("Ingestion of the texlive collection: time per stage")
         save(fig, plots, "ingestion-stages.png")
 
+    ing8 = load(results, "ingestion-int8.json")
+    if ing8:
+        rows.append(("Ingestion", "int8: seconds until every document is searchable by words",
+                     fmt(ing8["searchable_seconds"], 1), "", "", "", "< 60 s on 2 cores",
+                     status(ing8["searchable_seconds"] < 60)))
+        rows.append(("Ingestion", f"int8: seconds until every document is searchable by meaning "
+                     f"({ing8['chunks']:,} chunks, {fmt(ing8['chunks'] / ing8['seconds'])} chunks/s)",
+                     fmt(ing8["seconds"], 0), "f32 (above)", fmt(ing["seconds"], 0) if ing else "",
+                     ratio(ing["seconds"], ing8["seconds"]) if ing else "", "", ""))
+        mem8 = load(results, "ingestion-int8-memory.json")
+        if mem8 and "cores_busy" in mem8:
+            rows.append(("Ingestion", f"int8: cores busy (CPU time ÷ wall time × {mem8['cores']} cores)",
+                         f"{mem8['cores_busy']:.0%}", "", "", "", "cores kept busy (≥ 90 %)",
+                         status(mem8["cores_busy"] >= 0.9)))
+
     ret = load(results, "retrieval.json")
+    ret8 = load(results, "retrieval-int8.json")
+    if ret and ret8:
+        h32 = next(m for m in ret["modes"] if m["mode"] == "hybrid")
+        h8 = next(m for m in ret8["modes"] if m["mode"] == "hybrid")
+        d32 = next(m for m in ret["modes"] if m["mode"] == "dense")
+        d8 = next(m for m in ret8["modes"] if m["mode"] == "dense")
+        rows.append(("Retrieval", "int8 library: hit@5 hybrid (dense only)",
+                     f"{h8['hit_at_5']:.3f} ({d8['hit_at_5']:.3f})", "f32 library",
+                     f"{h32['hit_at_5']:.3f} ({d32['hit_at_5']:.3f})", "", "within 0.01 of f32",
+                     status(abs(h8["hit_at_5"] - h32["hit_at_5"]) <= 0.01
+                            and abs(d8["hit_at_5"] - d32["hit_at_5"]) <= 0.01)))
     if ret:
         hybrid = next(m for m in ret["modes"] if m["mode"] == "hybrid")
         rows.append(("Search", f"full query p50 / p95 ({ret['documents_in_library']} PDFs, {ret['chunks_in_library']:,} chunks)",

@@ -57,22 +57,34 @@ for section in "${sections[@]}"; do
     python3 bench/pdftotext_baseline.py "$threads" <"$pdf_list" >"$out/extraction-pdftotext.json"
     ;;
   embedding)
-    say "embedding: Quire (candle) vs sentence-transformers (PyTorch), same 256-token chunks"
+    say "embedding: Quire (f32, int8) vs sentence-transformers (PyTorch f32, int8), same 256-token chunks"
     "$examples/embed_bench" /usr/share/doc/texlive-doc/latex/base/source2e.pdf 96 \
       --dump "$out/embedding-chunks.json" --json >"$out/embedding-quire.json" 2>/dev/null
     "$venv/bin/python" bench/embed_st.py "$out/embedding-chunks.json" \
       "$models/all-MiniLM-L6-v2" "$threads" 16 >"$out/embedding-pytorch.json" 2>/dev/null
     ;;
   ingestion)
-    say "ingestion: the whole collection into a fresh library (this takes a while)"
-    rm -rf "$out/library"
-    python3 bench/peak_memory.py --json "$out/ingestion-memory.json" \
-      "$examples/ingest_bench" "$out/library" <"$pdf_list" >"$out/ingestion.json"
+    # Both encoder precisions, each into a fresh library of the whole collection: time until
+    # every document is searchable by words, and until every chunk has its vector.
+    for precision in f32 int8; do
+      lib="$out/library"; suffix=""
+      [ "$precision" = f32 ] || { lib="$out/library-$precision"; suffix="-$precision"; }
+      say "ingestion ($precision): the whole collection into a fresh library (this takes a while)"
+      rm -rf "$lib"
+      QUIRE_EMBEDDING_PRECISION="$precision" python3 bench/peak_memory.py \
+        --json "$out/ingestion$suffix-memory.json" \
+        "$examples/ingest_bench" "$lib" <"$pdf_list" >"$out/ingestion$suffix.json"
+    done
     ;;
   search | retrieval)
     [ -f "$out/library/library.sqlite" ] || { echo "run the ingestion section first" >&2; exit 1; }
     say "search: full-query latency and retrieval quality on that library"
     "$examples/retrieval_eval" --library "$out/library" --models "$models" --json >"$out/retrieval.json"
+    if [ -f "$out/library-int8/library.sqlite" ]; then
+      say "search: the same on the library embedded on the int8 path"
+      QUIRE_EMBEDDING_PRECISION=int8 "$examples/retrieval_eval" --library "$out/library-int8" \
+        --models "$models" --json >"$out/retrieval-int8.json"
+    fi
     ;;
   index)
     say "vector index: ${INDEX_SIZES:-10000,100000,1000000} generated vectors"

@@ -45,6 +45,7 @@ impl Settings {
         options.answer_model = self.answer_model.clone();
         options.embedding_model = self.embedding_model.clone();
         options.device = self.device;
+        options.embedding_precision = self.embedding_precision;
         options
     }
 }

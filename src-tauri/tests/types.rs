@@ -9,10 +9,10 @@ use quire_engine::conversation::Checked;
 use quire_engine::generate::Role;
 use quire_engine::{
     AddEvent, AddStatus, Answer, AnswerSentence, AskEvent, Citation, Conversation, Coverage,
-    DeviceChoice, Discovery, DocStatus, Document, DocumentCounts, ErrorKind, FailureKind,
-    FileOutcome, FoundModel, GenerationStats, LibraryStatus, ModelKind, ModelSource, ModelStatus,
-    Omission, OmitReason, Outcome, Passage, PromptReport, Quote, SearchedFolder, Segment, SkipKind,
-    SkippedFile, StopReason, StoredMessage, Support,
+    DeviceChoice, Discovery, DocStatus, Document, DocumentCounts, EncoderPrecision, ErrorKind,
+    FailureKind, FileOutcome, FoundModel, GenerationStats, LibraryStatus, ModelKind, ModelSource,
+    ModelStatus, Omission, OmitReason, Outcome, Passage, PromptReport, Quote, SearchedFolder,
+    Segment, SkipKind, SkippedFile, StopReason, StoredMessage, Support,
 };
 use ts_rs::{Config, TS};
 
@@ -62,6 +62,7 @@ fn generated() -> String {
         declaration::<DocumentCounts>(&cfg),
         declaration::<LibraryStatus>(&cfg),
         declaration::<DeviceChoice>(&cfg),
+        declaration::<EncoderPrecision>(&cfg),
         declaration::<ModelSource>(&cfg),
         declaration::<ModelKind>(&cfg),
         declaration::<FoundModel>(&cfg),

@@ -13,7 +13,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use quire_engine::chunk::{chunk_pages, ChunkOptions};
-use quire_engine::embed::{Embedder, ModelFiles, ModelTokens, EncoderPrecision};
+use quire_engine::embed::{Embedder, EncoderPrecision, ModelFiles, ModelTokens};
 use quire_engine::{Extractor, Isolation};
 
 mod common;

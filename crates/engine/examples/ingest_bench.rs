@@ -3,10 +3,11 @@
 //! of the wall time the stages' sum covers (> 1: stages overlapped).
 //!
 //! cargo run --release -p quire-engine --example ingest_bench -- LIBRARY_DIR < paths.txt
+//! ($QUIRE_EMBEDDING_PRECISION=int8 embeds on the int8 path.)
 
 use std::path::PathBuf;
 
-use quire_engine::{Engine, LibraryOptions};
+use quire_engine::Engine;
 
 mod common;
 
@@ -15,6 +16,6 @@ fn main() {
     let library = PathBuf::from(std::env::args().nth(1).expect("LIBRARY_DIR"));
     let models = common::models_dir();
     let paths = common::stdin_paths();
-    let engine = Engine::open(LibraryOptions::new(&library, &models)).expect("library");
+    let engine = Engine::open(common::library_options(&library, &models)).expect("library");
     println!("{}", common::add_report(&engine, &paths));
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use quire_engine::focus::focus_passage;
-use quire_engine::{Engine, LibraryOptions, SearchMode, SearchOptions};
+use quire_engine::{Engine, SearchMode, SearchOptions};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -76,7 +76,7 @@ fn main() {
         .map(|q| serde_json::from_value(q).expect("a labelled question"))
         .collect();
     let library =
-        Engine::open(LibraryOptions::new(&library_dir, &models)).expect("open the library");
+        Engine::open(common::library_options(&library_dir, &models)).expect("open the library");
     let status = library.status(false).expect("status");
     let ready = status.documents.ready;
     let search = |query: &str, mode: SearchMode| {

@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::Config;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
@@ -30,15 +31,53 @@ mod int8;
 mod packed;
 mod simd;
 
-/// The number type of the CPU encoder's projections. f32 gives the model's own vectors; int8
-/// (weights quantised at load, activations per token) is faster on CPUs with AVX-512 VNNI and
-/// gives vectors within cosine ~0.99 of them (docs/benchmarks.md). On a GPU, and on CPUs
-/// without VNNI, int8 falls back to f32 and the backend description says so.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The number type of the CPU encoder's projections, written "f32" or "int8". f32 gives the
+/// model's own vectors; int8 (weights quantised at load, activations per token) is about twice
+/// as fast on CPUs with AVX-512 VNNI and gives vectors within cosine ~0.99 of them
+/// (docs/benchmarks.md). On a GPU, and on CPUs without VNNI, int8 runs as f32 and the backend
+/// description says why.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
 pub enum EncoderPrecision {
     #[default]
     F32,
     Int8,
+}
+
+impl EncoderPrecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EncoderPrecision::F32 => "f32",
+            EncoderPrecision::Int8 => "int8",
+        }
+    }
+}
+
+impl std::fmt::Display for EncoderPrecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for EncoderPrecision {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<EncoderPrecision> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" => Ok(EncoderPrecision::F32),
+            "int8" | "i8" => Ok(EncoderPrecision::Int8),
+            other => Err(Error::Usage(format!(
+                "unknown embedding precision {other:?}; use f32 or int8"
+            ))),
+        }
+    }
+}
+
+/// Read as [`FromStr`](std::str::FromStr) reads it, with its message for others.
+impl<'de> Deserialize<'de> for EncoderPrecision {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let word = String::deserialize(d)?;
+        word.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// The number type of the weights on `device`: f16 on CUDA (tensor cores), held to the f32
@@ -278,7 +317,11 @@ impl Embedder {
     }
 
     /// The model with the CPU encoder's projections in `precision` (see [`EncoderPrecision`]).
-    pub fn load_precision(dir: &Path, device: &Device, precision: EncoderPrecision) -> Result<Embedder> {
+    pub fn load_precision(
+        dir: &Path,
+        device: &Device,
+        precision: EncoderPrecision,
+    ) -> Result<Embedder> {
         Embedder::load_with(dir, device, Some(precision))
     }
 
@@ -289,7 +332,11 @@ impl Embedder {
     }
 
     /// `precision`: None for candle's ops only.
-    fn load_with(dir: &Path, device: &Device, precision: Option<EncoderPrecision>) -> Result<Embedder> {
+    fn load_with(
+        dir: &Path,
+        device: &Device,
+        precision: Option<EncoderPrecision>,
+    ) -> Result<Embedder> {
         keep_freed_memory();
         let files = ModelFiles::locate(dir)?;
         let info = files.info()?;
@@ -507,10 +554,14 @@ pub struct EmbedderThread {
 impl EmbedderThread {
     /// Loads the model from `dir` on a new thread, on the device `choice` gives (under `Auto`,
     /// the CPU when the GPU cannot run it); returns when it is ready or failed to load.
-    pub fn start(dir: &Path, choice: DeviceChoice) -> Result<EmbedderThread> {
+    pub fn start(
+        dir: &Path,
+        choice: DeviceChoice,
+        precision: EncoderPrecision,
+    ) -> Result<EmbedderThread> {
         let ((worker, (info, backend)), device) =
             start_on_device(choice, "the embedding model", |device| {
-                Self::spawn(dir.to_path_buf(), device.clone())
+                Self::spawn(dir.to_path_buf(), device.clone(), precision)
             })?;
         Ok(EmbedderThread {
             worker,
@@ -521,12 +572,16 @@ impl EmbedderThread {
     }
 
     /// The thread, with the model's info and backend description once it has loaded.
-    fn spawn(dir: PathBuf, device: Device) -> Result<(Worker<EmbedJob>, (ModelInfo, String))> {
+    fn spawn(
+        dir: PathBuf,
+        device: Device,
+        precision: EncoderPrecision,
+    ) -> Result<(Worker<EmbedJob>, (ModelInfo, String))> {
         Worker::spawn(
             "quire-embedder",
             thread_stopped,
             move |ready, jobs: Jobs<EmbedJob>| {
-                let embedder = match Embedder::load(&dir, &device) {
+                let embedder = match Embedder::load_precision(&dir, &device, precision) {
                     Ok(embedder) => embedder,
                     Err(e) => return ready.fail(e),
                 };

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use crate::ask::{self, Answer, AskEvent, AskOptions};
 use crate::conversation::{Conversation, StoredMessage};
 use crate::device::DeviceChoice;
+use crate::embed::EncoderPrecision;
 use crate::error::{Error, Result};
 use crate::extract::{Extractor, Isolation};
 use crate::generate::Flow;
@@ -55,6 +56,8 @@ pub struct LibraryOptions {
     /// A GGUF file; default: `models_dir/gemma-3-270m-q4_k_m.gguf`.
     pub answer_model: Option<PathBuf>,
     pub device: DeviceChoice,
+    /// The CPU embedding encoder's number type (f32, or int8 for about twice the speed).
+    pub embedding_precision: EncoderPrecision,
     pub precision: Precision,
     pub extractor: Extractor,
     /// The answer model's context window; `None`: its trained length, capped at 8192 tokens.
@@ -73,6 +76,7 @@ impl LibraryOptions {
             embedding_model: None,
             answer_model: None,
             device: DeviceChoice::Auto,
+            embedding_precision: EncoderPrecision::F32,
             precision: Precision::F32,
             extractor: Extractor::new(isolation),
             context_tokens: None,
@@ -97,6 +101,7 @@ impl LibraryOptions {
             embedding_dir: self.embedding_model_dir(),
             answer_path: self.answer_model_path(),
             device: self.device,
+            embedding_precision: self.embedding_precision,
             context_tokens: self.context_tokens,
             generation_threads: self.generation_threads,
         }

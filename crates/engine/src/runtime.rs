@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Serialize;
 
 use crate::device::DeviceChoice;
-use crate::embed::{EmbedderThread, ModelFiles, ModelTokens};
+use crate::embed::{EmbedderThread, EncoderPrecision, ModelFiles, ModelTokens};
 use crate::error::{Error, Result};
 use crate::generate::{GeneratorOptions, GeneratorThread};
 
@@ -17,6 +17,7 @@ pub(crate) struct ModelOptions {
     pub embedding_dir: PathBuf,
     pub answer_path: PathBuf,
     pub device: DeviceChoice,
+    pub embedding_precision: EncoderPrecision,
     pub context_tokens: Option<u32>,
     pub generation_threads: Option<usize>,
 }
@@ -69,7 +70,8 @@ impl Models {
                 dir.display()
             )));
         }
-        let thread = EmbedderThread::start(dir, self.options.device)?;
+        let thread =
+            EmbedderThread::start(dir, self.options.device, self.options.embedding_precision)?;
         *self
             .device_warning
             .lock()

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use quire_engine::device::{select_device, DeviceChoice};
-use quire_engine::embed::Embedder;
+use quire_engine::embed::{Embedder, EncoderPrecision};
 
 mod common;
 
@@ -127,4 +127,40 @@ fn the_cpu_encoder_gives_candles_vectors() {
         assert!(max_diff(x, y) < 1e-5, "max difference {}", max_diff(x, y));
     }
     assert!(lowest > 0.99999, "lowest cosine {lowest}");
+}
+
+#[test]
+fn the_int8_path_stays_close_to_f32() {
+    let device = select_device(DeviceChoice::Cpu).unwrap();
+    let dir = common::embedding_model_dir();
+    let int8 = Embedder::load_precision(&dir, &device.device, EncoderPrecision::Int8).unwrap();
+    if !int8.backend().starts_with("int8") {
+        // Without VNNI the request runs as f32 and says why.
+        assert!(
+            int8.backend().contains("AVX-512 VNNI"),
+            "{}",
+            int8.backend()
+        );
+        return;
+    }
+    let f32 = embedder();
+    let mut texts: Vec<String> = reference().into_iter().map(|r| r.text).collect();
+    texts.push("扫描的合同也能搜索吗？ Quire reads PDFs offline.".into());
+    texts.push("a".into());
+    let a = f32.embed(&texts).unwrap();
+    let b = int8.embed(&texts).unwrap();
+    let mut lowest = 1f32;
+    for (x, y) in a.iter().zip(&b) {
+        let cosine: f32 = x.iter().zip(y).map(|(p, q)| p * q).sum();
+        lowest = lowest.min(cosine);
+        let norm: f32 = y.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5);
+    }
+    eprintln!("lowest cosine of int8 to f32 vectors: {lowest:.4}");
+    assert!(lowest >= 0.99, "lowest cosine {lowest}");
+    // Deterministic: the same text twice gives the same vector.
+    assert_eq!(
+        int8.embed(&texts[..1]).unwrap(),
+        int8.embed(&texts[..1]).unwrap()
+    );
 }

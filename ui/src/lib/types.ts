@@ -372,6 +372,15 @@ problems: Array<string>, };
 export type DeviceChoice = "auto" | "cpu" | "cuda" | "metal";
 
 /**
+ * The number type of the CPU encoder's projections, written "f32" or "int8". f32 gives the
+ * model's own vectors; int8 (weights quantised at load, activations per token) is about twice
+ * as fast on CPUs with AVX-512 VNNI and gives vectors within cosine ~0.99 of them
+ * (docs/benchmarks.md). On a GPU, and on CPUs without VNNI, int8 runs as f32 and the backend
+ * description says why.
+ */
+export type EncoderPrecision = "f32" | "int8";
+
+/**
  * The app a model was found in.
  */
 export type ModelSource = "quire" | "ollama" | "lm_studio" | "gpt4all" | "jan" | "folder";
@@ -470,6 +479,11 @@ answer_model: string | null,
  * A BERT-family model folder; `None`: the default one in the models folder.
  */
 embedding_model: string | null, device: DeviceChoice, 
+/**
+ * Number type of CPU embedding: f32, or int8 (about twice as fast, vectors within cosine
+ * 0.99 of f32's; needs AVX-512 VNNI, else runs as f32).
+ */
+embedding_precision: EncoderPrecision, 
 /**
  * Sources per answer.
  */

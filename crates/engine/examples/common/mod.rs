@@ -70,3 +70,20 @@ pub fn arg(args: &[String], name: &str) -> Option<String> {
             .unwrap_or_else(|| panic!("{name} needs a value"))
     })
 }
+
+/// Library options for `dir` with the models in `models`, and the embedding precision from
+/// $QUIRE_EMBEDDING_PRECISION (f32 or int8; the CLI reads the same variable).
+#[allow(dead_code)] // not every example that shares this module opens a library
+pub fn library_options(
+    dir: &std::path::Path,
+    models: &std::path::Path,
+) -> quire_engine::LibraryOptions {
+    let mut options = quire_engine::LibraryOptions::new(dir, models);
+    if let Some(p) = std::env::var("QUIRE_EMBEDDING_PRECISION")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
+        options.embedding_precision = p.parse().expect("QUIRE_EMBEDDING_PRECISION");
+    }
+    options
+}

@@ -242,14 +242,30 @@ impl CpuModel {
             matmul(&mut qkv, true, &x, &layer.qkv, tokens, par, &mut q);
             self.attention(&qkv, &mut context, packed);
             // x += context · W_o; then + bias and LayerNorm, row by row.
-            matmul(&mut x, true, &context, &layer.attention_out, tokens, par, &mut q);
+            matmul(
+                &mut x,
+                true,
+                &context,
+                &layer.attention_out,
+                tokens,
+                par,
+                &mut q,
+            );
             x.par_chunks_mut(h * rows_per_task).for_each(|rows| {
                 for row in rows.chunks_mut(h) {
                     let bias = Some(layer.attention_out.bias.as_slice());
                     simd::bias_layer_norm(row, bias, &layer.attention_norm, self.eps);
                 }
             });
-            matmul(&mut inner, false, &x, &layer.intermediate, tokens, par, &mut q);
+            matmul(
+                &mut inner,
+                false,
+                &x,
+                &layer.intermediate,
+                tokens,
+                par,
+                &mut q,
+            );
             let width = self.intermediate;
             inner
                 .par_chunks_mut(width * rows_per_task)

@@ -237,7 +237,11 @@ mod vnni {
             if lanes == 0 {
                 continue;
             }
-            let mask: __mmask16 = if lanes == 16 { 0xFFFF } else { (1u16 << lanes) - 1 };
+            let mask: __mmask16 = if lanes == 16 {
+                0xFFFF
+            } else {
+                (1u16 << lanes) - 1
+            };
             let offset = _mm512_loadu_si512(t.offset.as_ptr().add(16 * half) as *const _);
             let scale = _mm512_loadu_ps(t.scale.as_ptr().add(16 * half));
             for (r, &sa) in scales.iter().enumerate() {
@@ -325,7 +329,10 @@ mod tests {
                     bound += (wt.abs() * step_x + x.abs() * step_w + step_x * step_w / 2.0) / 2.0;
                 }
                 let error = (out[r * outputs + o] - 1.0 - exact).abs();
-                assert!(error <= bound * 1.001 + 1e-5, "error {error} past the bound {bound}");
+                assert!(
+                    error <= bound * 1.001 + 1e-5,
+                    "error {error} past the bound {bound}"
+                );
                 squares += (error as f64).powi(2);
             }
         }
