@@ -18,6 +18,8 @@
 //! multiplies) and candle's copy is dropped. Vectors agree with candle's ops to ~1e-6; the
 //! embedding tests hold both to sentence-transformers' vectors.
 
+use std::sync::{Mutex, PoisonError};
+
 use candle_core::{Result, Tensor};
 use candle_nn::{LayerNorm, Linear};
 use candle_transformers::models::bert::{Config, HiddenAct};
@@ -65,7 +67,23 @@ struct CpuLayer {
     output_norm: Norm,
 }
 
+/// A forward pass's buffers, kept for the next one.
+#[derive(Default)]
+struct Scratch {
+    /// Hidden states (tokens × hidden).
+    x: Vec<f32>,
+    /// Query, key and value (tokens × 3·hidden).
+    qkv: Vec<f32>,
+    /// Attention output (tokens × hidden).
+    context: Vec<f32>,
+    /// Feed-forward activations (tokens × intermediate).
+    inner: Vec<f32>,
+    /// The int8 path's quantised input of a projection.
+    quantized: QuantizedRows,
+}
+
 struct CpuModel {
+    scratch: Mutex<Scratch>,
     word: Vec<f32>,
     position: Vec<f32>,
     /// Token type 0's embedding: sentence embeddings use one segment.
@@ -175,6 +193,7 @@ impl CpuModel {
             }
         }
         Ok(CpuModel {
+            scratch: Mutex::new(Scratch::default()),
             vocab: word.len() / hidden,
             max_positions: position.len() / hidden,
             word,
@@ -213,7 +232,19 @@ impl CpuModel {
         // Rows per parallel task in the row-wise passes: a few tasks per thread.
         let rows_per_task = tokens.div_ceil(threads * 4).max(1);
 
-        let mut x = vec![0f32; tokens * h];
+        // The buffers of the last pass, reused: resizing zeroes only what grows.
+        let mut scratch = self.scratch.lock().unwrap_or_else(PoisonError::into_inner);
+        let Scratch {
+            x,
+            qkv,
+            context,
+            inner,
+            quantized: q,
+        } = &mut *scratch;
+        x.resize(tokens * h, 0.0);
+        qkv.resize(tokens * 3 * h, 0.0);
+        context.resize(tokens * h, 0.0);
+        inner.resize(tokens * self.intermediate, 0.0);
         x.par_chunks_mut(h * rows_per_task)
             .enumerate()
             .for_each(|(task, rows)| {
@@ -228,10 +259,6 @@ impl CpuModel {
                 }
             });
 
-        let mut qkv = vec![0f32; tokens * 3 * h];
-        let mut context = vec![0f32; tokens * h];
-        let mut inner = vec![0f32; tokens * self.intermediate];
-        let mut q = QuantizedRows::new();
         for layer in &self.layers {
             // Query, key and value in one multiply, on top of their biases.
             qkv.par_chunks_mut(3 * h * rows_per_task).for_each(|rows| {
@@ -239,33 +266,17 @@ impl CpuModel {
                     row.copy_from_slice(&layer.qkv.bias);
                 }
             });
-            matmul(&mut qkv, true, &x, &layer.qkv, tokens, par, &mut q);
-            self.attention(&qkv, &mut context, packed);
+            matmul(qkv, true, x, &layer.qkv, tokens, par, q);
+            self.attention(qkv, context, packed);
             // x += context · W_o; then + bias and LayerNorm, row by row.
-            matmul(
-                &mut x,
-                true,
-                &context,
-                &layer.attention_out,
-                tokens,
-                par,
-                &mut q,
-            );
+            matmul(x, true, context, &layer.attention_out, tokens, par, q);
             x.par_chunks_mut(h * rows_per_task).for_each(|rows| {
                 for row in rows.chunks_mut(h) {
                     let bias = Some(layer.attention_out.bias.as_slice());
                     simd::bias_layer_norm(row, bias, &layer.attention_norm, self.eps);
                 }
             });
-            matmul(
-                &mut inner,
-                false,
-                &x,
-                &layer.intermediate,
-                tokens,
-                par,
-                &mut q,
-            );
+            matmul(inner, false, x, &layer.intermediate, tokens, par, q);
             let width = self.intermediate;
             inner
                 .par_chunks_mut(width * rows_per_task)
@@ -274,7 +285,7 @@ impl CpuModel {
                         simd::bias_activation(row, &layer.intermediate.bias, self.act);
                     }
                 });
-            matmul(&mut x, true, &inner, &layer.output, tokens, par, &mut q);
+            matmul(x, true, inner, &layer.output, tokens, par, q);
             x.par_chunks_mut(h * rows_per_task).for_each(|rows| {
                 for row in rows.chunks_mut(h) {
                     let bias = Some(layer.output.bias.as_slice());

@@ -80,6 +80,7 @@ impl QuantizedWeights {
 
 /// Activations quantised per row: bytes (value / scale + 128), rows padded to a multiple of MR
 /// and inputs to a multiple of 4 (padding is 128, a zero).
+#[derive(Default)]
 pub(super) struct QuantizedRows {
     bytes: Vec<u8>,
     scale: Vec<f32>,
@@ -88,15 +89,6 @@ pub(super) struct QuantizedRows {
 }
 
 impl QuantizedRows {
-    pub(super) fn new() -> QuantizedRows {
-        QuantizedRows {
-            bytes: Vec::new(),
-            scale: Vec::new(),
-            rows: 0,
-            width: 0,
-        }
-    }
-
     /// Quantises `input` (rows × inputs), reusing this buffer.
     pub(super) fn fill(&mut self, input: &[f32], rows: usize, inputs: usize) {
         let width = inputs.div_ceil(4) * 4;
@@ -282,7 +274,7 @@ mod tests {
         // 5 real rows of 8, 27 real columns of 32, inputs not a multiple of 4.
         let (rows, inputs, outputs) = (5, 42, 27);
         let w = QuantizedWeights::new(&pseudo_random(inputs * outputs, 1), inputs, outputs);
-        let mut q = QuantizedRows::new();
+        let mut q = QuantizedRows::default();
         q.fill(&pseudo_random(rows * inputs, 2), rows, inputs);
         for accumulate in [false, true] {
             let t = Tile {
@@ -310,7 +302,7 @@ mod tests {
         let weight = pseudo_random(inputs * outputs, 3);
         let input = pseudo_random(rows * inputs, 4);
         let w = QuantizedWeights::new(&weight, inputs, outputs);
-        let mut q = QuantizedRows::new();
+        let mut q = QuantizedRows::default();
         q.fill(&input, rows, inputs);
         let mut out = vec![1f32; rows * outputs];
         matmul(&mut out, true, &q, &w);
