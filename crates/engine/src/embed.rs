@@ -415,7 +415,7 @@ enum Encoder {
     /// candle's ops: Metal, CUDA where the fused kernels do not apply, and the reference.
     Candle(CandleEncoder),
     /// Quire's own CPU encoder (f32, packed batches, fused row passes).
-    Cpu(cpu::CpuEncoder),
+    Cpu(Box<cpu::CpuEncoder>),
     /// Quire's fused CUDA kernels over padding-free packed batches.
     #[cfg(feature = "cuda")]
     Fused(cuda::FusedEncoder),
@@ -451,7 +451,7 @@ fn fastest(
             ""
         };
         let encoder = cpu::CpuEncoder::new(candle, config, int8 && vnni)?;
-        return Ok((Encoder::Cpu(encoder), note.to_string()));
+        return Ok((Encoder::Cpu(Box::new(encoder)), note.to_string()));
     }
     let note = if int8 { " (int8 is for the CPU)" } else { "" };
     #[cfg(feature = "cuda")]
