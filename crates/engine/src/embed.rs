@@ -408,14 +408,17 @@ impl Embedder {
     }
 }
 
-/// Where the encoder's arithmetic runs: the seam between candle's portable ops and Quire's fused
-/// CUDA kernels. Both give the same vectors (the fused path is checked against candle's at
-/// start-up); the fused one is several times faster on a CUDA GPU.
+/// Where the encoder's arithmetic runs: candle's portable ops, Quire's CPU encoder, or Quire's
+/// fused CUDA kernels. All give the same vectors (the CPU encoder is held to candle's by the
+/// embedding tests, the fused path is checked against candle's at start-up); Quire's own are
+/// 2× (CPU) to several times (CUDA GPU) faster.
+// One per loaded model, never moved in a hot path: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Encoder {
     /// candle's ops: Metal, CUDA where the fused kernels do not apply, and the reference.
     Candle(CandleEncoder),
     /// Quire's own CPU encoder (f32, packed batches, fused row passes).
-    Cpu(Box<cpu::CpuEncoder>),
+    Cpu(cpu::CpuEncoder),
     /// Quire's fused CUDA kernels over padding-free packed batches.
     #[cfg(feature = "cuda")]
     Fused(cuda::FusedEncoder),
@@ -451,7 +454,7 @@ fn fastest(
             ""
         };
         let encoder = cpu::CpuEncoder::new(candle, config, int8 && vnni)?;
-        return Ok((Encoder::Cpu(Box::new(encoder)), note.to_string()));
+        return Ok((Encoder::Cpu(encoder), note.to_string()));
     }
     let note = if int8 { " (int8 is for the CPU)" } else { "" };
     #[cfg(feature = "cuda")]
