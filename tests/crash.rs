@@ -61,6 +61,13 @@ fn add_checkpointing(q: &Quire, inbox: &std::path::Path, stderr: Stdio) -> std::
         .unwrap()
 }
 
+/// `quire add` of the whole inbox, run to the end; it must succeed.
+fn add_all(q: &Quire, inbox: &std::path::Path) -> std::process::Output {
+    let out = q.run(&["add", inbox.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    out
+}
+
 #[test]
 fn kill_9_during_add_loses_nothing_and_duplicates_nothing() {
     let q = Quire::new();
@@ -69,12 +76,7 @@ fn kill_9_during_add_loses_nothing_and_duplicates_nothing() {
     // The library an uninterrupted run builds.
     let reference = Quire::new();
     let started = Instant::now();
-    let out = reference
-        .command()
-        .args(["add", inbox.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    add_all(&reference, &inbox);
     let clean_run = started.elapsed();
     let expected = documents(&reference);
     assert_eq!(expected.len(), PDFS.len());
@@ -117,12 +119,7 @@ fn kill_9_during_add_loses_nothing_and_duplicates_nothing() {
         );
     }
 
-    let out = q
-        .command()
-        .args(["add", inbox.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    add_all(&q, &inbox);
     let status = q.status();
     assert_eq!(status["consistent"], true, "{status}");
     assert_eq!(documents(&q), expected);
@@ -180,12 +177,7 @@ fn kill_9_while_embedding_keeps_the_text_and_the_saved_vectors() {
     assert!(hits.iter().any(|h| h["by_words_only"] == true), "{hits:?}");
 
     // The next add embeds exactly the passages without a vector.
-    let out = q
-        .command()
-        .args(["add", inbox.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = add_all(&q, &inbox);
     let said = stderr(&out);
     assert!(
         said.contains(&format!("({} chunks,", chunks - saved)),

@@ -466,6 +466,14 @@ fn fastest(
     }
 }
 
+/// The token ids of `texts` (with the model's special tokens), as every encoder reads them.
+fn tokenize(tokenizer: &Tokenizer, texts: &[String]) -> Result<Vec<Encoding>> {
+    let inputs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+    tokenizer
+        .encode_batch(inputs, true)
+        .map_err(|e| Error::Embedding(format!("tokenizer: {e}")))
+}
+
 /// The model on candle's ops: padded batches of similar lengths.
 struct CandleEncoder {
     model: Bert,
@@ -476,10 +484,7 @@ struct CandleEncoder {
 
 impl CandleEncoder {
     fn tokenize(&self, texts: &[String]) -> Result<Vec<Encoding>> {
-        let inputs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-        self.tokenizer
-            .encode_batch(inputs, true)
-            .map_err(|e| Error::Embedding(format!("tokenizer: {e}")))
+        tokenize(&self.tokenizer, texts)
     }
 
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {

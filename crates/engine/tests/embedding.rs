@@ -98,6 +98,23 @@ fn batched_equals_single_and_padding_changes_nothing() {
     assert!(max_diff(&padded, &alone) < 1e-5);
 }
 
+/// The fixture's texts, Chinese and mixed text, and a one-word text.
+fn varied_texts() -> Vec<String> {
+    let mut texts: Vec<String> = reference().into_iter().map(|r| r.text).collect();
+    texts.push("扫描的合同也能搜索吗？ Quire reads PDFs offline.".into());
+    texts.push("a".into());
+    texts
+}
+
+/// The lowest cosine between the vectors of `a` and `b`, pair by pair (unit vectors).
+fn lowest_cosine(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>())
+        .fold(1f32, f32::min)
+}
+
 #[test]
 fn the_cpu_encoder_gives_candles_vectors() {
     let device = select_device(DeviceChoice::Cpu).unwrap();
@@ -108,11 +125,9 @@ fn the_cpu_encoder_gives_candles_vectors() {
         "{}",
         candle.backend()
     );
-    // The fixture's texts, Chinese and mixed text, a one-word text, and enough long texts that
-    // the batch is split into several packed forward passes (4,096 tokens each).
-    let mut texts: Vec<String> = reference().into_iter().map(|r| r.text).collect();
-    texts.push("扫描的合同也能搜索吗？ Quire reads PDFs offline.".into());
-    texts.push("a".into());
+    // Varied texts, and enough long texts that the batch is split into several packed forward
+    // passes (4,096 tokens each).
+    let mut texts = varied_texts();
     let long = texts.iter().max_by_key(|t| t.len()).unwrap().clone();
     for i in 0..40 {
         texts.push(format!("{i} {long}"));
@@ -120,12 +135,10 @@ fn the_cpu_encoder_gives_candles_vectors() {
     let a = ours.embed(&texts).unwrap();
     let b = candle.embed(&texts).unwrap();
     assert_eq!(a.len(), texts.len());
-    let mut lowest = 1f32;
     for (x, y) in a.iter().zip(&b) {
-        let cosine: f32 = x.iter().zip(y).map(|(p, q)| p * q).sum();
-        lowest = lowest.min(cosine);
         assert!(max_diff(x, y) < 1e-5, "max difference {}", max_diff(x, y));
     }
+    let lowest = lowest_cosine(&a, &b);
     assert!(lowest > 0.99999, "lowest cosine {lowest}");
 }
 
@@ -144,18 +157,14 @@ fn the_int8_path_stays_close_to_f32() {
         return;
     }
     let f32 = embedder();
-    let mut texts: Vec<String> = reference().into_iter().map(|r| r.text).collect();
-    texts.push("扫描的合同也能搜索吗？ Quire reads PDFs offline.".into());
-    texts.push("a".into());
+    let texts = varied_texts();
     let a = f32.embed(&texts).unwrap();
     let b = int8.embed(&texts).unwrap();
-    let mut lowest = 1f32;
-    for (x, y) in a.iter().zip(&b) {
-        let cosine: f32 = x.iter().zip(y).map(|(p, q)| p * q).sum();
-        lowest = lowest.min(cosine);
+    for y in &b {
         let norm: f32 = y.iter().map(|v| v * v).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-5);
     }
+    let lowest = lowest_cosine(&a, &b);
     eprintln!("lowest cosine of int8 to f32 vectors: {lowest:.4}");
     assert!(lowest >= 0.99, "lowest cosine {lowest}");
     // Deterministic: the same text twice gives the same vector.

@@ -3,7 +3,7 @@
 //!
 //! candle runs a model one operation at a time: every bias add, residual, scale, mask, softmax
 //! and LayerNorm is its own pass over memory into a new tensor, and its own parallel section.
-//! Here a whole forward pass works in four buffers made once per batch:
+//! Here a whole forward pass works in four buffers, kept from one pass to the next:
 //!
 //! - sequences are packed one after another without padding (`packed.rs`), so no work is spent
 //!   on padding and no mask exists;
@@ -11,8 +11,10 @@
 //!   AVX-512/AVX2 chosen at run time) that add into the residual buffer directly;
 //! - attention runs per (sequence, head) on the thread pool: two small multiplies with a
 //!   vectorised softmax between them, its scores in a per-thread scratch that stays in cache;
-//! - bias + GELU and bias + LayerNorm are one pass over each row, vectorised for AVX2 when the
-//!   CPU has it.
+//! - bias + GELU and bias + LayerNorm are one pass over each row, vectorised for AVX2 or
+//!   AVX-512 when the CPU has them (`simd.rs`).
+//!
+//! With int8 (`int8.rs`) the four projections of each layer run on int8 weights instead.
 //!
 //! The weights are copied out of candle's tensors at load (the same values, laid out for these
 //! multiplies) and candle's copy is dropped. Vectors agree with candle's ops to ~1e-6; the
@@ -465,11 +467,7 @@ impl CpuEncoder {
     }
 
     pub(super) fn embed(&self, texts: &[String]) -> crate::Result<Vec<Vec<f32>>> {
-        let inputs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-        let encodings = self
-            .tokenizer
-            .encode_batch(inputs, true)
-            .map_err(|e| Error::Embedding(format!("tokenizer: {e}")))?;
+        let encodings = super::tokenize(&self.tokenizer, texts)?;
         let mut out = Vec::with_capacity(texts.len());
         let mut group: Vec<&[u32]> = Vec::new();
         let mut group_tokens = 0;
