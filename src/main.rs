@@ -39,8 +39,9 @@ struct Cli {
     #[arg(long, global = true, default_value = "f32", env = "QUIRE_EMBEDDING_PRECISION",
           value_parser = engine_value::<EncoderPrecision>)]
     embedding_precision: EncoderPrecision,
-    /// A BERT-family model folder to embed with, instead of the default
-    #[arg(long, global = true, value_name = "DIR")]
+    /// A BERT-family model folder to embed with, instead of the default (e.g. the models
+    /// folder's multilingual-e5-small, for questions and documents in other languages)
+    #[arg(long, global = true, value_name = "DIR", env = "QUIRE_EMBEDDING_MODEL")]
     embedding_model: Option<PathBuf>,
     /// A GGUF model file to answer with, instead of the default
     #[arg(long, global = true, value_name = "FILE")]

@@ -48,6 +48,8 @@ DEFAULT_DOC_ROOT = "/usr/share/doc/texlive-doc"
 
 MIN_EVIDENCE_WORDS = 6
 MAX_EVIDENCE_WORDS = 20
+MIN_EVIDENCE_CHARS = 10  # evidence in Chinese or Japanese
+MAX_EVIDENCE_CHARS = 60
 MAX_PAGES = 3
 MAX_KEY_FACTS = 3
 UNANSWERABLE_FIELDS = {"id", "question", "answerable", "why"}
@@ -201,10 +203,19 @@ def check_item(item, index, doc_root, pdfs, seen_ids):
         fails.append("%s: %d pages listed (at most %d)"
                      % (label, len(pages), MAX_PAGES))
 
-    words = len(item["evidence"].split())
-    if not MIN_EVIDENCE_WORDS <= words <= MAX_EVIDENCE_WORDS:
-        fails.append("%s: evidence has %d words (want %d-%d)"
-                     % (label, words, MIN_EVIDENCE_WORDS, MAX_EVIDENCE_WORDS))
+    evidence = item["evidence"]
+    cjk = sum(1 for c in evidence if unicodedata.east_asian_width(c) == "W")
+    if cjk >= 4:
+        # Chinese and Japanese have no spaces between words: count characters.
+        chars = len("".join(evidence.split()))
+        if not MIN_EVIDENCE_CHARS <= chars <= MAX_EVIDENCE_CHARS:
+            fails.append("%s: evidence has %d characters (want %d-%d)"
+                         % (label, chars, MIN_EVIDENCE_CHARS, MAX_EVIDENCE_CHARS))
+    else:
+        words = len(evidence.split())
+        if not MIN_EVIDENCE_WORDS <= words <= MAX_EVIDENCE_WORDS:
+            fails.append("%s: evidence has %d words (want %d-%d)"
+                         % (label, words, MIN_EVIDENCE_WORDS, MAX_EVIDENCE_WORDS))
 
     document = item["document"]
     path = (document if os.path.isabs(document)

@@ -109,16 +109,26 @@ fn main() {
         },
     ];
     let mut missing_documents = Vec::new();
+    // Documents by file name: a labelled document is the library's document of that name (the
+    // Debian manuals are labelled by their installed .pdf.gz path, and stored unpacked).
+    let file_name = |path: &Path| -> String {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        name.strip_suffix(".gz").map(str::to_string).unwrap_or(name)
+    };
+    let stored: Vec<String> = library
+        .documents()
+        .expect("documents")
+        .iter()
+        .map(|d| file_name(Path::new(&d.path)))
+        .collect();
     // The hybrid top 5 of each question: what the model would be given.
     let mut top_texts: Vec<Vec<String>> = Vec::new();
     for q in &questions {
-        let want: PathBuf = root.join(&q.document);
-        if library
-            .find_document(&want.to_string_lossy())
-            .ok()
-            .flatten()
-            .is_none()
-        {
+        let want = file_name(&root.join(&q.document));
+        if !stored.contains(&want) {
             missing_documents.push(q.document.clone());
         }
         for m in modes.iter_mut() {
@@ -132,7 +142,7 @@ fn main() {
             m.millis.push(started.elapsed().as_secs_f64() * 1000.0);
             let rank = hits.iter().position(|h| {
                 let c = &h.chunk.passage;
-                Path::new(&c.path) == want
+                file_name(Path::new(&c.path)) == want
                     && q.pages
                         .iter()
                         .any(|p| (c.page_start..=c.page_end).contains(p))

@@ -375,9 +375,15 @@ fn coverage(
         .filter(|t| !embedding.tokens.is_word(t))
         .cloned()
         .collect();
+    // The model's card may set its own thresholds: cosines mean different things per model.
+    let card = &embedding.thread.info().card;
+    let covered_at = card.covered_similarity.unwrap_or(COVERED_SIMILARITY);
+    let absent_at = card
+        .covered_similarity_absent
+        .unwrap_or(COVERED_SIMILARITY_ABSENT);
     let covered = unknown_terms.is_empty()
-        && best_similarity >= COVERED_SIMILARITY
-        && (absent_terms.is_empty() || best_similarity >= COVERED_SIMILARITY_ABSENT);
+        && best_similarity >= covered_at
+        && (absent_terms.is_empty() || best_similarity >= absent_at);
     Ok(Coverage {
         best_similarity,
         question_words_found,
@@ -402,10 +408,20 @@ fn check(
     }
     let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
     let vectors = embedding.thread.submit_first(texts)?.wait()?;
-    let meaning = said.meaning(&vectors, evidence.len());
+    let shift = meaning_shift(&embedding.thread.info().card);
+    let mut meaning = said.meaning(&vectors, evidence.len());
+    meaning.iter_mut().flatten().for_each(|m| *m += shift);
     let (sentences, more) = verify(question, &claims, evidence, &meaning);
     omitted.extend(more);
     Ok((sentences, omitted))
+}
+
+/// What moves the embedding model's cosines onto the scale the verifier's
+/// [`crate::verify::MEANING`] was chosen on (all-MiniLM-L6-v2's): a model whose card gives its
+/// own support threshold has it land on `MEANING`.
+fn meaning_shift(card: &crate::embed::ModelCard) -> f32 {
+    card.support_similarity
+        .map_or(0.0, |own| crate::verify::MEANING - own)
 }
 
 /// How `passage` bears on `sentence` (words, meaning, names), as [`check`] measures it; its
@@ -427,7 +443,8 @@ pub(crate) fn support_check(
     let meaning = vectors[1..]
         .iter()
         .map(|v| dot(v, &vectors[0]))
-        .fold(0.0, f32::max);
+        .fold(0.0, f32::max)
+        + meaning_shift(&embedding.thread.info().card);
     let claim = crate::verify::Claim {
         text: sentence.trim().to_string(),
         new_line: false,

@@ -24,6 +24,9 @@ use crate::device::{start_on_device, DeviceChoice};
 use crate::error::{candle_message, Error, Result};
 use crate::worker::{Jobs, Worker};
 
+pub use card::{ModelCard, Pooling};
+
+mod card;
 mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
@@ -96,7 +99,7 @@ fn dtype_name(dtype: DType) -> String {
 }
 
 /// What identifies an embedding model: vectors from different models must never be mixed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelInfo {
     /// The folder name, e.g. "all-MiniLM-L6-v2".
     pub name: String,
@@ -105,6 +108,8 @@ pub struct ModelInfo {
     pub dimensions: usize,
     /// Maximum input length in tokens, special tokens included.
     pub max_tokens: usize,
+    /// Prefixes, pooling, languages: how the model wants to be used.
+    pub card: ModelCard,
 }
 
 impl ModelInfo {
@@ -205,13 +210,20 @@ impl ModelFiles {
             .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
             .and_then(|v| v.get("max_seq_length").and_then(|m| m.as_u64()))
             .map(|m| m as usize);
+        let card = ModelCard::read(&self.dir)?;
         let max_tokens = st_max
+            .or(card.max_tokens)
             .unwrap_or(config.max_position_embeddings)
             .min(config.max_position_embeddings);
         let mut hash = Sha256::new();
         hash.update(config_text.as_bytes());
         hash.update(std::fs::read(&self.tokenizer)?);
         hash.update(std::fs::metadata(&self.weights)?.len().to_le_bytes());
+        // Prefixes and pooling change the vectors; a plain card leaves the fingerprints of
+        // models without one as they were.
+        if !card.is_plain() {
+            hash.update(serde_json::to_vec(&card).unwrap_or_default());
+        }
         let fingerprint = crate::digest::hex(hash.finalize());
         let name = self
             .dir
@@ -223,6 +235,7 @@ impl ModelFiles {
             fingerprint,
             dimensions: config.hidden_size,
             max_tokens,
+            card,
         })
     }
 
@@ -366,6 +379,7 @@ impl Embedder {
             tokenizer: files.tokenizer(info.max_tokens)?,
             device: device.clone(),
             batch_size: if device.is_cpu() { 16 } else { 256 },
+            pooling: info.card.pooling,
         };
         let (encoder, backend) = match precision {
             Some(precision) => {
@@ -399,13 +413,35 @@ impl Embedder {
         &self.info
     }
 
-    /// Embeds `texts`, returning one unit-length vector per text, in order.
+    /// Embeds `texts` as they are, returning one unit-length vector per text, in order.
     pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
         self.encoder.embed(texts)
     }
+
+    /// Embeds `texts` as questions or as the documents' text: with the prefix the model's card
+    /// gives for that kind ("query: ", "passage: " for e5), if any.
+    pub fn embed_as(&self, kind: TextKind, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        let prefix = match kind {
+            TextKind::Query => &self.info.card.query_prefix,
+            TextKind::Passage => &self.info.card.passage_prefix,
+        };
+        if prefix.is_empty() {
+            return self.embed(texts);
+        }
+        let texts: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
+        self.embed(&texts)
+    }
+}
+
+/// What a text is to the model: a question, or text of the documents (passages, their
+/// sentences, an answer's sentences checked against them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    Query,
+    Passage,
 }
 
 /// Where the encoder's arithmetic runs: candle's portable ops, Quire's CPU encoder, or Quire's
@@ -480,6 +516,7 @@ struct CandleEncoder {
     tokenizer: Tokenizer,
     device: Device,
     batch_size: usize,
+    pooling: Pooling,
 }
 
 impl CandleEncoder {
@@ -518,13 +555,25 @@ impl CandleEncoder {
         let padded = rows.iter().any(|r| r.len() < width);
         let ids = Tensor::from_vec(ids, shape, &self.device)?;
         let mask = Tensor::from_vec(mask, shape, &self.device)?;
-        let hidden = self.model.forward(&ids, &mask, padded)?;
-        // Mean over real tokens only: padding must not move a vector.
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.to_dtype(DType::F32)?.broadcast_mul(&mask)?.sum(1)?;
-        let mean = summed.broadcast_div(&mask.sum(1)?)?;
-        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-        mean.broadcast_div(&norm)?.to_vec2::<f32>()
+        let hidden = self
+            .model
+            .forward(&ids, &mask, padded)?
+            .to_dtype(DType::F32)?;
+        let pooled = match self.pooling {
+            // Mean over real tokens only: padding must not move a vector.
+            Pooling::Mean => {
+                let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+                let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+                summed.broadcast_div(&mask.sum(1)?)?
+            }
+            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
+        };
+        let norm = pooled
+            .sqr()?
+            .sum_keepdim(1)?
+            .sqrt()?
+            .clamp(1e-12, f64::MAX)?;
+        pooled.broadcast_div(&norm)?.to_vec2::<f32>()
     }
 }
 
@@ -547,6 +596,7 @@ fn keep_freed_memory() {
 
 /// One request to the embedding thread: texts in, vectors back.
 struct EmbedJob {
+    kind: TextKind,
     texts: Vec<String>,
     reply: mpsc::Sender<Result<Vec<Vec<f32>>>>,
 }
@@ -595,7 +645,7 @@ impl EmbedderThread {
                 };
                 ready.ok((embedder.info().clone(), embedder.backend().to_string()));
                 for job in jobs {
-                    let _ = job.reply.send(embedder.embed(&job.texts));
+                    let _ = job.reply.send(embedder.embed_as(job.kind, &job.texts));
                 }
             },
         )
@@ -615,24 +665,32 @@ impl EmbedderThread {
         self.device_warning.as_deref()
     }
 
-    /// Embeds `texts` on the model's thread, blocking until done.
+    /// Embeds `texts` (the documents' text) on the model's thread, blocking until done.
     pub fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
         self.submit(texts)?.wait()
     }
 
-    /// Starts embedding `texts` on the model's thread behind the work already queued, and
-    /// returns at once: for ingestion batches.
+    /// Starts embedding `texts` (the documents' text) on the model's thread behind the work
+    /// already queued, and returns at once: for ingestion batches.
     pub fn submit(&self, texts: Vec<String>) -> Result<PendingEmbedding> {
-        let (job, pending) = PendingEmbedding::new(texts);
+        let (job, pending) = PendingEmbedding::new(TextKind::Passage, texts);
         self.worker.submit(job)?;
         Ok(pending)
     }
 
-    /// Starts embedding `texts` ahead of the queued [`Self::submit`] work (as soon as the batch
-    /// in progress ends), and returns at once: for searches and questions, which someone is
-    /// waiting for. The caller can do other work (a keyword search) before it waits.
+    /// Starts embedding `texts` of the documents (or an answer's sentences, compared with
+    /// them) ahead of the queued [`Self::submit`] work (as soon as the batch in progress ends),
+    /// and returns at once: for questions, which someone is waiting for.
     pub fn submit_first(&self, texts: Vec<String>) -> Result<PendingEmbedding> {
-        let (job, pending) = PendingEmbedding::new(texts);
+        let (job, pending) = PendingEmbedding::new(TextKind::Passage, texts);
+        self.worker.submit_first(job)?;
+        Ok(pending)
+    }
+
+    /// Starts embedding a question ahead of the queued work, and returns at once: the caller
+    /// can do other work (a keyword search) before it waits.
+    pub fn submit_query(&self, query: &str) -> Result<PendingEmbedding> {
+        let (job, pending) = PendingEmbedding::new(TextKind::Query, vec![query.to_string()]);
         self.worker.submit_first(job)?;
         Ok(pending)
     }
@@ -646,9 +704,9 @@ fn thread_stopped() -> Error {
 pub struct PendingEmbedding(mpsc::Receiver<Result<Vec<Vec<f32>>>>);
 
 impl PendingEmbedding {
-    fn new(texts: Vec<String>) -> (EmbedJob, PendingEmbedding) {
+    fn new(kind: TextKind, texts: Vec<String>) -> (EmbedJob, PendingEmbedding) {
         let (reply, vectors) = mpsc::channel();
-        (EmbedJob { texts, reply }, PendingEmbedding(vectors))
+        (EmbedJob { kind, texts, reply }, PendingEmbedding(vectors))
     }
 
     /// Blocks until the vectors are ready.

@@ -64,7 +64,7 @@ pub use discover::{
     discover_models, discover_models_on_this_computer, Discovery, FoundModel, ModelKind,
     ModelSource, SearchedFolder, SkipKind, SkippedFile,
 };
-pub use embed::EncoderPrecision;
+pub use embed::{EncoderPrecision, ModelCard, Pooling, TextKind};
 pub use engine::{
     default_data_dir, default_library_dir, default_models_dir, Engine, LibraryOptions,
     DEFAULT_ANSWER_MODEL, DEFAULT_EMBEDDING_MODEL,

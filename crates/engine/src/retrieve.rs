@@ -139,7 +139,7 @@ pub(crate) fn query_vector(library: &Library, models: &Models, query: &str) -> R
 fn submit_query(library: &Library, models: &Models, query: &str) -> Result<PendingEmbedding> {
     let embedding = models.embedder()?;
     library.check_model(embedding.thread.info())?;
-    embedding.thread.submit_first(vec![query.to_string()])
+    embedding.thread.submit_query(query)
 }
 
 /// How many candidates each retriever gives the fusion.

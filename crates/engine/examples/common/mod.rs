@@ -71,8 +71,9 @@ pub fn arg(args: &[String], name: &str) -> Option<String> {
     })
 }
 
-/// Library options for `dir` with the models in `models`, and the embedding precision from
-/// $QUIRE_EMBEDDING_PRECISION (f32 or int8; the CLI reads the same variable).
+/// Library options for `dir` with the models in `models`, the embedding precision from
+/// $QUIRE_EMBEDDING_PRECISION (f32 or int8) and the embedding model folder from
+/// $QUIRE_EMBEDDING_MODEL (the CLI reads the same variables).
 #[allow(dead_code)] // not every example that shares this module opens a library
 pub fn library_options(
     dir: &std::path::Path,
@@ -84,6 +85,9 @@ pub fn library_options(
         .filter(|p| !p.is_empty())
     {
         options.embedding_precision = p.parse().expect("QUIRE_EMBEDDING_PRECISION");
+    }
+    if let Some(dir) = std::env::var_os("QUIRE_EMBEDDING_MODEL").filter(|d| !d.is_empty()) {
+        options.embedding_model = Some(dir.into());
     }
     options
 }

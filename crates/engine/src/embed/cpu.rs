@@ -32,7 +32,7 @@ use tokenizers::Tokenizer;
 use super::int8::{self, QuantizedRows, QuantizedWeights};
 use super::packed::Packed;
 use super::simd;
-use super::CandleEncoder;
+use super::{CandleEncoder, Pooling};
 use crate::bert::Bert;
 use crate::error::Error;
 
@@ -43,6 +43,7 @@ const BATCH_TOKENS: usize = 4096;
 pub(super) struct CpuEncoder {
     tokenizer: Tokenizer,
     model: CpuModel,
+    pooling: Pooling,
 }
 
 /// A linear layer: `weight` is (inputs, outputs) row-major, the transpose of candle's; with the
@@ -212,7 +213,7 @@ impl CpuModel {
     }
 
     /// Unit-length mean-pooled vectors of the packed sequences, in order.
-    fn forward(&self, packed: &Packed) -> Result<Vec<Vec<f32>>> {
+    fn forward(&self, packed: &Packed, pooling: Pooling) -> Result<Vec<Vec<f32>>> {
         let h = self.hidden;
         let tokens = packed.ids.len();
         if let Some(&id) = packed.ids.iter().find(|&&id| id as usize >= self.vocab) {
@@ -296,23 +297,27 @@ impl CpuModel {
             });
         }
 
-        // Mean over each sequence's tokens, then unit length.
+        // Mean over each sequence's tokens (or its first token), then unit length.
         Ok(packed
             .offsets
             .windows(2)
             .map(|w| {
                 let (start, end) = (w[0] as usize, w[1] as usize);
-                let mut mean = vec![0f32; h];
+                let mut pooled = vec![0f32; h];
+                let end = match pooling {
+                    Pooling::Mean => end,
+                    Pooling::Cls => start + 1,
+                };
                 for row in x[start * h..end * h].chunks(h) {
-                    for (m, v) in mean.iter_mut().zip(row) {
+                    for (m, v) in pooled.iter_mut().zip(row) {
                         *m += v;
                     }
                 }
                 let n = (end - start) as f32;
-                mean.iter_mut().for_each(|m| *m /= n);
-                let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-                mean.iter_mut().for_each(|m| *m /= norm);
-                mean
+                pooled.iter_mut().for_each(|m| *m /= n);
+                let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                pooled.iter_mut().for_each(|m| *m /= norm);
+                pooled
             })
             .collect())
     }
@@ -458,6 +463,7 @@ impl CpuEncoder {
         Ok(CpuEncoder {
             model: CpuModel::from(&candle.model, config, int8)?,
             tokenizer: candle.tokenizer,
+            pooling: candle.pooling,
         })
     }
 
@@ -475,7 +481,7 @@ impl CpuEncoder {
             let packed = Packed::new(group).map_err(|e| Error::Embedding(e.to_string()))?;
             out.extend(
                 self.model
-                    .forward(&packed)
+                    .forward(&packed, self.pooling)
                     .map_err(|e| Error::Embedding(e.to_string()))?,
             );
             group.clear();

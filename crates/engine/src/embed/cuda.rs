@@ -11,7 +11,7 @@ use candle_nn::{LayerNorm, Linear};
 use candle_transformers::models::bert::{Config, HiddenAct};
 
 use super::packed::Packed;
-use super::{dtype_name, weights_dtype, CandleEncoder, Embedder, Encoder};
+use super::{dtype_name, weights_dtype, CandleEncoder, Embedder, Encoder, Pooling};
 use crate::bert::Layer;
 use crate::cuda_kernels::{self as k, HEAD_SIZES, MAX_LAYER_NORM_WIDTH};
 use crate::error::candle_message;
@@ -48,6 +48,10 @@ pub(super) fn fastest(
     config: &Config,
     max_tokens: usize,
 ) -> Result<(Encoder, String)> {
+    if candle.pooling != Pooling::Mean {
+        let note = ", candle kernels (the fused kernels pool by mean only)".to_string();
+        return Ok((Encoder::Candle(candle), note));
+    }
     let dtype = weights_dtype(&candle.device);
     let layers = fused_layers(&candle.model.layers, config, &candle.device, dtype)?;
     let Some(layers) = layers else {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::chunk::{chunk_pages, ChunkOptions};
+use crate::chunk::{chunk_pages, ChunkOptions, TokenCounter};
 use crate::error::{Error, Result};
 use crate::extract::{ExtractError, ExtractedPdf, Extractor, FailureKind};
 use crate::library::Library;
@@ -471,7 +471,15 @@ impl Run<'_> {
         };
         let t = Instant::now();
         let info = self.embedding.thread.info();
-        let options = ChunkOptions::for_model(self.options.chunk_tokens, info.max_tokens);
+        // The model's card may put a prefix ("passage: ") before every chunk.
+        let prefix = &info.card.passage_prefix;
+        let prefix_tokens = if prefix.is_empty() {
+            0
+        } else {
+            self.embedding.tokens.count(&[prefix.as_str()])[0]
+        };
+        let room = info.max_tokens.saturating_sub(prefix_tokens);
+        let options = ChunkOptions::for_model(self.options.chunk_tokens, room);
         let chunks = chunk_pages(&pdf.pages, &options, &self.embedding.tokens);
         self.report.stages.chunk += t.elapsed().as_secs_f64();
 

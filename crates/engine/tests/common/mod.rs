@@ -4,14 +4,21 @@ use std::path::PathBuf;
 
 /// The real default embedding model, fetched by models/fetch.py ($QUIRE_MODELS or the default
 /// models folder).
+#[allow(dead_code)] // not every test file uses every helper
 pub fn embedding_model_dir() -> PathBuf {
+    model_dir(quire_engine::DEFAULT_EMBEDDING_MODEL)
+}
+
+/// A model folder fetched by models/fetch.py, by its name there.
+#[allow(dead_code)] // not every test file uses every helper
+pub fn model_dir(name: &str) -> PathBuf {
     let models = std::env::var_os("QUIRE_MODELS")
         .map(PathBuf::from)
         .unwrap_or_else(quire_engine::default_models_dir);
-    let dir = models.join(quire_engine::DEFAULT_EMBEDDING_MODEL);
+    let dir = models.join(name);
     assert!(
         dir.is_dir(),
-        "the embedding model is missing at {}: run `python3 models/fetch.py`",
+        "the model {name} is missing at {}: run `python3 models/fetch.py`",
         dir.display()
     );
     dir

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Reports bench/multilingual.sh's results: writes docs/bench/multilingual.md (the table
+docs/benchmarks.md includes) and prints it.
+
+usage: multilingual.py DIR MODEL...
+"""
+import json
+import os
+import sys
+
+SETS = [
+    ("questions", "English questions, English LaTeX manuals"),
+    ("debian", "English questions, English Debian manuals"),
+    ("zh_en", "Chinese questions, English manuals"),
+    ("zh_zh", "Chinese questions, Chinese manuals (CTeX)"),
+]
+
+
+def main() -> int:
+    out, models = sys.argv[1], sys.argv[2:]
+    lines = [
+        "| model | questions | n | hybrid hit@1 | hybrid hit@5 | hybrid MRR@10 | dense hit@5 | keyword hit@5 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    speed = []
+    for model in models:
+        base = os.path.join(out, f"multilingual-{model}")
+        for name, label in SETS:
+            path = os.path.join(base, f"{name}.json")
+            if not os.path.exists(path):
+                continue
+            r = json.load(open(path))
+            modes = {m["mode"]: m for m in r["modes"]}
+            h = modes["hybrid"]
+            lines.append(
+                f"| {model} | {label} | {r['questions']} | {h['hit_at_1']:.2f} | "
+                f"**{h['hit_at_5']:.2f}** | {h['mrr_at_10']:.3f} | {modes['dense']['hit_at_5']:.2f} | "
+                f"{modes['bm25']['hit_at_5']:.2f} |"
+            )
+        ing = os.path.join(base, "ingestion.json")
+        if os.path.exists(ing):
+            i = json.load(open(ing))
+            speed.append(
+                f"| {model} | {i['files']} | {i['chunks']} | {i['seconds']:.0f} s | "
+                f"{i['chunks'] / max(i['stages']['embed'], 1e-9):.1f} | {i['searchable_seconds']:.1f} s |"
+            )
+    table = "\n".join(lines)
+    if speed:
+        table += ("\n\n| model | documents | chunks | indexed in | chunks/s embedded | searchable by words after |\n"
+                  "|---|---|---|---|---|---|\n" + "\n".join(speed))
+    os.makedirs("docs/bench", exist_ok=True)
+    with open("docs/bench/multilingual.md", "w") as f:
+        f.write(table + "\n")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The multilingual benchmark (`make bench` section `multilingual`): each embedding model of the
+# models folder (all-MiniLM-L6-v2, multilingual-e5-small) indexes the same library — the answer
+# benchmark's 39 English PDFs and two Chinese manuals of Debian's texlive-lang-chinese (the CTeX
+# manual and the CTeX FAQ) — and answers the labelled questions: English over English documents
+# (bench/retrieval/questions.json, debian.json), Chinese over English ones (zh_en.json) and
+# Chinese over Chinese ones (zh_zh.json). Reported per model and question set: hit@1, hit@5 and
+# MRR@10 (dense, keyword, hybrid), and the model's ingestion speed on that library.
+#
+#   QUIRE_BENCH_OUT=DIR bash bench/multilingual.sh [MODEL...]   (folder names in the models folder)
+#
+# Expects scripts/setup.sh and the examples' build; fetches the Chinese PDFs itself (the Debian
+# package is downloaded and unpacked into the cache, not installed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+out="${QUIRE_BENCH_OUT:-$target/bench}"
+cache="${QUIRE_CACHE:-$HOME/.cache/quire}"
+models="${QUIRE_MODELS:-$HOME/.local/share/quire/models}"
+examples="$target/release/examples"
+mkdir -p "$out" "$cache"
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+chosen=("$@")
+[ ${#chosen[@]} -gt 0 ] || chosen=(all-MiniLM-L6-v2 multilingual-e5-small)
+
+# The English documents: the answer benchmark's (bench/answers.sh unpacks the Debian ones).
+if [ ! -s "$out/answer-documents.txt" ]; then
+  QUIRE_BENCH_OUT="$out" QUIRE_CACHE="$cache" bash bench/answers.sh library
+fi
+# The Chinese documents, from the Debian package as published (its PDFs only).
+zh="$cache/zh-pdfs"
+if [ ! -f "$zh/ctex.pdf" ] || [ ! -f "$zh/ctex-faq.pdf" ]; then
+  say "multilingual: the Chinese manuals (texlive-lang-chinese, unpacked, not installed)"
+  work="$(mktemp -d)"
+  (cd "$work" && apt-get download texlive-lang-chinese >/dev/null 2>&1) || {
+    sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    (cd "$work" && apt-get download texlive-lang-chinese >/dev/null)
+  }
+  dpkg-deb -x "$work"/texlive-lang-chinese_*.deb "$work/x"
+  mkdir -p "$zh"
+  cp "$work/x/usr/share/doc/texlive-doc/latex/ctex/ctex.pdf" \
+     "$work/x/usr/share/doc/texlive-doc/latex/ctex-faq/ctex-faq.pdf" "$zh/"
+  rm -rf "$work"
+fi
+docs="$out/multilingual-documents.txt"
+{ cat "$out/answer-documents.txt"; echo "$zh/ctex.pdf"; echo "$zh/ctex-faq.pdf"; } >"$docs"
+
+for model in "${chosen[@]}"; do
+  [ -d "$models/$model" ] || { echo "no model $model in $models: run python3 models/fetch.py" >&2; exit 1; }
+  lib="$out/multilingual-$model/library"
+  if [ ! -f "$out/multilingual-$model/ingestion.json" ]; then
+    say "multilingual: $model indexes $(wc -l <"$docs") documents"
+    rm -rf "$lib"; mkdir -p "$out/multilingual-$model"
+    QUIRE_EMBEDDING_MODEL="$models/$model" "$examples/ingest_bench" "$lib" <"$docs" \
+      >"$out/multilingual-$model/ingestion.json.part"
+    mv "$out/multilingual-$model/ingestion.json.part" "$out/multilingual-$model/ingestion.json"
+  fi
+  for set in questions debian zh_en zh_zh; do
+    say "multilingual: $model, $set"
+    QUIRE_EMBEDDING_MODEL="$models/$model" "$examples/retrieval_eval" --library "$lib" \
+      --models "$models" --questions "bench/retrieval/$set.json" --json \
+      >"$out/multilingual-$model/$set.json"
+  done
+done
+python3 bench/multilingual.py "$out" "${chosen[@]}"

