@@ -302,6 +302,13 @@ def main() -> None:
     answers = os.path.join(plots, "answers.md")
     out.append("\n## Answers (bench/answers.sh)\n")
     out.append(open(answers).read().strip() if os.path.exists(answers) else "Not measured yet.")
+    # The multilingual section: the tables bench/multilingual.py writes, then the notes kept by
+    # hand beside them (what was tried, what the numbers mean).
+    out.append("\n## Multilingual (bench/multilingual.sh)\n")
+    for name in ("multilingual.md", "multilingual-notes.md"):
+        path = os.path.join(plots, name)
+        if os.path.exists(path):
+            out.append(open(path).read().strip() + "\n")
     # The GPU section comes from another machine (bench/gpu.sh writes gpu.md; keep it as
     # docs/bench/gpu.md), so it is carried over, not remade here.
     gpu = os.path.join(plots, "gpu.md")
