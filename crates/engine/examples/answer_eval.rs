@@ -22,7 +22,7 @@ use common::arg;
 use std::io::Write;
 use std::path::PathBuf;
 
-use quire_engine::{AskOptions, Engine, Flow, LibraryOptions};
+use quire_engine::{AskOptions, Engine, Flow};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,7 +31,7 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(common::models_dir);
     let every: usize = arg(&args, "--every").map_or(1, |n| n.parse().expect("--every N"));
-    let mut options = LibraryOptions::new(&library, &models);
+    let mut options = common::library_options(&library, &models);
     options.answer_model = arg(&args, "--answer-model").map(PathBuf::from);
     let engine = Engine::open(options).expect("open the library");
     let ask = AskOptions {
