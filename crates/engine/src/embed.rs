@@ -221,8 +221,8 @@ impl ModelFiles {
         hash.update(std::fs::metadata(&self.weights)?.len().to_le_bytes());
         // Prefixes and pooling change the vectors; a plain card leaves the fingerprints of
         // models without one as they were.
-        if !card.is_plain() {
-            hash.update(serde_json::to_vec(&card).unwrap_or_default());
+        if let Some(key) = card.vector_key() {
+            hash.update(key.as_bytes());
         }
         let fingerprint = crate::digest::hex(hash.finalize());
         let name = self

@@ -85,9 +85,7 @@ impl ModelCard {
         } else {
             ModelCard::from_sentence_transformers(dir)?
         };
-        if out.languages.is_empty() {
-            out.languages = Vec::new();
-        }
+        out.languages.retain(|l| !l.trim().is_empty());
         Ok(out)
     }
 
@@ -127,17 +125,22 @@ impl ModelCard {
         Ok(card)
     }
 
-    /// Whether anything differs from a plain model (no prefixes, mean pooling, the engine's
-    /// thresholds): only then does the card count in the model's fingerprint, so that the
-    /// fingerprints of models without a card stay what they were.
-    pub fn is_plain(&self) -> bool {
-        let plain = ModelCard {
-            name: self.name.clone(),
-            languages: self.languages.clone(),
-            max_tokens: self.max_tokens,
-            ..ModelCard::default()
-        };
-        *self == plain
+    /// What of the card changes the vectors (the prefixes and the pooling), for the model's
+    /// fingerprint: none for a plain model (no prefixes, mean pooling), so that the
+    /// fingerprints of models without a card stay what they were. Thresholds, languages and
+    /// names do not change a vector and do not count: changing them never re-indexes a library.
+    pub fn vector_key(&self) -> Option<String> {
+        let plain = self.query_prefix.is_empty()
+            && self.passage_prefix.is_empty()
+            && self.pooling == Pooling::Mean;
+        (!plain).then(|| {
+            serde_json::json!({
+                "query_prefix": self.query_prefix,
+                "passage_prefix": self.passage_prefix,
+                "pooling": self.pooling,
+            })
+            .to_string()
+        })
     }
 
     /// Whether the model was trained on more than English.
@@ -166,7 +169,7 @@ mod tests {
     fn a_folder_without_a_card_is_plain() {
         let dir = folder(&[]);
         let card = ModelCard::read(dir.path()).unwrap();
-        assert!(card.is_plain());
+        assert_eq!(card.vector_key(), None);
         assert_eq!(card.pooling, Pooling::Mean);
     }
 
@@ -182,7 +185,7 @@ mod tests {
         assert_eq!(card.passage_prefix, "passage: ");
         assert_eq!(card.max_tokens, Some(512));
         assert!(card.multilingual());
-        assert!(!card.is_plain());
+        assert!(card.vector_key().is_some());
     }
 
     #[test]
@@ -199,9 +202,26 @@ mod tests {
             ),
         ]);
         let card = ModelCard::read(dir.path()).unwrap();
+        assert!(card.vector_key().unwrap().contains("cls"));
         assert_eq!(card.query_prefix, "Represent this sentence: ");
         assert_eq!(card.passage_prefix, "");
         assert_eq!(card.pooling, Pooling::Cls);
+    }
+
+    #[test]
+    fn thresholds_and_languages_do_not_change_the_vectors_identity() {
+        let a = ModelCard {
+            query_prefix: "query: ".into(),
+            passage_prefix: "passage: ".into(),
+            ..ModelCard::default()
+        };
+        let b = ModelCard {
+            covered_similarity: Some(0.85),
+            support_similarity: Some(0.95),
+            languages: vec!["zh".into()],
+            ..a.clone()
+        };
+        assert_eq!(a.vector_key(), b.vector_key());
     }
 
     #[test]
