@@ -192,20 +192,7 @@ impl SourceSentences {
         for q in &mut quotes {
             self.extend(q);
         }
-        // A quote carried on may now hold a later one.
-        let mut kept: Vec<Quote> = Vec::new();
-        for q in quotes {
-            let inside = kept.iter().any(|k| {
-                k.document_id == q.document_id
-                    && k.page == q.page
-                    && k.char_start <= q.char_start
-                    && q.char_end <= k.char_end
-            });
-            if !inside {
-                kept.push(q);
-            }
-        }
-        kept
+        dedup_quotes(quotes)
     }
 
     /// Carries a quote on into what completes it: the next sentence (a manual's point is often
@@ -219,7 +206,7 @@ impl SourceSentences {
             return;
         };
         for (i, next) in self.all[at + 1..].iter().enumerate() {
-            let words = |t: &str| t.split_whitespace().count();
+            let words = quote_words;
             let same_place = next.n == quote.n && next.page == quote.page;
             let completes = i == 0 || quote.text.trim_end().ends_with(':') || words(&next.text) < 8;
             if !same_place
@@ -250,6 +237,49 @@ impl SourceSentences {
             })
             .collect()
     }
+}
+
+/// Quotes without repeats: a quote carried on may now hold another one (a later one, or one
+/// picked first from another passage of the same page); the one that holds the other is kept,
+/// in the place of the first of the two.
+fn dedup_quotes(quotes: Vec<Quote>) -> Vec<Quote> {
+    let holds = |a: &Quote, b: &Quote| {
+        a.document_id == b.document_id
+            && a.page == b.page
+            && a.char_start <= b.char_start
+            && b.char_end <= a.char_end
+    };
+    let mut kept: Vec<Quote> = Vec::new();
+    for q in quotes {
+        if kept.iter().any(|k| holds(k, &q)) {
+            continue;
+        }
+        match kept.iter().position(|k| holds(&q, k)) {
+            Some(i) => {
+                kept[i] = q;
+                // It may hold more than one kept quote.
+                let first = kept[i].clone();
+                let mut at = 0;
+                kept.retain(|k| {
+                    at += 1;
+                    at - 1 == i || !holds(&first, k)
+                });
+            }
+            None => kept.push(q),
+        }
+    }
+    kept
+}
+
+/// How long a quote is, in words: words between spaces, and for Chinese and Japanese (written
+/// without spaces) about two characters a word, so that the length limits hold for them too.
+fn quote_words(text: &str) -> usize {
+    let cjk = text.chars().filter(|&c| crate::text::is_cjk(c)).count();
+    let spaced = text
+        .split(|c: char| c.is_whitespace() || crate::text::is_cjk(c))
+        .filter(|w| !w.is_empty())
+        .count();
+    spaced + cjk.div_ceil(2)
 }
 
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -285,5 +315,45 @@ mod tests {
         );
         assert!(quotes[0].text.starts_with("The margins"));
         assert_eq!(quotes[0].page, 3);
+    }
+
+    fn quote(start: usize, end: usize, text: &str) -> Quote {
+        Quote {
+            n: 1,
+            document_id: Some(7),
+            page: 18,
+            char_start: start,
+            char_end: end,
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_quote_that_holds_an_earlier_one_replaces_it() {
+        // As seen on a Chinese FAQ: the best sentence first, then from another passage of the
+        // same page the question before it carried on over the same sentence.
+        let kept = dedup_quotes(vec![
+            quote(40, 90, "如果你想让公式编号中包含当前的章节编号"),
+            quote(120, 150, "另一段"),
+            quote(
+                10,
+                95,
+                "46 如何让公式编号中使用当前章节编号做前缀? 如果你想让公式编号中包含当前的章节编号",
+            ),
+            quote(45, 60, "公式编号"),
+        ]);
+        let spans: Vec<(usize, usize)> = kept.iter().map(|q| (q.char_start, q.char_end)).collect();
+        assert_eq!(spans, vec![(10, 95), (120, 150)]);
+    }
+
+    #[test]
+    fn chinese_quotes_are_counted_in_words_too() {
+        assert_eq!(quote_words("The default value is 0.4pt."), 5);
+        // 21 characters without a space: about 11 words, not one.
+        assert_eq!(
+            quote_words("如果你想让公式编号中包含当前的章节编号例如"),
+            11
+        );
+        assert_eq!(quote_words("用 \\theequation 重新定义编号"), 5);
     }
 }
