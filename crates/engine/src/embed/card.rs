@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// How the token vectors of the last layer become the text's vector (L2-normalised after).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Pooling {
     /// The mean over all tokens, special tokens included (sentence-transformers' mean).
@@ -27,7 +27,7 @@ pub enum Pooling {
 }
 
 /// How the model wants to be used.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ModelCard {
     /// A name for people, when the folder's name is not one.
@@ -42,7 +42,6 @@ pub struct ModelCard {
     pub languages: Vec<String>,
     /// The longest input the model was trained for, in tokens, when shorter than its position
     /// table.
-    #[ts(type = "number | null")]
     pub max_tokens: Option<usize>,
     /// How close (cosine) a sentence of the documents must come to a question for the
     /// documents to cover it, and when a word of the question occurs nowhere in them; and how

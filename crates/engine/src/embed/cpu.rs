@@ -212,7 +212,7 @@ impl CpuModel {
         })
     }
 
-    /// Unit-length mean-pooled vectors of the packed sequences, in order.
+    /// Unit-length pooled vectors (mean, or the first token) of the packed sequences, in order.
     fn forward(&self, packed: &Packed, pooling: Pooling) -> Result<Vec<Vec<f32>>> {
         let h = self.hidden;
         let tokens = packed.ids.len();
