@@ -11,7 +11,9 @@ import sys
 SETS = [
     ("questions", "English questions, English LaTeX manuals"),
     ("debian", "English questions, English Debian manuals"),
+    ("zh_en_as_asked", "Chinese questions, English manuals, without the dictionary"),
     ("zh_en", "Chinese questions, English manuals"),
+    ("zh_en_mixed", "Chinese questions, English manuals, Chinese manuals in the library too"),
     ("zh_zh", "Chinese questions, Chinese manuals (CTeX)"),
 ]
 

@@ -47,6 +47,10 @@ fi
 docs="$out/multilingual-documents.txt"
 { cat "$out/answer-documents.txt"; echo "$zh/ctex.pdf"; echo "$zh/ctex-faq.pdf"; } >"$docs"
 
+nodict="$(mktemp -d)"
+trap 'rm -rf "$nodict"' EXIT
+for f in "$models"/*; do [ "$(basename "$f")" = cc-cedict ] || ln -s "$f" "$nodict/"; done
+
 for model in "${chosen[@]}"; do
   [ -d "$models/$model" ] || { echo "no model $model in $models: run python3 models/fetch.py" >&2; exit 1; }
   lib="$out/multilingual-$model/library"
@@ -57,11 +61,22 @@ for model in "${chosen[@]}"; do
       >"$out/multilingual-$model/ingestion.json.part"
     mv "$out/multilingual-$model/ingestion.json.part" "$out/multilingual-$model/ingestion.json"
   fi
-  for set in questions debian zh_en zh_zh; do
-    say "multilingual: $model, $set"
+  evaluate() {  # NAME QUESTIONS [retrieval_eval options]
+    local name="$1" set="$2"; shift 2
+    say "multilingual: $model, $name"
     QUIRE_EMBEDDING_MODEL="$models/$model" "$examples/retrieval_eval" --library "$lib" \
-      --models "$models" --questions "bench/retrieval/$set.json" --json \
-      >"$out/multilingual-$model/$set.json"
-  done
+      --models "${models_dir:-$models}" --questions "bench/retrieval/$set.json" --json "$@" \
+      >"$out/multilingual-$model/$name.json"
+  }
+  evaluate questions questions
+  evaluate debian debian
+  # Chinese questions over English documents twice: with the Chinese manuals left out of the
+  # search (a library of English documents), and in the whole library, where the Chinese
+  # manuals (about LaTeX too, in the question's language) compete for the same places.
+  evaluate zh_en zh_en --leave-out ctex.pdf,ctex-faq.pdf
+  evaluate zh_en_mixed zh_en
+  # And as asked, without the Chinese–English dictionary (a models folder without it).
+  models_dir="$nodict" evaluate zh_en_as_asked zh_en --leave-out ctex.pdf,ctex-faq.pdf
+  evaluate zh_zh zh_zh
 done
 python3 bench/multilingual.py "$out" "${chosen[@]}"

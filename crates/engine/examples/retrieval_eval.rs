@@ -10,6 +10,8 @@
 //!
 //! cargo run --release -p quire-engine --example retrieval_eval -- \
 //!     --library DIR [--models DIR] [--questions FILE] [--root /usr/share/doc/texlive-doc] [--json]
+//!     [--leave-out NAME,NAME]   (search all documents but these, by file name: as if the library
+//!                                did not hold them)
 
 mod common;
 
@@ -63,6 +65,9 @@ fn main() {
         arg(&args, "--root").unwrap_or_else(|| "/usr/share/doc/texlive-doc".to_string()),
     );
     let json = args.iter().any(|a| a == "--json");
+    let left_out: Vec<String> = arg(&args, "--leave-out")
+        .map(|names| names.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
 
     let items: Vec<serde_json::Value> = serde_json::from_str(
         &std::fs::read_to_string(&questions_file)
@@ -79,10 +84,27 @@ fn main() {
         Engine::open(common::library_options(&library_dir, &models)).expect("open the library");
     let status = library.status(false).expect("status");
     let ready = status.documents.ready;
+    let file_name = |path: &Path| -> String {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        name.strip_suffix(".gz").map(str::to_string).unwrap_or(name)
+    };
+    let documents = library.documents().expect("documents");
+    let docs: Vec<i64> = if left_out.is_empty() {
+        Vec::new()
+    } else {
+        documents
+            .iter()
+            .filter(|d| !left_out.contains(&file_name(Path::new(&d.path))))
+            .map(|d| d.id)
+            .collect()
+    };
     let search = |query: &str, mode: SearchMode| {
         let options = SearchOptions {
             k: 10,
-            docs: Vec::new(),
+            docs: docs.clone(),
             mode,
         };
         library.search(query, &options).expect("search")
@@ -111,18 +133,10 @@ fn main() {
     let mut missing_documents = Vec::new();
     // Documents by file name: a labelled document is the library's document of that name (the
     // Debian manuals are labelled by their installed .pdf.gz path, and stored unpacked).
-    let file_name = |path: &Path| -> String {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        name.strip_suffix(".gz").map(str::to_string).unwrap_or(name)
-    };
-    let stored: Vec<String> = library
-        .documents()
-        .expect("documents")
+    let stored: Vec<String> = documents
         .iter()
         .map(|d| file_name(Path::new(&d.path)))
+        .filter(|name| !left_out.contains(name))
         .collect();
     // The hybrid top 5 of each question: what the model would be given.
     let mut top_texts: Vec<Vec<String>> = Vec::new();

@@ -16,7 +16,9 @@ use crate::focus::focus_passage;
 use crate::generate::{Flow, GenerationStats, Generator, Message, Sampling, StopReason};
 use crate::library::Library;
 use crate::markers::{segments, without_dangling_marker, MarkerStream, Segment};
-use crate::retrieve::{query_vector, search_by, validate_k, SearchMode, SearchOptions};
+use crate::retrieve::{
+    search_by, validate_k, PendingVectors, Query, QueryVectors, SearchMode, SearchOptions,
+};
 use crate::runtime::{Embedding, Models};
 use crate::support::{dot, SourceSentences};
 use crate::text::query_terms;
@@ -228,8 +230,10 @@ impl PromptReport {
 /// Retrieval's part of an answer: the query and what it found.
 struct Retrieved {
     query: String,
+    /// The query's English search terms, for a Chinese question ([`crate::glossary`]).
+    english: Option<String>,
     history: Vec<Message>,
-    vector: Vec<f32>,
+    vectors: QueryVectors,
     sources: Vec<Source>,
     relevant: bool,
 }
@@ -259,7 +263,14 @@ pub(crate) fn ask(
         .iter()
         .map(|s| Evidence::new(s.n, &s.chunk.passage.text))
         .collect();
-    let similarity = said.similarity(&retrieved.vector);
+    // A sentence is as close to the question as it is to the question or, for a Chinese
+    // question, to its English terms (an English sentence is far from the Chinese words).
+    let mut similarity = said.similarity(&retrieved.vectors.asked);
+    if let Some(english) = &retrieved.vectors.english {
+        for (s, e) in similarity.iter_mut().zip(said.similarity(english)) {
+            *s = s.max(e);
+        }
+    }
     let coverage = coverage(
         library,
         &embedding,
@@ -269,7 +280,10 @@ pub(crate) fn ask(
         &similarity,
     )?;
     let quotes = if coverage.covered {
-        said.quotes(&similarity, question)
+        match &retrieved.english {
+            Some(english) => said.quotes(&similarity, &format!("{question} {english}")),
+            None => said.quotes(&similarity, question),
+        }
     } else {
         Vec::new()
     };
@@ -506,13 +520,14 @@ fn retrieve(
         None => Vec::new(),
     };
     let query = standalone_query(&history, question);
-    let vector = query_vector(library, models, &query)?;
+    let searched = Query::new(models, &query);
+    let vectors = PendingVectors::submit(library, models, &searched)?.wait()?;
     let search = SearchOptions {
         k: options.k,
         docs: options.docs.clone(),
         mode: SearchMode::Hybrid,
     };
-    let sources: Vec<Source> = search_by(library, &query, Some(&vector), &search)?
+    let sources: Vec<Source> = search_by(library, &searched, Some(&vectors), &search)?
         .into_iter()
         .enumerate()
         .map(|(i, hit)| Source {
@@ -527,8 +542,9 @@ fn retrieve(
         .any(|s| s.similarity.unwrap_or(0.0) >= RELEVANT_SIMILARITY);
     Ok(Retrieved {
         query,
+        english: searched.english,
         history,
-        vector,
+        vectors,
         sources,
         relevant,
     })

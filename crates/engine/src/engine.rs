@@ -104,6 +104,7 @@ impl LibraryOptions {
             embedding_precision: self.embedding_precision,
             context_tokens: self.context_tokens,
             generation_threads: self.generation_threads,
+            glossary_path: self.models_dir.join(crate::glossary::GLOSSARY_FILE),
         }
     }
 }

@@ -41,6 +41,7 @@ pub mod extract;
 pub mod focus;
 pub mod generate;
 pub mod gguf;
+pub mod glossary;
 pub mod index;
 pub mod ingest;
 mod library;

@@ -103,43 +103,95 @@ pub(crate) fn search(
     if library.store().ready_documents()? == 0 {
         return Err(Error::EmptyLibrary);
     }
+    let query = Query::new(models, query);
     // The question is embedded on the embedding thread while BM25 runs here.
     let pending = match options.mode {
         SearchMode::Keyword => None,
-        _ => Some(submit_query(library, models, query)?),
+        _ => Some(PendingVectors::submit(library, models, &query)?),
     };
-    let keyword = keyword_candidates(library, query, options)?;
-    let vector = match pending {
-        Some(p) => p.wait()?.pop(),
+    let keyword = keyword_candidates(library, &query, options)?;
+    let vectors = match pending {
+        Some(p) => Some(p.wait()?),
         None => None,
     };
-    fuse(library, vector.as_deref(), keyword, options)
+    read_hits(
+        library,
+        rank(library, vectors.as_ref(), keyword, options)?,
+        options.k,
+    )
 }
 
-/// Search with the query's vector already made (needed unless the mode is keyword only).
+/// A question as searched: as asked and, for a Chinese question when the Chinese–English
+/// dictionary is at hand, as English search terms for the passages not in Chinese
+/// ([`crate::glossary`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Query {
+    pub asked: String,
+    pub english: Option<String>,
+}
+
+impl Query {
+    pub fn new(models: &Models, asked: &str) -> Query {
+        Query {
+            asked: asked.to_string(),
+            english: models.english_terms(asked),
+        }
+    }
+}
+
+/// The vectors of a [`Query`]: the question's, and its English terms' when it has them.
+#[derive(Debug, Clone)]
+pub(crate) struct QueryVectors {
+    pub asked: Vec<f32>,
+    pub english: Option<Vec<f32>>,
+}
+
+/// A [`Query`]'s vectors being made on the embedding thread.
+pub(crate) struct PendingVectors {
+    asked: PendingEmbedding,
+    english: Option<PendingEmbedding>,
+}
+
+impl PendingVectors {
+    /// Starts embedding the query ahead of any ingestion work queued on the shared embedder,
+    /// after checking that the stored vectors come from the same model.
+    pub fn submit(library: &Library, models: &Models, query: &Query) -> Result<PendingVectors> {
+        let embedding = models.embedder()?;
+        library.check_model(embedding.thread.info())?;
+        let asked = embedding.thread.submit_query(&query.asked)?;
+        let english = match &query.english {
+            Some(terms) => Some(embedding.thread.submit_query(terms)?),
+            None => None,
+        };
+        Ok(PendingVectors { asked, english })
+    }
+
+    pub fn wait(self) -> Result<QueryVectors> {
+        let one = |p: PendingEmbedding| {
+            p.wait()?
+                .pop()
+                .ok_or_else(|| Error::Embedding("no vector for the question".into()))
+        };
+        Ok(QueryVectors {
+            asked: one(self.asked)?,
+            english: self.english.map(one).transpose()?,
+        })
+    }
+}
+
+/// Search with the query's vectors already made (needed unless the mode is keyword only).
 pub(crate) fn search_by(
     library: &Library,
-    query: &str,
-    vector: Option<&[f32]>,
+    query: &Query,
+    vectors: Option<&QueryVectors>,
     options: &SearchOptions,
 ) -> Result<Vec<SearchHit>> {
     let keyword = keyword_candidates(library, query, options)?;
-    fuse(library, vector, keyword, options)
-}
-
-/// The query's vector, after checking that the stored vectors come from the same model.
-pub(crate) fn query_vector(library: &Library, models: &Models, query: &str) -> Result<Vec<f32>> {
-    submit_query(library, models, query)?
-        .wait()?
-        .pop()
-        .ok_or_else(|| Error::Embedding("no vector for the question".into()))
-}
-
-/// Starts embedding the query ahead of any ingestion work queued on the shared embedder.
-fn submit_query(library: &Library, models: &Models, query: &str) -> Result<PendingEmbedding> {
-    let embedding = models.embedder()?;
-    library.check_model(embedding.thread.info())?;
-    embedding.thread.submit_query(query)
+    read_hits(
+        library,
+        rank(library, vectors, keyword, options)?,
+        options.k,
+    )
 }
 
 /// How many candidates each retriever gives the fusion.
@@ -147,14 +199,30 @@ fn candidates(k: usize) -> usize {
     (k * 5).max(50)
 }
 
-/// BM25's candidates, best first (none in dense-only mode).
-fn keyword_candidates(library: &Library, query: &str, options: &SearchOptions) -> Result<Vec<i64>> {
-    if options.mode == SearchMode::Dense {
-        return Ok(Vec::new());
-    }
-    library
-        .store()
-        .keyword_search(&query_terms(query), candidates(options.k), &options.docs)
+/// BM25's candidates for the question as asked and for its English terms, best first (none in
+/// dense-only mode).
+struct KeywordCandidates {
+    asked: Vec<i64>,
+    english: Option<Vec<i64>>,
+}
+
+fn keyword_candidates(
+    library: &Library,
+    query: &Query,
+    options: &SearchOptions,
+) -> Result<KeywordCandidates> {
+    let find = |text: &str| {
+        if options.mode == SearchMode::Dense {
+            return Ok(Vec::new());
+        }
+        library
+            .store()
+            .keyword_search(&query_terms(text), candidates(options.k), &options.docs)
+    };
+    Ok(KeywordCandidates {
+        asked: find(&query.asked)?,
+        english: query.english.as_deref().map(find).transpose()?,
+    })
 }
 
 /// Nearest chunks of ready documents (all, or those in `docs`) with their cosine similarity,
@@ -183,14 +251,104 @@ fn dense_candidates(
         .collect())
 }
 
-/// Dense candidates for `vector`, fused with the keyword candidates by reciprocal rank, and
-/// the passages read back.
-fn fuse(
+/// Passages ranked: ids with their fused scores, best first, and what each list knows of them.
+#[derive(Debug, Default)]
+struct Ranked {
+    fused: Vec<(i64, f64)>,
+    /// Cosine similarity to the query, for those the dense search found.
+    similarity: HashMap<i64, f32>,
+    /// Found by words only: no vector yet.
+    unseen: Vec<i64>,
+}
+
+/// The passages for a query. With English terms for a Chinese question, each passage is ranked
+/// by the question in its own language — passages in Chinese by the question as asked, the
+/// others by its English terms — and the two rankings are fused by reciprocal rank.
+fn rank(
+    library: &Library,
+    vectors: Option<&QueryVectors>,
+    keyword: KeywordCandidates,
+    options: &SearchOptions,
+) -> Result<Ranked> {
+    let asked = rank_one(
+        library,
+        vectors.map(|v| v.asked.as_slice()),
+        keyword.asked,
+        options,
+    )?;
+    let Some(english_keyword) = keyword.english else {
+        return Ok(asked);
+    };
+    let english_vector = vectors.and_then(|v| v.english.as_deref());
+    let english = rank_one(library, english_vector, english_keyword, options)?;
+    let mut ids: Vec<i64> = asked.fused.iter().map(|f| f.0).collect();
+    ids.extend(english.fused.iter().map(|f| f.0));
+    ids.sort_unstable();
+    ids.dedup();
+    let chinese: std::collections::HashSet<i64> = library
+        .store()
+        .chunks(&ids)?
+        .into_iter()
+        .filter(|c| is_chinese(&c.passage.text))
+        .map(|c| c.id)
+        .collect();
+    let asked_ids: Vec<i64> = asked
+        .fused
+        .iter()
+        .map(|f| f.0)
+        .filter(|id| chinese.contains(id))
+        .collect();
+    let english_ids: Vec<i64> = english
+        .fused
+        .iter()
+        .map(|f| f.0)
+        .filter(|id| !chinese.contains(id))
+        .collect();
+    let fused = reciprocal_rank_fusion(&[&asked_ids, &english_ids], usize::MAX);
+    let mine = |id: &i64| -> &Ranked {
+        if chinese.contains(id) {
+            &asked
+        } else {
+            &english
+        }
+    };
+    let similarity = fused
+        .iter()
+        .filter_map(|(id, _)| mine(id).similarity.get(id).map(|s| (*id, *s)))
+        .collect();
+    let unseen = fused
+        .iter()
+        .map(|f| f.0)
+        .filter(|id| mine(id).unseen.contains(id))
+        .collect();
+    Ok(Ranked {
+        fused,
+        similarity,
+        unseen,
+    })
+}
+
+/// A passage in Chinese: at least one Chinese character for every four Latin letters (the
+/// CTeX manual's pages, full of commands, are; an English page quoting a Chinese word is not).
+fn is_chinese(text: &str) -> bool {
+    let (mut han, mut latin) = (0usize, 0usize);
+    for c in text.chars() {
+        if matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF) {
+            han += 1;
+        } else if c.is_ascii_alphabetic() {
+            latin += 1;
+        }
+    }
+    han > 0 && han * 4 >= latin
+}
+
+/// Dense candidates for `vector`, fused with the keyword candidates by reciprocal rank.
+fn rank_one(
     library: &Library,
     vector: Option<&[f32]>,
     keyword: Vec<i64>,
     options: &SearchOptions,
-) -> Result<Vec<SearchHit>> {
+) -> Result<Ranked> {
     let dense = match vector {
         Some(v) if options.mode != SearchMode::Keyword => {
             dense_candidates(library, v, candidates(options.k), &options.docs)?
@@ -223,17 +381,26 @@ fn fuse(
     }
     // Stable: ties keep the fusion's order.
     fused.sort_by(|a, b| b.1.total_cmp(&a.1));
-    fused.truncate(options.k);
-    let scores: HashMap<i64, f64> = fused.iter().copied().collect();
-    let ids: Vec<i64> = fused.iter().map(|f| f.0).collect();
+    Ok(Ranked {
+        fused,
+        similarity,
+        unseen,
+    })
+}
+
+/// The best `k` of the ranked passages, read back.
+fn read_hits(library: &Library, mut ranked: Ranked, k: usize) -> Result<Vec<SearchHit>> {
+    ranked.fused.truncate(k);
+    let scores: HashMap<i64, f64> = ranked.fused.iter().copied().collect();
+    let ids: Vec<i64> = ranked.fused.iter().map(|f| f.0).collect();
     Ok(library
         .store()
         .chunks(&ids)?
         .into_iter()
         .map(|chunk| SearchHit {
             score: scores[&chunk.id],
-            similarity: similarity.get(&chunk.id).copied(),
-            by_words_only: unseen.contains(&chunk.id),
+            similarity: ranked.similarity.get(&chunk.id).copied(),
+            by_words_only: ranked.unseen.contains(&chunk.id),
             chunk,
         })
         .collect())

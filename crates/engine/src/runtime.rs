@@ -2,7 +2,7 @@
 //! loaded once per engine on first need and shared by every job (ingestion, search, answers).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde::Serialize;
 
@@ -10,6 +10,7 @@ use crate::device::DeviceChoice;
 use crate::embed::{EmbedderThread, EncoderPrecision, ModelFiles, ModelTokens};
 use crate::error::{Error, Result};
 use crate::generate::{GeneratorOptions, GeneratorThread};
+use crate::glossary::Glossary;
 
 /// Which models to load, and where they run.
 #[derive(Debug, Clone)]
@@ -20,6 +21,8 @@ pub(crate) struct ModelOptions {
     pub embedding_precision: EncoderPrecision,
     pub context_tokens: Option<u32>,
     pub generation_threads: Option<usize>,
+    /// The Chinese–English dictionary for Chinese questions over English documents (optional).
+    pub glossary_path: PathBuf,
 }
 
 /// The embedding model on its thread, with its tokenizer for chunking (which runs on the
@@ -43,6 +46,8 @@ pub(crate) struct Models {
     options: ModelOptions,
     embedder: Mutex<Option<Arc<Embedding>>>,
     generator: Mutex<Option<Arc<GeneratorThread>>>,
+    /// The dictionary, read on first need; `None` inside when it is not there or unreadable.
+    glossary: OnceLock<Option<Arc<Glossary>>>,
     /// Why the wanted GPU is not in use, once the embedder has started (until taken).
     device_warning: Mutex<Option<String>>,
 }
@@ -53,6 +58,7 @@ impl Models {
             options,
             embedder: Mutex::new(None),
             generator: Mutex::new(None),
+            glossary: OnceLock::new(),
             device_warning: Mutex::new(None),
         }
     }
@@ -99,6 +105,26 @@ impl Models {
         })?);
         *slot = Some(loaded.clone());
         Ok(loaded)
+    }
+
+    /// The dictionary for Chinese questions over English documents, read on first need; `None`
+    /// when its file is not in the models folder (Chinese questions then search as asked).
+    pub fn glossary(&self) -> Option<Arc<Glossary>> {
+        self.glossary
+            .get_or_init(|| {
+                Glossary::load(&self.options.glossary_path)
+                    .ok()
+                    .map(Arc::new)
+            })
+            .clone()
+    }
+
+    /// A Chinese question as English search terms, when the dictionary is there.
+    pub fn english_terms(&self, question: &str) -> Option<String> {
+        if !crate::glossary::has_chinese(question) {
+            return None; // the dictionary is not even read
+        }
+        self.glossary()?.english_terms(question)
     }
 
     pub fn take_device_warning(&self) -> Option<String> {

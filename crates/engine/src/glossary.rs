@@ -1,0 +1,496 @@
+//! Chinese questions over English documents: a Chinese–English dictionary turns a Chinese
+//! question into English search terms, and each passage is ranked by the question in its own
+//! language (`retrieve::rank`).
+//!
+//! Neither embedding model bridges the two languages on technical text, and keyword search
+//! can only match the Latin words of a question. Dictionary query translation, the classic
+//! method of cross-language retrieval, can: the question is cut into the dictionary's words
+//! (fewest words first), each word gives the English of its first two senses, and function
+//! words are left out. The dictionary is CC-CEDICT (CC BY-SA 4.0, 122,000 entries), fetched by
+//! `models/fetch.py` into the models folder; without it, Chinese questions search as asked.
+//!
+//! Measured (`bench/multilingual.sh`, 40 Chinese questions over the English manuals, hybrid
+//! hit@5): all-MiniLM-L6-v2 0.42 as asked, 0.75 with the dictionary; multilingual-e5-small 0.53
+//! and 0.55 (its vectors of a list of English words are weaker than MiniLM's).
+//!
+//! Japanese questions (any kana) are not translated: the dictionary is Chinese.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Where the dictionary lies in the models folder.
+pub const GLOSSARY_FILE: &str = "cc-cedict/cedict_ts.u8";
+
+/// Senses of a word whose English is used: the first is the most common; a second often holds
+/// the technical one ("选项": "option; alternative; choice" / "to choose a project"). Measured
+/// on the Chinese-over-English questions, MiniLM, hybrid hit@5: one sense 24/40, two 30/40,
+/// three 28/40.
+const SENSES: usize = 2;
+
+/// The longest word looked up, in characters.
+const LONGEST_WORD: usize = 8;
+
+/// Chinese function words, left out of the translation.
+const CHINESE_STOPWORDS: &[&str] = &[
+    "的",
+    "了",
+    "我",
+    "你",
+    "他",
+    "她",
+    "它",
+    "我们",
+    "你们",
+    "他们",
+    "这",
+    "那",
+    "这个",
+    "那个",
+    "一个",
+    "是",
+    "在",
+    "里",
+    "里面",
+    "中",
+    "上",
+    "下",
+    "把",
+    "被",
+    "给",
+    "让",
+    "会",
+    "能",
+    "可以",
+    "要",
+    "想",
+    "吗",
+    "呢",
+    "吧",
+    "啊",
+    "和",
+    "与",
+    "及",
+    "或",
+    "或者",
+    "也",
+    "还",
+    "都",
+    "就",
+    "才",
+    "又",
+    "再",
+    "很",
+    "更",
+    "最",
+    "不",
+    "没",
+    "没有",
+    "有",
+    "怎样",
+    "怎么",
+    "怎么样",
+    "如何",
+    "什么",
+    "哪个",
+    "哪些",
+    "哪",
+    "为什么",
+    "为何",
+    "时",
+    "时候",
+    "的话",
+    "如果",
+    "那么",
+    "所以",
+    "因为",
+    "但",
+    "但是",
+    "而",
+    "而且",
+    "之",
+    "后",
+    "前",
+    "用",
+    "对",
+    "从",
+    "到",
+    "向",
+    "对于",
+    "关于",
+    "我的",
+    "自己",
+    "该",
+    "应该",
+    "已经",
+    "这样",
+    "那样",
+    "其",
+    "每",
+    "些",
+    "个",
+    "种",
+    "次",
+    "得",
+    "地",
+    "着",
+    "过",
+];
+
+/// English words of a gloss that carry nothing for search.
+const ENGLISH_STOPWORDS: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "for",
+    "by",
+    "with",
+    "from",
+    "and",
+    "or",
+    "is",
+    "are",
+    "be",
+    "as",
+    "it",
+    "its",
+    "this",
+    "that",
+    "sb",
+    "sth",
+    "one's",
+    "oneself",
+    "etc",
+    "used",
+    "also",
+    "something",
+    "somebody",
+    "kind",
+    "type",
+    "way",
+];
+
+/// Glosses that name no meaning of their own (a measure word, a variant spelling, a surname).
+const SKIPPED_GLOSSES: &[&str] = &[
+    "CL:",
+    "variant of",
+    "old variant",
+    "see ",
+    "surname",
+    "abbr. for",
+    "also written",
+    "used in",
+    "erhua",
+    "(old)",
+    "(dialect)",
+];
+
+/// CC-CEDICT, read: each word (simplified, and traditional where it differs) with the glosses of
+/// its first senses, in the dictionary's order.
+pub struct Glossary {
+    words: HashMap<String, Vec<String>>,
+}
+
+impl Glossary {
+    /// Reads the dictionary file (CC-CEDICT's text format).
+    pub fn load(path: &Path) -> Result<Glossary> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::ModelMissing(format!(
+                "cannot read the Chinese–English dictionary {}: {e}",
+                path.display()
+            ))
+        })?;
+        let glossary = Glossary::parse(&text);
+        if glossary.words.is_empty() {
+            return Err(Error::ModelMissing(format!(
+                "{} holds no dictionary entries (CC-CEDICT format); run python3 models/fetch.py",
+                path.display()
+            )));
+        }
+        Ok(glossary)
+    }
+
+    /// Parses CC-CEDICT lines: `traditional simplified [pinyin] /gloss/gloss/`. Lines that are
+    /// not entries (comments) are skipped.
+    pub fn parse(text: &str) -> Glossary {
+        let mut simplified: HashMap<String, Vec<String>> = HashMap::new();
+        let mut traditional: HashMap<String, Vec<String>> = HashMap::new();
+        for line in text.lines() {
+            if line.starts_with('#') {
+                continue;
+            }
+            let Some((trad, rest)) = line.split_once(' ') else {
+                continue;
+            };
+            let Some((simp, rest)) = rest.split_once(' ') else {
+                continue;
+            };
+            let Some(glosses) = rest
+                .find("] /")
+                .map(|i| rest[i + 3..].trim_end().trim_end_matches('/'))
+            else {
+                continue;
+            };
+            let glosses = glosses.split('/').map(str::to_string);
+            let kept = simplified.entry(simp.to_string()).or_default();
+            let room = SENSES.saturating_sub(kept.len());
+            let added: Vec<String> = glosses.take(room).collect();
+            kept.extend(added.iter().cloned());
+            if trad != simp {
+                let kept = traditional.entry(trad.to_string()).or_default();
+                let room = SENSES.saturating_sub(kept.len());
+                kept.extend(added.into_iter().take(room));
+            }
+        }
+        // A simplified form wins over the same characters as another word's traditional form.
+        for (word, glosses) in traditional {
+            simplified.entry(word).or_insert(glosses);
+        }
+        Glossary { words: simplified }
+    }
+
+    /// Number of words the dictionary knows.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The question as English search terms: its Latin words as they are ("\ProcessOptions",
+    /// "article"), then the English of each Chinese word. None when the question holds no
+    /// Chinese, holds Japanese kana, or no word of it is known.
+    pub fn english_terms(&self, question: &str) -> Option<String> {
+        if !has_chinese(question) || question.chars().any(is_kana) {
+            return None;
+        }
+        let mut terms = latin_words(question);
+        let mut translated = false;
+        for run in han_runs(question) {
+            for word in self.segment(&run) {
+                if CHINESE_STOPWORDS.contains(&word.as_str()) {
+                    continue;
+                }
+                let mut english: Vec<String> = Vec::new();
+                for gloss in self.words.get(&word).into_iter().flatten() {
+                    for w in gloss_words(gloss) {
+                        if !english.contains(&w) {
+                            english.push(w);
+                        }
+                    }
+                }
+                translated |= !english.is_empty();
+                terms.extend(english);
+            }
+        }
+        translated.then(|| terms.join(" "))
+    }
+
+    /// Cuts a run of Chinese characters into the fewest dictionary words (a character the
+    /// dictionary does not know stands alone); among equal cuts, the first found.
+    fn segment(&self, run: &[char]) -> Vec<String> {
+        let n = run.len();
+        // best[i]: (words, where the last word starts) for the first i characters.
+        let mut best: Vec<Option<(usize, usize)>> = vec![None; n + 1];
+        best[0] = Some((0, 0));
+        for i in 0..n {
+            let Some((count, _)) = best[i] else {
+                continue;
+            };
+            for j in i + 1..=n.min(i + LONGEST_WORD) {
+                if j - i > 1
+                    && !self
+                        .words
+                        .contains_key(&run[i..j].iter().collect::<String>())
+                {
+                    continue;
+                }
+                if best[j].is_none_or(|(c, _)| count + 1 < c) {
+                    best[j] = Some((count + 1, i));
+                }
+            }
+        }
+        let mut words = Vec::new();
+        let mut end = n;
+        while end > 0 {
+            let start = best[end].map_or(end - 1, |(_, s)| s);
+            words.push(run[start..end].iter().collect());
+            end = start;
+        }
+        words.reverse();
+        words
+    }
+}
+
+/// Whether a text holds a Chinese character.
+pub(crate) fn has_chinese(text: &str) -> bool {
+    text.chars().any(is_han)
+}
+
+/// A Chinese character (CJK unified ideographs and extension A).
+fn is_han(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF)
+}
+
+/// Hiragana or katakana: the question is Japanese.
+fn is_kana(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF)
+}
+
+/// The runs of Chinese characters of a text.
+fn han_runs(text: &str) -> Vec<Vec<char>> {
+    let mut runs: Vec<Vec<char>> = Vec::new();
+    let mut current = Vec::new();
+    for c in text.chars() {
+        if is_han(c) {
+            current.push(c);
+        } else if !current.is_empty() {
+            runs.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        runs.push(current);
+    }
+    runs
+}
+
+/// Latin words of a question, as written: a letter, then letters, digits, `@` or `-`, with a
+/// leading `\` or `.` kept ("\hline", ".cfg", "UTF-8").
+fn latin_words(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_alphabetic() {
+            let lead = i > 0 && matches!(chars[i - 1], '\\' | '.');
+            let start = if lead { i - 1 } else { i };
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '@' | '-'))
+            {
+                i += 1;
+            }
+            words.push(chars[start..i].iter().collect());
+        } else {
+            i += 1;
+        }
+    }
+    words
+}
+
+/// The search words of one gloss: lower case, without its bracketed remarks and stopwords;
+/// none for a gloss that names no meaning ("CL:個|个[ge4]", "variant of 說|说").
+fn gloss_words(gloss: &str) -> Vec<String> {
+    if SKIPPED_GLOSSES.iter().any(|s| gloss.starts_with(s)) {
+        return Vec::new();
+    }
+    let mut plain = String::with_capacity(gloss.len());
+    let mut depth = 0usize;
+    for c in gloss.chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, words: &mut Vec<String>| {
+        if !word.is_empty() && !ENGLISH_STOPWORDS.contains(&word.as_str()) {
+            words.push(std::mem::take(word));
+        }
+        word.clear();
+    };
+    for c in plain.chars() {
+        if c.is_ascii_alphabetic() || (!word.is_empty() && matches!(c, '-' | '\'')) {
+            word.push(c.to_ascii_lowercase());
+        } else {
+            flush(&mut word, &mut words);
+        }
+    }
+    flush(&mut word, &mut words);
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+# CC-CEDICT sample
+腳注 脚注 [jiao3 zhu4] /footnote/
+編號 编号 [bian1 hao4] /to number/numbering/serial number/
+選項 选项 [xuan3 xiang4] /option; alternative; choice/to choose a project/
+個 个 [ge4] /individual/this/that/size/classifier for people or objects in general/
+怎樣 怎样 [zen3 yang4] /how/what kind/
+文檔 文档 [wen2 dang4] /document/file/
+文 文 [wen2] /language/culture/writing/
+檔 档 [dang4] /file/record/
+說 说 [shuo1] /to speak/to say/
+説 说 [shuo1] /variant of 說|说[shuo1]/
+頁 页 [ye4] /page/CL:張|张[zhang1]/
+頁邊距 页边距 [ye4 bian1 ju4] /margin (of a page)/
+";
+
+    fn sample() -> Glossary {
+        Glossary::parse(SAMPLE)
+    }
+
+    #[test]
+    fn segments_into_the_fewest_known_words() {
+        let g = sample();
+        let run: Vec<char> = "怎样更改页边距".chars().collect();
+        assert_eq!(g.segment(&run), vec!["怎样", "更", "改", "页边距"]);
+        let run: Vec<char> = "文档".chars().collect();
+        assert_eq!(g.segment(&run), vec!["文档"]);
+    }
+
+    #[test]
+    fn translates_chinese_words_and_keeps_latin_ones() {
+        let g = sample();
+        assert_eq!(
+            g.english_terms("怎样给 \\footnote 的脚注编号？").as_deref(),
+            Some("\\footnote footnote number numbering")
+        );
+        // Two senses at most; the bracketed remark and the stopwords go.
+        assert_eq!(
+            g.english_terms("选项").as_deref(),
+            Some("option alternative choice choose project")
+        );
+        assert_eq!(g.english_terms("页边距").as_deref(), Some("margin"));
+        // A measure-word gloss carries nothing.
+        assert_eq!(g.english_terms("页").as_deref(), Some("page"));
+        assert_eq!(g.english_terms("档").as_deref(), Some("file record"));
+        // Traditional characters are looked up too.
+        assert_eq!(g.english_terms("腳注").as_deref(), Some("footnote"));
+    }
+
+    #[test]
+    fn leaves_english_japanese_and_unknown_questions_alone() {
+        let g = sample();
+        assert_eq!(g.english_terms("How do I number footnotes?"), None);
+        assert_eq!(g.english_terms("脚注の番号を変えるには"), None);
+        assert_eq!(g.english_terms("的了吗"), None);
+    }
+
+    #[test]
+    fn a_variant_keeps_the_first_entrys_senses() {
+        let g = sample();
+        assert_eq!(g.english_terms("说").as_deref(), Some("speak say"));
+    }
+
+    #[test]
+    fn latin_words_keep_their_command_and_extension_marks() {
+        assert_eq!(
+            latin_words("在 .cfg 里用 \\hline 和 UTF-8、expl3"),
+            vec![".cfg", "\\hline", "UTF-8", "expl3"]
+        );
+    }
+}
