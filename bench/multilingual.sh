@@ -29,21 +29,7 @@ if [ ! -s "$out/answer-documents.txt" ]; then
   QUIRE_BENCH_OUT="$out" QUIRE_CACHE="$cache" bash bench/answers.sh library
 fi
 # The Chinese documents, from the Debian package as published (its PDFs only).
-zh="$cache/zh-pdfs"
-if [ ! -f "$zh/ctex.pdf" ] || [ ! -f "$zh/ctex-faq.pdf" ]; then
-  say "multilingual: the Chinese manuals (texlive-lang-chinese, unpacked, not installed)"
-  work="$(mktemp -d)"
-  (cd "$work" && apt-get download texlive-lang-chinese >/dev/null 2>&1) || {
-    sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    (cd "$work" && apt-get download texlive-lang-chinese >/dev/null)
-  }
-  dpkg-deb -x "$work"/texlive-lang-chinese_*.deb "$work/x"
-  mkdir -p "$zh"
-  cp "$work/x/usr/share/doc/texlive-doc/latex/ctex/ctex.pdf" \
-     "$work/x/usr/share/doc/texlive-doc/latex/ctex-faq/ctex-faq.pdf" "$zh/"
-  rm -rf "$work"
-fi
+zh="$(QUIRE_CACHE="$cache" bash scripts/zh-manuals.sh)"
 docs="$out/multilingual-documents.txt"
 { cat "$out/answer-documents.txt"; echo "$zh/ctex.pdf"; echo "$zh/ctex-faq.pdf"; } >"$docs"
 
@@ -75,8 +61,12 @@ for model in "${chosen[@]}"; do
   # manuals (about LaTeX too, in the question's language) compete for the same places.
   evaluate zh_en zh_en --leave-out ctex.pdf,ctex-faq.pdf
   evaluate zh_en_mixed zh_en
-  # And as asked, without the Chinese–English dictionary (a models folder without it).
+  # And as asked, without the Chinese–English dictionary (a models folder without it), here and
+  # for the Chinese manuals below.
   models_dir="$nodict" evaluate zh_en_as_asked zh_en --leave-out ctex.pdf,ctex-faq.pdf
+  # Chinese questions over the Chinese manuals: alone, and in the whole library.
+  evaluate zh_zh_alone zh_zh --only ctex.pdf,ctex-faq.pdf
   evaluate zh_zh zh_zh
+  models_dir="$nodict" evaluate zh_zh_as_asked zh_zh
 done
 python3 bench/multilingual.py "$out" "${chosen[@]}"

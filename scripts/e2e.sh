@@ -32,6 +32,9 @@ export QUIRE_E2E_SCREENSHOTS="$shots"
 export QUIRE_LIBRARY="$work/library"
 export QUIRE_SETTINGS="$work/settings.json"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
+# The Chinese story's PDF (the CTeX FAQ, from Debian's texlive-lang-chinese).
+QUIRE_E2E_ZH_PDFS="$(bash scripts/zh-manuals.sh)"
+export QUIRE_E2E_ZH_PDFS
 # The models stay where setup fetched them (the default models folder, or $QUIRE_MODELS).
 
 say "running the end-to-end test under Xvfb"
@@ -44,7 +47,8 @@ xvfb-run --auto-servernum --server-args="-screen 0 1400x900x24" bash -c '
     (exec 3<>/dev/tcp/127.0.0.1/4444) 2>/dev/null && break
     sleep 0.1
   done
-  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/app.test.mjs tests/e2e/models.test.mjs
+  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/app.test.mjs tests/e2e/models.test.mjs \
+    tests/e2e/chinese.test.mjs
   rc=$?
   kill "$driver" 2>/dev/null
   wait "$driver" 2>/dev/null

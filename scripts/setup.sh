@@ -35,6 +35,9 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# Real Chinese PDFs (the CTeX manuals) for the tests and the multilingual benchmark.
+bash scripts/zh-manuals.sh >/dev/null
+
 say "fetching models"
 python3 models/fetch.py ${QUIRE_FETCH_ARGS:-}
 

@@ -174,6 +174,12 @@ pub fn add(
 
 fn summary(report: &AddReport) {
     let count = |s: AddStatus| report.files.iter().filter(|f| f.status == s).count();
+    if report.reindexed > 0 {
+        eprintln!(
+            "{} document(s) indexed again for the new embedding model, from their stored text",
+            report.reindexed
+        );
+    }
     eprintln!(
         "{} added, {} replaced, {} unchanged, {} failed: {} pages, {} chunks in {:.1} s",
         count(AddStatus::Added),

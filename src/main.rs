@@ -55,9 +55,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Add PDFs or folders of PDFs (recursively) to the library
+    /// Add PDFs or folders of PDFs (recursively) to the library; with none, finish what is
+    /// pending: vectors a stopped run left, or indexing the library again (from its stored
+    /// text) after a change of embedding model
     Add {
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Target chunk length in tokens (32 to 512)
         #[arg(long, default_value_t = 256)]
@@ -238,7 +240,8 @@ fn explain(err: &anyhow::Error, kind: Option<ErrorKind>) -> String {
              with --models, --embedding-model or --answer-model"
         }
         Some(ErrorKind::ModelMismatch) => {
-            "; run `quire add` to index it again with the current model"
+            "; run `quire add` (without files) to index it again with the current model, from \
+             its stored text"
         }
         Some(ErrorKind::Device) => "; use --device cpu",
         Some(ErrorKind::Busy) => "; try again when it has finished",

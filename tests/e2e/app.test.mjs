@@ -17,6 +17,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { Keys, WebDriver } from "./webdriver.mjs";
+import { drop as windowDrop, shot as windowShot, view as windowView } from "./window.mjs";
 
 const app = process.env.QUIRE_APP;
 const work = process.env.QUIRE_E2E_WORK;
@@ -34,11 +35,9 @@ const newsletters = ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10",
 const guide = join(pdfDir, "clsguide.pdf");
 const broken = join(work, "broken.pdf");
 
-async function shot(name) {
-  const png = await driver.screenshot();
-  writeFileSync(join(shots, name), png);
-  console.log(`# screenshot ${name} (${png.length} bytes)`);
-}
+const shot = (name) => windowShot(driver, shots, name);
+const view = () => windowView(driver);
+const drop = (paths) => windowDrop(driver, paths);
 
 /** The running app's processes: pid, and resident and peak memory (MiB). */
 function appProcesses() {
@@ -99,61 +98,6 @@ function checkCitations(citations) {
   return verdicts.slice(controls.length);
 }
 
-/** What the window shows, read in one round trip. */
-function view() {
-  return driver.run(`
-    const q = (s) => Array.from(document.querySelectorAll(s));
-    const assistant = q("article.assistant");
-    const last = assistant[assistant.length - 1];
-    return {
-      documents: q(".library .documents li").map((li) => ({
-        name: li.querySelector(".name")?.textContent ?? "",
-        status: li.className.split(" ").find((c) => ["ready", "failed", "indexing", "interrupted"].includes(c)) ?? "",
-      })),
-      progress: q(".library .progress li").map((li) => ({
-        name: li.querySelector(".name")?.textContent ?? "",
-        failed: li.querySelector(".error")?.textContent ?? null,
-        bar: li.querySelector("progress") !== null,
-      })),
-      ingesting: document.querySelector(".library button.cancel") !== null,
-      empty: document.querySelector(".empty-state")?.textContent ?? null,
-      answer: last ? last.querySelector(".answer")?.textContent ?? "" : null,
-      streaming: last ? last.querySelector(".cursor") !== null : false,
-      chips: last ? last.querySelectorAll("button.chip").length : 0,
-      outcome: last?.dataset.outcome ?? null,
-      fromDocuments: last ? last.querySelectorAll("[data-testid=quotes] blockquote").length : 0,
-      quoteChips: last ? last.querySelectorAll("[data-testid=quotes] button.chip").length : 0,
-      draft: last?.querySelector("[data-testid=draft] .answer")?.textContent ?? null,
-      draftChips: last ? last.querySelectorAll("[data-testid=draft] button, [data-testid=draft] .chip").length : 0,
-      sentences: last ? Array.from(last.querySelectorAll(".sentence")).map((s) => ({
-        support: s.dataset.support,
-        text: s.querySelector(".text")?.textContent ?? "",
-      })) : [],
-      sentenceChips: last ? Array.from(last.querySelectorAll(".sentence button.chip")).map((b) => ({
-        n: Number(b.dataset.n),
-        sentence: b.closest(".sentence").querySelector(".text").textContent,
-        passage: b.dataset.passage ?? "",
-      })) : [],
-      conversations: q(".conversations li .title").map((b) => b.textContent),
-      messages: q(".messages article").length,
-      viewerPage: document.querySelector("[data-testid=viewer-page]")?.textContent ?? null,
-      highlighted: q(".viewer .textLayer span.cited").length,
-    };`);
-}
-
-/** A drop of files on the window, as the OS delivers it to the webview (Tauri's drag-drop event). */
-function drop(paths) {
-  return driver.runAsync(
-    `const [paths, done] = arguments;
-     window.__TAURI_INTERNALS__.invoke("plugin:event|emit_to", {
-       target: { kind: "Webview", label: "main" },
-       event: "tauri://drag-drop",
-       payload: { paths, position: { x: 600, y: 400 } },
-     }).then(() => done(true), (e) => done(String(e)));`,
-    paths,
-  );
-}
-
 before(async () => {
   // A PDF cut off after 4 kB: real header, no cross-reference table.
   writeFileSync(broken, readFileSync(guide).subarray(0, 4096));
@@ -200,7 +144,7 @@ test("the desktop app, end to end", async (t) => {
         if (now - start < 2000) requestAnimationFrame(tick); else done({ worst: Math.round(worst), frames }); }
       requestAnimationFrame(tick);`);
     console.log(`# during indexing: ${gaps.frames} frames in 2 s, longest gap ${gaps.worst} ms`);
-    await driver.until("a file finished while others are in progress", 120, async () => {
+    await driver.until("a file finished while others are in progress", 30, async () => {
       const v = await view();
       return v.progress.some((p) => !p.bar && !p.failed) && v.progress.some((p) => p.bar);
     }, 100).catch(() => {});

@@ -10,8 +10,8 @@
 //!
 //! cargo run --release -p quire-engine --example retrieval_eval -- \
 //!     --library DIR [--models DIR] [--questions FILE] [--root /usr/share/doc/texlive-doc] [--json]
-//!     [--leave-out NAME,NAME]   (search all documents but these, by file name: as if the library
-//!                                did not hold them)
+//!     [--leave-out NAME,NAME | --only NAME,NAME]   (search all documents but these, or only
+//!                                these, by file name: as if the library held no others)
 
 mod common;
 
@@ -65,9 +65,14 @@ fn main() {
         arg(&args, "--root").unwrap_or_else(|| "/usr/share/doc/texlive-doc".to_string()),
     );
     let json = args.iter().any(|a| a == "--json");
-    let left_out: Vec<String> = arg(&args, "--leave-out")
-        .map(|names| names.split(',').map(str::to_string).collect())
-        .unwrap_or_default();
+    let names = |flag: &str| -> Option<Vec<String>> {
+        arg(&args, flag).map(|names| names.split(',').map(str::to_string).collect())
+    };
+    let left_out = names("--leave-out").unwrap_or_default();
+    let only = names("--only");
+    let searched = |name: &String| {
+        !left_out.contains(name) && only.as_ref().is_none_or(|only| only.contains(name))
+    };
 
     let items: Vec<serde_json::Value> = serde_json::from_str(
         &std::fs::read_to_string(&questions_file)
@@ -92,12 +97,12 @@ fn main() {
         name.strip_suffix(".gz").map(str::to_string).unwrap_or(name)
     };
     let documents = library.documents().expect("documents");
-    let docs: Vec<i64> = if left_out.is_empty() {
+    let docs: Vec<i64> = if left_out.is_empty() && only.is_none() {
         Vec::new()
     } else {
         documents
             .iter()
-            .filter(|d| !left_out.contains(&file_name(Path::new(&d.path))))
+            .filter(|d| searched(&file_name(Path::new(&d.path))))
             .map(|d| d.id)
             .collect()
     };
@@ -136,7 +141,7 @@ fn main() {
     let stored: Vec<String> = documents
         .iter()
         .map(|d| file_name(Path::new(&d.path)))
-        .filter(|name| !left_out.contains(name))
+        .filter(|name| searched(name))
         .collect();
     // The hybrid top 5 of each question: what the model would be given.
     let mut top_texts: Vec<Vec<String>> = Vec::new();

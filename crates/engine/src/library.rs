@@ -286,24 +286,22 @@ impl Library {
         }
     }
 
-    /// Makes sure the stored vectors come from `info`'s model. On a change of model, every
-    /// document is queued to be indexed again: vectors of two models never mix.
+    /// Makes sure the stored vectors come from `info`'s model. On a change of model the vectors
+    /// go (vectors of two models never mix) and the library is marked for chunking again with
+    /// the new model's tokenizer ([`Library::rechunk_pending`]): its documents stay, searchable
+    /// by words, their text stored.
     pub fn adopt_model(&self, info: &ModelInfo) -> Result<()> {
         let mut slot = self.index.write().unwrap_or_else(PoisonError::into_inner);
-        let mut store = self.store();
+        let store = self.store();
         let current = store.meta("embedding_model")?;
         if current.as_deref() == Some(info.id().as_str()) {
             return Ok(());
         }
         if current.is_some() {
-            for doc in store.documents()? {
-                if doc.status != DocStatus::Failed {
-                    store.clear_document(doc.id, DocStatus::Interrupted)?;
-                }
-            }
             *slot = None;
             let _ = std::fs::remove_file(self.index_path());
             store.set_meta("index_checksum", "")?;
+            store.set_meta("rechunk", "1")?;
         }
         store.set_meta("embedding_model", &info.id())?;
         store.set_meta("dimensions", &info.dimensions.to_string())?;
@@ -313,6 +311,17 @@ impl Library {
             self.precision,
         )?);
         Ok(())
+    }
+
+    /// Whether the documents' chunks were made for an earlier embedding model and must be made
+    /// again from their stored pages (set by [`Library::adopt_model`], cleared once done: a
+    /// run stopped half-way does it again).
+    pub fn rechunk_pending(&self) -> Result<bool> {
+        Ok(self.store().meta("rechunk")?.as_deref() == Some("1"))
+    }
+
+    pub fn rechunk_done(&self) -> Result<()> {
+        self.store().set_meta("rechunk", "0")
     }
 
     /// Brings database and vector index into agreement after a crash: documents a Quire from

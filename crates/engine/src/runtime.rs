@@ -46,6 +46,8 @@ pub(crate) struct Models {
     options: ModelOptions,
     embedder: Mutex<Option<Arc<Embedding>>>,
     generator: Mutex<Option<Arc<GeneratorThread>>>,
+    /// The embedding model's id (see [`crate::embed::ModelInfo::id`]), read on first need.
+    embedding_id: OnceLock<Option<String>>,
     /// The dictionary, read on first need; `None` inside when it is not there or unreadable.
     glossary: OnceLock<Option<Arc<Glossary>>>,
     /// Why the wanted GPU is not in use, once the embedder has started (until taken).
@@ -59,6 +61,7 @@ impl Models {
             embedder: Mutex::new(None),
             generator: Mutex::new(None),
             glossary: OnceLock::new(),
+            embedding_id: OnceLock::new(),
             device_warning: Mutex::new(None),
         }
     }
@@ -115,6 +118,19 @@ impl Models {
                 Glossary::load(&self.options.glossary_path)
                     .ok()
                     .map(Arc::new)
+            })
+            .clone()
+    }
+
+    /// The chosen embedding model's id, without loading it; `None` when its files are not
+    /// usable.
+    pub fn embedding_id(&self) -> Option<String> {
+        self.embedding_id
+            .get_or_init(|| {
+                ModelFiles::locate(&self.options.embedding_dir)
+                    .and_then(|f| f.info())
+                    .ok()
+                    .map(|info| info.id())
             })
             .clone()
     }

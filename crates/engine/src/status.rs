@@ -35,6 +35,9 @@ pub struct LibraryStatus {
     pub embedding_model: ModelStatus,
     /// The model that built the stored vectors.
     pub indexed_with: Option<String>,
+    /// The stored vectors come from another embedding model than the one chosen: the next add
+    /// (the window starts one at once) indexes the library again from its stored text.
+    pub model_changed: bool,
     pub answer_model: ModelStatus,
     /// The device embedding runs on: the one in use once the model has loaded, the one found
     /// by the check, or else the choice ("auto").
@@ -97,11 +100,17 @@ pub(crate) fn status(
     } else {
         Vec::new()
     };
+    // Also while the indexing again of a change of model has not finished (a run stopped).
+    let model_changed = match (&indexed_with, models.embedding_id()) {
+        (Some(stored), Some(chosen)) => *stored != chosen,
+        _ => false,
+    } || library.rechunk_pending()?;
     Ok(LibraryStatus {
         library_dir: options.dir.clone(),
         models_dir: options.models_dir.clone(),
         embedding_model: models.embedding_status(),
         indexed_with,
+        model_changed,
         answer_model: models.answer_status(),
         device,
         device_warning,

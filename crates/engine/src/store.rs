@@ -433,32 +433,43 @@ impl Store {
                 put_page.execute(params![id, page.number, page.text])?;
             }
         }
-        let mut ids = Vec::with_capacity(chunks.len());
-        {
-            let mut put_chunk = tx.prepare_cached(
-                "INSERT INTO chunks(document_id, ordinal, page_start, page_end, char_start, char_end, tokens, text)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            let mut put_fts =
-                tx.prepare_cached("INSERT INTO chunks_fts(rowid, body) VALUES (?1, ?2)")?;
-            for (ordinal, c) in chunks.iter().enumerate() {
-                put_chunk.execute(params![
-                    id,
-                    ordinal as i64,
-                    c.page_start,
-                    c.page_end,
-                    c.char_start as i64,
-                    c.char_end as i64,
-                    c.tokens as i64,
-                    c.text
-                ])?;
-                let chunk_id = tx.last_insert_rowid();
-                put_fts.execute(params![chunk_id, keyword_form(&c.text)])?;
-                ids.push(chunk_id);
-            }
-        }
+        let ids = insert_chunks(&tx, id, chunks)?;
         tx.commit()?;
         Ok((id, ids, replaced))
+    }
+
+    /// A document's stored pages, in order.
+    pub fn pages(&self, document_id: i64) -> Result<Vec<Page>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT number, text FROM pages WHERE document_id = ?1 ORDER BY number")?;
+        let rows = stmt.query_map([document_id], |r| {
+            Ok(Page {
+                number: r.get(0)?,
+                text: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Replaces a ready document's chunks with `chunks` (made again from its stored pages, for
+    /// another embedding model), in one transaction; they wait for vectors in the embedding
+    /// queue at place `queued`. Returns the ids of the chunks replaced.
+    pub fn replace_chunks(&mut self, id: i64, chunks: &[Chunk], queued: i64) -> Result<Vec<i64>> {
+        let tx = self.conn.transaction()?;
+        let replaced: Vec<i64> = {
+            let mut stmt = tx.prepare_cached("SELECT id FROM chunks WHERE document_id = ?1")?;
+            let rows = stmt.query_map([id], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        tx.execute("DELETE FROM chunks WHERE document_id = ?1", [id])?;
+        insert_chunks(&tx, id, chunks)?;
+        tx.execute(
+            "UPDATE documents SET embedded = ?2, queued = ?3 WHERE id = ?1",
+            params![id, chunks.is_empty(), queued],
+        )?;
+        tx.commit()?;
+        Ok(replaced)
     }
 
     /// Records that the file at `path` could not be read; anything stored for it before goes.
@@ -775,6 +786,32 @@ fn document_filter(docs: &[i64]) -> String {
         .collect::<Vec<_>>()
         .join(",");
     format!("AND c.document_id IN ({list})")
+}
+
+/// Stores a document's chunks, each with its keyword row; returns their ids in order.
+fn insert_chunks(tx: &rusqlite::Transaction, id: i64, chunks: &[Chunk]) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(chunks.len());
+    let mut put_chunk = tx.prepare_cached(
+        "INSERT INTO chunks(document_id, ordinal, page_start, page_end, char_start, char_end, tokens, text)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    let mut put_fts = tx.prepare_cached("INSERT INTO chunks_fts(rowid, body) VALUES (?1, ?2)")?;
+    for (ordinal, c) in chunks.iter().enumerate() {
+        put_chunk.execute(params![
+            id,
+            ordinal as i64,
+            c.page_start,
+            c.page_end,
+            c.char_start as i64,
+            c.char_end as i64,
+            c.tokens as i64,
+            c.text
+        ])?;
+        let chunk_id = tx.last_insert_rowid();
+        put_fts.execute(params![chunk_id, keyword_form(&c.text)])?;
+        ids.push(chunk_id);
+    }
+    Ok(ids)
 }
 
 fn delete_contents(tx: &rusqlite::Transaction, id: i64) -> Result<Vec<i64>> {

@@ -132,3 +132,80 @@ fn a_chinese_question_finds_the_english_sentence_that_answers_it() {
         .unwrap();
     assert_eq!(best, 1, "scores {scores:?}");
 }
+
+/// Switching a library to the multilingual model: the next add (of nothing) makes every
+/// document's chunks again from its stored text with the new tokenizer and embeds them, with
+/// progress; the PDFs need not be there any more. Until then searches say the library was
+/// indexed with another model, and status says so.
+#[test]
+fn switching_the_embedding_model_indexes_the_library_again_from_its_text() {
+    use quire_engine::{AddEvent, AddOptions, Engine, Error, Isolation, LibraryOptions};
+    use quire_engine::{SearchOptions, DEFAULT_EMBEDDING_MODEL};
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("cfgguide.pdf");
+    std::fs::copy("/usr/share/doc/texlive-doc/latex/base/cfgguide.pdf", &pdf).unwrap();
+    let models = common::model_dir(MODEL).parent().unwrap().to_path_buf();
+    let open = |model: &str| {
+        let mut options = LibraryOptions::new(dir.path().join("library"), &models);
+        options.embedding_model = Some(models.join(model));
+        options.extractor = quire_engine::Extractor::new(Isolation::Thread);
+        options.device = DeviceChoice::Cpu;
+        Engine::open(options).unwrap()
+    };
+    let question = "Which configuration file must exist?";
+    let (chunks_before, hits_before) = {
+        let engine = open(DEFAULT_EMBEDDING_MODEL);
+        let report = engine
+            .add(
+                std::slice::from_ref(&pdf),
+                &AddOptions::default(),
+                &|_: &AddEvent| true,
+            )
+            .unwrap();
+        assert_eq!(report.failed(), 0);
+        let status = engine.status(false).unwrap();
+        assert!(!status.model_changed);
+        let hits = engine.search(question, &SearchOptions::default()).unwrap();
+        (status.chunks, hits.len())
+    };
+    std::fs::remove_file(&pdf).unwrap();
+
+    let engine = open(MODEL);
+    let status = engine.status(false).unwrap();
+    assert!(status.model_changed, "{status:?}");
+    let err = engine
+        .search(question, &SearchOptions::default())
+        .unwrap_err();
+    assert!(matches!(err, Error::ModelMismatch { .. }), "{err}");
+
+    let embedding_events = std::sync::atomic::AtomicUsize::new(0);
+    let report = engine
+        .add(&[], &AddOptions::default(), &|e: &AddEvent| {
+            if matches!(e, AddEvent::Embedding { .. }) {
+                embedding_events.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            true
+        })
+        .unwrap();
+    assert_eq!(report.failed(), 0);
+    assert!(
+        embedding_events.into_inner() > 0,
+        "embedding progress was reported"
+    );
+    let status = engine.status(true).unwrap();
+    assert!(!status.model_changed);
+    assert_eq!(status.documents.ready, 1);
+    assert_eq!(status.chunks_waiting, 0);
+    assert_eq!(status.vectors, status.chunks);
+    assert_eq!(status.consistent, Some(true), "{:?}", status.problems);
+    assert!(status.indexed_with.as_deref().unwrap().starts_with(MODEL));
+    eprintln!(
+        "chunks: {chunks_before} with MiniLM, {} with e5",
+        status.chunks
+    );
+    let hits = engine.search(question, &SearchOptions::default()).unwrap();
+    assert_eq!(hits.len(), hits_before);
+    assert!(hits
+        .iter()
+        .all(|h| h.similarity.is_some() && !h.by_words_only));
+}

@@ -343,7 +343,12 @@ export type LibraryStatus = { library: string, models: string, embedding_model: 
 /**
  * The model that built the stored vectors.
  */
-indexed_with: string | null, answer_model: ModelStatus, 
+indexed_with: string | null, 
+/**
+ * The stored vectors come from another embedding model than the one chosen: the next add
+ * (the window starts one at once) indexes the library again from its stored text.
+ */
+model_changed: boolean, answer_model: ModelStatus, 
 /**
  * The device embedding runs on: the one in use once the model has loaded, the one found
  * by the check, or else the choice ("auto").

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::extract::{ExtractError, ExtractedPdf, Extractor, FailureKind};
 use crate::library::Library;
 use crate::runtime::{Embedding, Models};
-use crate::store::FileStamp;
+use crate::store::{DocStatus, FileStamp};
 
 mod plan;
 
@@ -196,6 +196,8 @@ pub struct AddReport {
     pub chunks_waiting: u64,
     pub stages: StageTimes,
     pub cancelled: bool,
+    /// Documents chunked again from their stored text for a new embedding model.
+    pub reindexed: u64,
     /// Where the vectors were made ("CPU (f32)").
     pub embedding_device: String,
 }
@@ -255,6 +257,7 @@ pub(crate) fn add(
             },
             queued,
         };
+        run.rechunk_stored()?;
         let work = run.plan(paths)?;
         run.index_all(extractor, &work)?;
         run
@@ -470,17 +473,7 @@ impl Run<'_> {
             Err(e) => return self.record_failure(work, e),
         };
         let t = Instant::now();
-        let info = self.embedding.thread.info();
-        // The model's card may put a prefix ("passage: ") before every chunk.
-        let prefix = &info.card.passage_prefix;
-        let prefix_tokens = if prefix.is_empty() {
-            0
-        } else {
-            self.embedding.tokens.count(&[prefix.as_str()])[0]
-        };
-        let room = info.max_tokens.saturating_sub(prefix_tokens);
-        let options = ChunkOptions::for_model(self.options.chunk_tokens, room);
-        let chunks = chunk_pages(&pdf.pages, &options, &self.embedding.tokens);
+        let chunks = chunk_pages(&pdf.pages, &self.chunk_options(), &self.embedding.tokens);
         self.report.stages.chunk += t.elapsed().as_secs_f64();
 
         let t = Instant::now();
@@ -515,6 +508,46 @@ impl Run<'_> {
             error: None,
             error_kind: None,
         })
+    }
+
+    /// How to chunk for the embedding model: the target length, within what the model reads.
+    fn chunk_options(&self) -> ChunkOptions {
+        let info = self.embedding.thread.info();
+        // The model's card may put a prefix ("passage: ") before every chunk.
+        let prefix = &info.card.passage_prefix;
+        let prefix_tokens = if prefix.is_empty() {
+            0
+        } else {
+            self.embedding.tokens.count(&[prefix.as_str()])[0]
+        };
+        let room = info.max_tokens.saturating_sub(prefix_tokens);
+        ChunkOptions::for_model(self.options.chunk_tokens, room)
+    }
+
+    /// After a change of embedding model: each ready document's chunks are made again from its
+    /// stored pages with the new model's tokenizer (nothing is read from the PDFs, which may
+    /// have moved), searchable by words at once and queued for vectors behind this run's own
+    /// files.
+    fn rechunk_stored(&mut self) -> Result<()> {
+        if !self.library.rechunk_pending()? {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let options = self.chunk_options();
+        let documents = self.library.store().documents()?;
+        for doc in documents.iter().filter(|d| d.status == DocStatus::Ready) {
+            let pages = self.library.store().pages(doc.id)?;
+            let chunks = chunk_pages(&pages, &options, &self.embedding.tokens);
+            self.library
+                .store()
+                .replace_chunks(doc.id, &chunks, self.queued - 1)?;
+            self.library.stored_more();
+            self.report.chunks += chunks.len() as u64;
+            self.report.reindexed += 1;
+        }
+        self.library.rechunk_done()?;
+        self.report.stages.chunk += t.elapsed().as_secs_f64();
+        Ok(())
     }
 
     /// Stores why a file could not be read (anything stored for it before goes).
