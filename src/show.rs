@@ -174,4 +174,21 @@ fn print_status(s: &LibraryStatus) {
     if !s.writable {
         println!("note             another Quire process is changing this library");
     }
+    if s.model_changed {
+        println!(
+            "note             indexed with {}, not the embedding model chosen: `quire add` \
+             (without files) indexes it again from its stored text",
+            s.indexed_with.as_deref().unwrap_or("another model")
+        );
+    }
+    if let Some(m) = &s.suggestion {
+        println!(
+            "suggestion       {:.0} % of the passages are Chinese, Japanese or Korean: {} finds \
+             them better (--embedding-model {}; indexes {} passages again)",
+            m.cjk_share * 100.0,
+            m.name,
+            m.path.display(),
+            m.chunks
+        );
+    }
 }

@@ -11,8 +11,8 @@ use quire_engine::{
     AddEvent, AddStatus, Answer, AnswerSentence, AskEvent, Citation, Conversation, Coverage,
     DeviceChoice, Discovery, DocStatus, Document, DocumentCounts, EncoderPrecision, ErrorKind,
     FailureKind, FileOutcome, FoundModel, GenerationStats, LibraryStatus, ModelKind, ModelSource,
-    ModelStatus, Omission, OmitReason, Outcome, Passage, PromptReport, Quote, SearchedFolder,
-    Segment, SkipKind, SkippedFile, StopReason, StoredMessage, Support,
+    ModelStatus, ModelSuggestion, Omission, OmitReason, Outcome, Passage, PromptReport, Quote,
+    SearchedFolder, Segment, SkipKind, SkippedFile, StopReason, StoredMessage, Support,
 };
 use ts_rs::{Config, TS};
 
@@ -61,6 +61,7 @@ fn generated() -> String {
         declaration::<ModelStatus>(&cfg),
         declaration::<DocumentCounts>(&cfg),
         declaration::<LibraryStatus>(&cfg),
+        declaration::<ModelSuggestion>(&cfg),
         declaration::<DeviceChoice>(&cfg),
         declaration::<EncoderPrecision>(&cfg),
         declaration::<ModelSource>(&cfg),

@@ -80,6 +80,6 @@ pub use ingest::{
 pub use markers::Segment;
 pub use retrieve::{SearchHit, SearchMode, SearchOptions};
 pub use runtime::ModelStatus;
-pub use status::{DocumentCounts, LibraryStatus};
+pub use status::{DocumentCounts, LibraryStatus, ModelSuggestion};
 pub use store::{DocStatus, Document, Passage, StoredChunk};
 pub use verify::{AnswerSentence, Omission, OmitReason, Outcome, Support};

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::library::Library;
 use crate::runtime::Models;
 use crate::store::StoredChunk;
-use crate::text::query_terms;
+use crate::text::{mostly_cjk, query_terms};
 
 /// The most passages one search (or answer) returns.
 pub const MAX_K: usize = 20;
@@ -289,7 +289,7 @@ fn rank(
         .store()
         .chunks(&ids)?
         .into_iter()
-        .filter(|c| is_chinese(&c.passage.text))
+        .filter(|c| mostly_cjk(&c.passage.text))
         .map(|c| c.id)
         .collect();
     let asked_ids: Vec<i64> = asked
@@ -326,20 +326,6 @@ fn rank(
         similarity,
         unseen,
     })
-}
-
-/// A passage in Chinese: at least one Chinese character for every four Latin letters (the
-/// CTeX manual's pages, full of commands, are; an English page quoting a Chinese word is not).
-fn is_chinese(text: &str) -> bool {
-    let (mut han, mut latin) = (0usize, 0usize);
-    for c in text.chars() {
-        if matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF) {
-            han += 1;
-        } else if c.is_ascii_alphabetic() {
-            latin += 1;
-        }
-    }
-    han > 0 && han * 4 >= latin
 }
 
 /// Dense candidates for `vector`, fused with the keyword candidates by reciprocal rank.

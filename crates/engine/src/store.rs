@@ -748,6 +748,16 @@ impl Store {
             as u64)
     }
 
+    /// The texts of up to about `count` chunks, spread evenly over the library (a sample).
+    pub fn sample_texts(&self, count: u64) -> Result<Vec<String>> {
+        let step = (self.chunk_count()? / count.max(1)).max(1) as i64;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT text FROM chunks WHERE id % ?1 = 0 LIMIT ?2")?;
+        let rows = stmt.query_map(params![step, count as i64], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The stored (cleaned) text of one page.
     pub fn page_text(&self, document_id: i64, page: u32) -> Result<Option<String>> {
         Ok(self

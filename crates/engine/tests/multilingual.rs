@@ -209,3 +209,62 @@ fn switching_the_embedding_model_indexes_the_library_again_from_its_text() {
         .iter()
         .all(|h| h.similarity.is_some() && !h.by_words_only));
 }
+
+/// The CTeX FAQ (Chinese, from Debian's texlive-lang-chinese; scripts/zh-manuals.sh unpacks it).
+fn chinese_faq() -> PathBuf {
+    let cache = std::env::var_os("QUIRE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/quire"));
+    let path = cache.join("zh-pdfs/ctex-faq.pdf");
+    assert!(
+        path.is_file(),
+        "{} is missing: run bash scripts/zh-manuals.sh",
+        path.display()
+    );
+    path
+}
+
+/// A library of mostly Chinese passages indexed with the English-only default model gets the
+/// multilingual model suggested (with the passages a switch costs); an English library, or one
+/// already on the multilingual model, does not.
+#[test]
+fn a_chinese_library_on_the_english_model_gets_the_multilingual_one_suggested() {
+    use quire_engine::{AddEvent, AddOptions, Engine, Isolation, LibraryOptions};
+    let models = common::model_dir(MODEL).parent().unwrap().to_path_buf();
+    let open = |dir: &std::path::Path, model: Option<&str>| {
+        let mut options = LibraryOptions::new(dir.join("library"), &models);
+        options.embedding_model = model.map(|m| models.join(m));
+        options.extractor = quire_engine::Extractor::new(Isolation::Thread);
+        options.device = DeviceChoice::Cpu;
+        Engine::open(options).unwrap()
+    };
+    let add = |engine: &Engine, path: PathBuf| {
+        let report = engine
+            .add(&[path], &AddOptions::default(), &|_: &AddEvent| true)
+            .unwrap();
+        assert_eq!(report.failed(), 0);
+    };
+
+    let chinese = tempfile::tempdir().unwrap();
+    let engine = open(chinese.path(), None);
+    add(&engine, chinese_faq());
+    let status = engine.status(false).unwrap();
+    let suggested = status
+        .suggestion
+        .expect("a suggestion for a Chinese library");
+    eprintln!("{suggested:?}");
+    assert_eq!(suggested.path, models.join(MODEL));
+    assert_eq!(suggested.chunks, status.chunks);
+    assert!(suggested.cjk_share >= 0.5, "{suggested:?}");
+    drop(engine);
+    let engine = open(chinese.path(), Some(MODEL));
+    assert!(engine.status(false).unwrap().suggestion.is_none());
+
+    let english = tempfile::tempdir().unwrap();
+    let engine = open(english.path(), None);
+    add(
+        &engine,
+        PathBuf::from("/usr/share/doc/texlive-doc/latex/base/cfgguide.pdf"),
+    );
+    assert!(engine.status(false).unwrap().suggestion.is_none());
+}
