@@ -183,7 +183,7 @@ fn print_status(s: &LibraryStatus) {
     }
     if let Some(m) = &s.suggestion {
         println!(
-            "suggestion       {:.0} % of the passages are Chinese, Japanese or Korean: {} finds \
+            "suggestion       {:.0} % of the passages are in Chinese, Japanese or Korean: {} finds \
              them better (--embedding-model {}; indexes {} passages again)",
             m.cjk_share * 100.0,
             m.name,

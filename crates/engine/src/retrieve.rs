@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::library::Library;
 use crate::runtime::Models;
 use crate::store::StoredChunk;
-use crate::text::{mostly_cjk, query_terms};
+use crate::text::query_terms;
 
 /// The most passages one search (or answer) returns.
 pub const MAX_K: usize = 20;
@@ -262,8 +262,9 @@ struct Ranked {
 }
 
 /// The passages for a query. With English terms for a Chinese question, each passage is ranked
-/// by the question in its own language — passages in Chinese by the question as asked, the
-/// others by its English terms — and the two rankings are fused by reciprocal rank.
+/// by the question in its document's language — passages of Chinese (or Japanese, Korean)
+/// documents by the question as asked, the others by its English terms — and the two rankings
+/// are fused by reciprocal rank.
 fn rank(
     library: &Library,
     vectors: Option<&QueryVectors>,
@@ -285,11 +286,16 @@ fn rank(
     ids.extend(english.fused.iter().map(|f| f.0));
     ids.sort_unstable();
     ids.dedup();
-    let chinese: std::collections::HashSet<i64> = library
-        .store()
-        .chunks(&ids)?
-        .into_iter()
-        .filter(|c| mostly_cjk(&c.passage.text))
+    // A passage takes its document's language: the code listings of a Chinese manual are
+    // ranked by the question as asked, like its prose.
+    let found = library.store().chunks(&ids)?;
+    let mut documents: Vec<i64> = found.iter().map(|c| c.document_id).collect();
+    documents.sort_unstable();
+    documents.dedup();
+    let cjk = library.store().cjk_documents(&documents)?;
+    let chinese: std::collections::HashSet<i64> = found
+        .iter()
+        .filter(|c| cjk.contains(&c.document_id))
         .map(|c| c.id)
         .collect();
     let asked_ids: Vec<i64> = asked

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::library::Library;
 use crate::runtime::{ModelStatus, Models};
 use crate::store::DocStatus;
-use crate::text::mostly_cjk;
+use crate::text::is_cjk;
 
 /// How many documents are in each state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -65,7 +65,7 @@ pub struct LibraryStatus {
 /// An embedding model to suggest for a library mostly in Chinese, Japanese or Korean when the one
 /// in use is English-only. Measured (`bench/multilingual.sh`): Chinese questions over the CTeX
 /// manuals find the right page in the first five 0.98 of the time with multilingual-e5-small,
-/// 0.89 with all-MiniLM-L6-v2, and its quotes in Chinese are the right sentences (MiniLM's
+/// 0.87 with all-MiniLM-L6-v2, and its quotes in Chinese are the right sentences (MiniLM's
 /// often are not); over English documents MiniLM stays better (see [`crate::glossary`]).
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct ModelSuggestion {
@@ -73,15 +73,17 @@ pub struct ModelSuggestion {
     #[ts(type = "string")]
     pub path: PathBuf,
     pub name: String,
-    /// Share of the library's passages (a sample of up to 500) in Chinese, Japanese or Korean.
+    /// Share of the library's passages (a sample of up to 500) with Chinese, Japanese or Korean
+    /// text in them.
     pub cjk_share: f32,
     /// Passages the switch would index again.
     pub chunks: u64,
 }
 
-/// At least this share of the passages in Chinese, Japanese or Korean makes a library one for
-/// a multilingual model.
-const CJK_LIBRARY_SHARE: f32 = 0.5;
+/// At least this share of the passages with Chinese, Japanese or Korean text in them makes a
+/// library one for a multilingual model (the CTeX manual: 47 %, the rest of its passages are
+/// code listings; the CTeX FAQ 97 %; the English LaTeX manuals 0 %).
+const CJK_LIBRARY_SHARE: f32 = 0.3;
 
 fn suggestion(
     library: &Library,
@@ -96,7 +98,7 @@ fn suggestion(
         return Ok(None);
     }
     let sample = library.store().sample_texts(500)?;
-    let cjk = sample.iter().filter(|t| mostly_cjk(t)).count();
+    let cjk = sample.iter().filter(|t| t.chars().any(is_cjk)).count();
     let cjk_share = cjk as f32 / sample.len().max(1) as f32;
     if cjk_share < CJK_LIBRARY_SHARE {
         return Ok(None);

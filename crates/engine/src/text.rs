@@ -14,21 +14,6 @@ pub fn is_cjk(c: char) -> bool {
         | 0x20000..=0x2FA1F) // Extensions B..F, compatibility supplement
 }
 
-/// A text written mostly in Chinese, Japanese or Korean: at least one such character for every
-/// four Latin letters (a CTeX manual's page, full of commands, is; an English page quoting a
-/// Chinese word is not).
-pub fn mostly_cjk(text: &str) -> bool {
-    let (mut cjk, mut latin) = (0usize, 0usize);
-    for c in text.chars() {
-        if is_cjk(c) {
-            cjk += 1;
-        } else if c.is_ascii_alphabetic() {
-            latin += 1;
-        }
-    }
-    cjk > 0 && cjk * 4 >= latin
-}
-
 /// CJK characters and CJK punctuation ("。", full-width forms): lines between them join
 /// without a space.
 fn is_cjk_or_punct(c: char) -> bool {

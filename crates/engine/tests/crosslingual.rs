@@ -149,3 +149,57 @@ fn a_chinese_question_gets_the_english_sentences_that_answer_it() {
         "no quote from {manual} p. {page}"
     );
 }
+
+/// A library of Chinese documents is searched as before: the English terms rank only passages
+/// of documents not in Chinese (the CTeX FAQ's code listings belong to a Chinese document).
+#[test]
+fn a_chinese_library_is_searched_as_the_question_was_asked() {
+    let cache = std::env::var_os("QUIRE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/quire"));
+    let faq = cache.join("zh-pdfs/ctex-faq.pdf");
+    assert!(
+        faq.is_file(),
+        "{} is missing: run bash scripts/zh-manuals.sh",
+        faq.display()
+    );
+    let models = models_folder();
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("library");
+    let bare = dir.path().join("models");
+    std::fs::create_dir(&bare).unwrap();
+    for entry in std::fs::read_dir(&models).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() != "cc-cedict" {
+            std::os::unix::fs::symlink(entry.path(), bare.join(entry.file_name())).unwrap();
+        }
+    }
+    let questions = [
+        "想让公式编号带上节号，变成 (1.1)、(2.1)，而且每节自动从 1 开始，怎么写？",
+        "同一个脚注内容要在文中好几处引用，除了复制粘贴还有什么好办法？",
+        "\\cite 多篇文献时出来是 [6,2,5,8,4,7]，怎么自动排序并压缩成 [2,4–8]？",
+    ];
+    let ranked = |engine: &Engine| -> Vec<Vec<i64>> {
+        questions
+            .iter()
+            .map(|q| {
+                let options = SearchOptions {
+                    k: 10,
+                    ..SearchOptions::default()
+                };
+                let hits = engine.search(q, &options).unwrap();
+                hits.iter().map(|h| h.chunk.id).collect()
+            })
+            .collect()
+    };
+    let with_dictionary = {
+        let engine = engine(&library, &models);
+        let report = engine
+            .add(&[faq], &AddOptions::default(), &|_: &AddEvent| true)
+            .unwrap();
+        assert_eq!(report.failed(), 0);
+        ranked(&engine)
+    };
+    let as_asked = ranked(&engine(&library, &bare));
+    assert_eq!(with_dictionary, as_asked);
+}

@@ -27,7 +27,7 @@ describe("library panel", () => {
     const { body } = render(LibraryPanel, { props: props({ suggestion }) });
     const shown = text(body);
     expect(body).toContain('data-testid="model-suggestion"');
-    expect(shown).toContain("90 % of this library is Chinese, Japanese or Korean");
+    expect(shown).toContain("90 % of this library's passages are in Chinese, Japanese or Korean");
     expect(shown).toContain("indexes 162 passages again");
     expect(shown).toContain("Use multilingual-e5-small");
   });
