@@ -9,11 +9,13 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # System packages: a C/C++ toolchain for the bundled SQLite and usearch, cmake and libclang for
 # llama.cpp (built from source by llama-cpp-sys-2, bindings made by bindgen), Python's pip for
 # the model fetch and numpy for converting the multilingual model (models/e5_convert.py), the
-# real PDFs the tests and demo use, and qpdf to make an encrypted test PDF.
+# real PDFs the tests and demo use, qpdf to make an encrypted test PDF, and poppler-data (the
+# Unicode tables of Adobe's character collections, for Chinese, Japanese and Korean PDFs whose
+# fonts have no ToUnicode map).
 # The desktop window: WebKitGTK 4.1 (Tauri's webview on Linux) with libxdo (menus) and librsvg
 # (icons); its end-to-end test: Xvfb for a display and WebKitWebDriver.
 packages=(build-essential pkg-config cmake libclang-dev python3 python3-pip python3-numpy texlive-latex-base-doc
-  qpdf poppler-utils libwebkit2gtk-4.1-dev libxdo-dev librsvg2-dev xvfb xauth webkit2gtk-driver)
+  qpdf poppler-utils poppler-data libwebkit2gtk-4.1-dev libxdo-dev librsvg2-dev xvfb xauth webkit2gtk-driver)
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()
   for p in "${packages[@]}"; do

@@ -953,6 +953,9 @@ struct PdfCIDFont<'a> {
     cid_unicode: Option<HashMap<u32, String>>,
     // Quire: the codes are UTF-16 (a Uni…-UTF16/UCS2 predefined CMap).
     unicode_codes: bool,
+    // Quire: Unicode by CID of the font's character collection (Adobe-GB1, …), for a CID-keyed
+    // font without a ToUnicode map (see quire::collection_unicode).
+    collection: Option<&'static [u32]>,
 }
 
 fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMap<u32, String>> {
@@ -1080,6 +1083,22 @@ impl<'a> PdfCIDFont<'a> {
             }
         }
 
+        // A CID-keyed CFF font's CIDs are those of its character collection: without a
+        // ToUnicode map, the collection's own table gives the characters (as poppler does).
+        let collection = if get_name_string(doc, ciddict, b"Subtype") == "CIDFontType0" {
+            maybe_get_obj(doc, ciddict, b"CIDSystemInfo")
+                .and_then(|d| d.as_dict().ok())
+                .and_then(|info| {
+                    let text = |key: &[u8]| match maybe_get_obj(doc, info, key) {
+                        Some(Object::String(s, _)) => Some(pdf_to_utf8(s)),
+                        _ => None,
+                    };
+                    quire::collection_unicode(&text(b"Registry")?, &text(b"Ordering")?)
+                })
+        } else {
+            None
+        };
+
         dlog!("descendents {:?}", ciddict);
 
         let default_width = get::<Option<f64>>(doc, ciddict, b"DW").unwrap_or(1000.);
@@ -1111,7 +1130,7 @@ impl<'a> PdfCIDFont<'a> {
                 }
             }
         }
-        PdfCIDFont{doc, font, widths, to_unicode: unicode_map, encoding, default_width: Some(default_width), cid_unicode, unicode_codes }
+        PdfCIDFont{doc, font, widths, to_unicode: unicode_map, encoding, default_width: Some(default_width), cid_unicode, unicode_codes, collection }
     }
 
     fn cid_of(&self, code: CharCode) -> CharCode {
@@ -1165,6 +1184,13 @@ impl<'a> PdfFont for PdfCIDFont<'a> {
         }
         if let Some(s) = self.cid_unicode.as_ref().and_then(|m| m.get(&self.cid_of(char))) {
             return s.clone();
+        }
+        if let Some(c) = self.collection
+            .and_then(|t| t.get(self.cid_of(char) as usize))
+            .and_then(|&u| char::from_u32(u))
+            .filter(|&c| c != '\0')
+        {
+            return c.to_string();
         }
         dlog!("Unknown character {:?} in {:?} {:?}", char, self.font, self.to_unicode);
         "".to_string()

@@ -325,3 +325,37 @@ mod tests {
         assert_eq!(m.cid[1].dst_CID_lo, 16);
     }
 }
+
+/// Where systems keep poppler's tables of Unicode by CID for Adobe's character collections
+/// (Debian's and Homebrew's `poppler-data`).
+const COLLECTION_DIRS: &[&str] = &[
+    "/usr/share/poppler/cidToUnicode",
+    "/usr/local/share/poppler/cidToUnicode",
+    "/opt/homebrew/share/poppler/cidToUnicode",
+];
+
+/// Unicode by CID for an Adobe character collection ("Adobe", "GB1"): CID-keyed fonts without a
+/// ToUnicode map (Chinese PDFs typeset with the Fandol fonts, for example) are otherwise
+/// unreadable. Read once per process from poppler-data's table (one hexadecimal code point per
+/// line, the line number being the CID; 0 for none); `None` when the system has no table for
+/// that collection.
+pub fn collection_unicode(registry: &str, ordering: &str) -> Option<&'static [u32]> {
+    use std::sync::{Mutex, OnceLock};
+    static TABLES: OnceLock<Mutex<HashMap<String, Option<&'static [u32]>>>> = OnceLock::new();
+    let name = format!("{registry}-{ordering}");
+    if name.contains(['/', '\\']) || name.contains("..") {
+        return None;
+    }
+    let tables = TABLES.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut tables = tables.lock().unwrap_or_else(|p| p.into_inner());
+    *tables.entry(name.clone()).or_insert_with(|| {
+        let text = COLLECTION_DIRS
+            .iter()
+            .find_map(|dir| std::fs::read_to_string(std::path::Path::new(dir).join(&name)).ok())?;
+        let table: Vec<u32> = text
+            .lines()
+            .map(|l| u32::from_str_radix(l.trim(), 16).unwrap_or(0))
+            .collect();
+        Some(&*Box::leak(table.into_boxed_slice()))
+    })
+}
