@@ -109,11 +109,16 @@ fn outcome_line(outcome: &FileOutcome, json: bool, bars: bool) -> Option<String>
         )),
         AddStatus::Unchanged if bars => None,
         status => Some(format!(
-            "{:<10} {} ({} pages, {} chunks)",
+            "{:<10} {} ({} pages, {} chunks){}",
             status.as_str(),
             outcome.path.display(),
             outcome.pages,
-            outcome.chunks
+            outcome.chunks,
+            outcome
+                .warning
+                .as_ref()
+                .map(|w| format!("\n           but: {w}"))
+                .unwrap_or_default()
         )),
     }
 }

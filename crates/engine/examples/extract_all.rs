@@ -43,6 +43,7 @@ fn main() {
     let extractor = Extractor::new(Isolation::current_exe().unwrap());
     let next = AtomicUsize::new(0);
     let outcomes: Mutex<Vec<(PathBuf, Result<usize, String>)>> = Mutex::new(Vec::new());
+    let losses: Mutex<Vec<(PathBuf, u64, String)>> = Mutex::new(Vec::new());
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -58,6 +59,13 @@ fn main() {
                             let name = path.file_name().unwrap().to_string_lossy();
                             std::fs::write(dir.join(format!("{name}.txt")), text.join("\u{c}"))
                                 .expect("write the dump");
+                        }
+                        if pdf.undecoded > 0 {
+                            let loss = pdf.loss().unwrap_or_default();
+                            losses
+                                .lock()
+                                .unwrap()
+                                .push((path.clone(), pdf.undecoded, loss));
                         }
                         pdf.pages.len()
                     })
@@ -79,6 +87,18 @@ fn main() {
         }
     }
     let read = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
+    let losses = losses.into_inner().unwrap();
+    for (path, n, loss) in &losses {
+        eprintln!(
+            "undecoded {n} in {}{}",
+            path.display(),
+            if loss.is_empty() {
+                " (not reported)"
+            } else {
+                " (reported)"
+            }
+        );
+    }
     if json {
         println!(
             "{}",

@@ -34,7 +34,34 @@ pub struct ExtractedPdf {
     /// The title from the PDF's metadata, when it has a usable one.
     pub title: Option<String>,
     pub pages: Vec<Page>,
+    /// Characters drawn with fonts that do not say which letters they are (no ToUnicode map,
+    /// encoding or usable font program): left out of the pages' text.
+    pub undecoded: u64,
 }
+
+impl ExtractedPdf {
+    /// What the reader could not read of a document it otherwise read, in one sentence for
+    /// people; `None` when nothing worth saying was lost (a few symbols of a formula fonts
+    /// rarely map).
+    pub fn loss(&self) -> Option<String> {
+        let read: u64 = self
+            .pages
+            .iter()
+            .map(|p| p.text.chars().filter(|c| !c.is_whitespace()).count() as u64)
+            .sum();
+        let lost = self.undecoded;
+        (lost >= MIN_REPORTED_LOSS && lost * 100 >= read).then(|| {
+            format!(
+                "{lost} of its characters could not be read (their fonts do not say which \
+                 letters they show; for Chinese, Japanese or Korean text install poppler-data) \
+                 and are not searchable; the other {read} were added"
+            )
+        })
+    }
+}
+
+/// Fewer characters left out than this (and less than 1 % of the text) go unreported.
+const MIN_REPORTED_LOSS: u64 = 50;
 
 /// Why a file could not be read; each has one clear sentence for the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -388,7 +415,11 @@ impl Extractor {
             }
             return Err(ExtractError::no_text(pages.len()));
         }
-        Ok(ExtractedPdf { title, pages })
+        Ok(ExtractedPdf {
+            title,
+            pages,
+            undecoded,
+        })
     }
 
     fn spawn_worker(
@@ -782,6 +813,29 @@ fn decode_pdf_string(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_read_only_in_part_says_how_much_was_lost() {
+        let pdf = |text: &str, undecoded: u64| ExtractedPdf {
+            title: None,
+            pages: vec![Page {
+                number: 1,
+                text: text.to_string(),
+            }],
+            undecoded,
+        };
+        let english = "word ".repeat(2000);
+        // A few symbols of a formula: not worth a word.
+        assert_eq!(pdf(&english, 12).loss(), None);
+        // 60 characters of 8,000: under 1 %.
+        assert_eq!(pdf(&english, 60).loss(), None);
+        let loss = pdf("LaTeX TeX Live MiKTeX", 900).loss().unwrap();
+        assert!(
+            loss.starts_with("900 of its characters could not be read"),
+            "{loss}"
+        );
+        assert!(loss.ends_with("the other 18 were added"), "{loss}");
+    }
 
     /// The per-document font cache (vendor/pdf-extract/QUIRE.md) gives, page for page, the text
     /// that upstream's per-page extraction (fonts parsed afresh on every page) gives. Real

@@ -20,6 +20,7 @@ describe("ingestion progress", () => {
             chunks: 0,
             error_kind: "encrypted",
             error: "the PDF is encrypted",
+            warning: null,
           },
         },
         2200,
@@ -49,10 +50,35 @@ describe("ingestion progress", () => {
     expect(state.failed).toBe(0);
   });
 
+  it("keeps a file added only in part listed after the batch, with what was not read", () => {
+    const partly: AddEvent = {
+      event: "finished",
+      data: {
+        path: "/a/scan-fonts.pdf",
+        status: "added",
+        document_id: 4,
+        pages: 3,
+        chunks: 5,
+        error_kind: null,
+        error: null,
+        warning: "900 of its characters could not be read",
+      },
+    };
+    const whole: AddEvent = {
+      event: "finished",
+      data: { path: "/a/whole.pdf", status: "added", document_id: 5, pages: 1, chunks: 2, error_kind: null, error: null, warning: null },
+    };
+    let state = applyIngest(initialIngest(), { event: "planned", data: { files: 2, to_index: 2 } }, 0);
+    state = applyIngest(state, partly, 10);
+    state = applyIngest(state, whole, 20);
+    state = applyIngest(state, { event: "done", data: { seconds: 1, failed: 0 } }, 30);
+    expect(visibleFiles(state).map((f) => [f.name, f.warning])).toEqual([["scan-fonts.pdf", "900 of its characters could not be read"]]);
+  });
+
   it("shows a stored file as added at once, then the vectors that follow with the time left", () => {
     const added: AddEvent = {
       event: "finished",
-      data: { path: "/a/new.pdf", status: "added", document_id: 3, pages: 4, chunks: 30, error_kind: null, error: null },
+      data: { path: "/a/new.pdf", status: "added", document_id: 3, pages: 4, chunks: 30, error_kind: null, error: null, warning: null },
     };
     const events: [AddEvent, number][] = [
       [{ event: "planned", data: { files: 1, to_index: 1 } }, 0],

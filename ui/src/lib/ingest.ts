@@ -15,6 +15,8 @@ export interface FileProgress {
   rate: number;
   error: string | null;
   errorKind: FailureKind | null;
+  /** Added, but not all of it (characters its fonts do not map), in the engine's words. */
+  warning: string | null;
   startedMs: number;
   /** What the run reported for the file once it was stored (searchable by words). */
   outcome: FilePhase | null;
@@ -73,6 +75,7 @@ function file(state: IngestState, path: string, now: number): FileProgress {
       chunksTotal: 0,
       rate: 0,
       error: null,
+      warning: null,
       errorKind: null,
       startedMs: now,
       outcome: null,
@@ -152,6 +155,7 @@ function finish(f: FileProgress, outcome: FileOutcome) {
   f.chunksDone = Number(outcome.chunks);
   f.error = outcome.error;
   f.errorKind = outcome.error_kind;
+  f.warning = outcome.warning;
 }
 
 /** Fraction done of one file: reading counts for a fifth, embedding for the rest. */
@@ -168,8 +172,9 @@ export function secondsLeft(f: FileProgress): number | null {
   return Math.max(0, (f.chunksTotal - f.chunksDone) / f.rate);
 }
 
-/** The rows to list: every file while a batch runs; afterwards only the ones that failed. */
+/** The rows to list: every file while a batch runs; afterwards only the ones that failed or
+ * were added only in part. */
 export function visibleFiles(state: IngestState): FileProgress[] {
   const all = state.order.map((p) => state.byPath[p]);
-  return state.running ? all : all.filter((f) => f.phase === "failed");
+  return state.running ? all : all.filter((f) => f.phase === "failed" || f.warning !== null);
 }

@@ -37,7 +37,12 @@ export type AddStatus = "added" | "unchanged" | "replaced" | "failed";
 /**
  * One file's result. Never `added` for something that was not stored.
  */
-export type FileOutcome = { path: string, status: AddStatus, document_id: number | null, pages: number, chunks: number, error: string | null, error_kind: FailureKind | null, };
+export type FileOutcome = { path: string, status: AddStatus, document_id: number | null, pages: number, chunks: number, error: string | null, error_kind: FailureKind | null, 
+/**
+ * Added, but not all of it: what could not be read (characters of fonts without a
+ * Unicode mapping), in one sentence.
+ */
+warning: string | null, };
 
 /**
  * Progress of `add`, reported as it happens (from more than one thread).
@@ -380,7 +385,7 @@ problems: Array<string>, };
  * An embedding model to suggest for a library mostly in Chinese, Japanese or Korean when the one
  * in use is English-only. Measured (`bench/multilingual.sh`): Chinese questions over the CTeX
  * manuals find the right page in the first five 0.98 of the time with multilingual-e5-small,
- * 0.89 with all-MiniLM-L6-v2, and its quotes in Chinese are the right sentences (MiniLM's
+ * 0.87 with all-MiniLM-L6-v2, and its quotes in Chinese are the right sentences (MiniLM's
  * often are not); over English documents MiniLM stays better (see [`crate::glossary`]).
  */
 export type ModelSuggestion = { 
@@ -389,7 +394,8 @@ export type ModelSuggestion = {
  */
 path: string, name: string, 
 /**
- * Share of the library's passages (a sample of up to 500) in Chinese, Japanese or Korean.
+ * Share of the library's passages (a sample of up to 500) with Chinese, Japanese or Korean
+ * text in them.
  */
 cjk_share: number, 
 /**

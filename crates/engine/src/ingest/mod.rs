@@ -93,6 +93,9 @@ pub struct FileOutcome {
     pub chunks: u64,
     pub error: Option<String>,
     pub error_kind: Option<FailureKind>,
+    /// Added, but not all of it: what could not be read (characters of fonts without a
+    /// Unicode mapping), in one sentence.
+    pub warning: Option<String>,
 }
 
 impl FileOutcome {
@@ -105,6 +108,7 @@ impl FileOutcome {
             chunks: 0,
             error: Some(error),
             error_kind: Some(kind),
+            warning: None,
         }
     }
 
@@ -507,6 +511,7 @@ impl Run<'_> {
             chunks: chunks.len() as u64,
             error: None,
             error_kind: None,
+            warning: pdf.loss(),
         })
     }
 

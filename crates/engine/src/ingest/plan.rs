@@ -135,6 +135,7 @@ fn unchanged_outcome(path: &Path, doc: &Document) -> Option<FileOutcome> {
         chunks: doc.chunks,
         error,
         error_kind: doc.error_kind,
+        warning: None,
     })
 }
 
