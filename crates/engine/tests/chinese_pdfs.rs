@@ -3,23 +3,13 @@
 //! install guide (Fandol CID fonts without them, read through the Adobe-GB1 table of
 //! poppler-data). Every Chinese character pdftotext finds, Quire finds too.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use quire_engine::{Extractor, Isolation};
 
-fn zh_pdf(name: &str) -> PathBuf {
-    let cache = std::env::var_os("QUIRE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/quire"));
-    let path = cache.join("zh-pdfs").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run bash scripts/zh-manuals.sh",
-        path.display()
-    );
-    path
-}
+mod common;
+
+use common::zh_pdf;
 
 fn chinese_characters(text: &str) -> usize {
     text.chars()

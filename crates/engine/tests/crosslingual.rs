@@ -11,15 +11,7 @@ use quire_engine::{
 
 mod common;
 
-fn texlive(name: &str) -> PathBuf {
-    let path = PathBuf::from("/usr/share/doc/texlive-doc/latex/base").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: apt-get install texlive-latex-base-doc",
-        path.display()
-    );
-    path
-}
+use common::texlive;
 
 /// (question, manual, evidence page)
 const QUESTIONS: &[(&str, &str, u32)] = &[
@@ -50,6 +42,20 @@ fn models_folder() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
+}
+
+/// A models folder in `dir` with the models of `models` but not the dictionary: questions are
+/// searched as asked.
+fn without_dictionary(models: &Path, dir: &Path) -> PathBuf {
+    let bare = dir.join("models");
+    std::fs::create_dir(&bare).unwrap();
+    for entry in std::fs::read_dir(models).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() != "cc-cedict" {
+            std::os::unix::fs::symlink(entry.path(), bare.join(entry.file_name())).unwrap();
+        }
+    }
+    bare
 }
 
 fn engine(library: &Path, models: &Path) -> Engine {
@@ -102,14 +108,7 @@ fn chinese_questions_find_the_english_pages_that_answer_them() {
         found(&engine)
     };
     // The same library, through a models folder without the dictionary: questions as asked.
-    let bare = dir.path().join("models");
-    std::fs::create_dir(&bare).unwrap();
-    for entry in std::fs::read_dir(&models).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() != "cc-cedict" {
-            std::os::unix::fs::symlink(entry.path(), bare.join(entry.file_name())).unwrap();
-        }
-    }
+    let bare = without_dictionary(&models, dir.path());
     let as_asked = found(&engine(&library, &bare));
     eprintln!("found: {with_dictionary} of 4 with the dictionary, {as_asked} as asked");
     assert_eq!(with_dictionary, 4);
@@ -166,14 +165,7 @@ fn a_chinese_library_is_searched_as_the_question_was_asked() {
     let models = models_folder();
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("library");
-    let bare = dir.path().join("models");
-    std::fs::create_dir(&bare).unwrap();
-    for entry in std::fs::read_dir(&models).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() != "cc-cedict" {
-            std::os::unix::fs::symlink(entry.path(), bare.join(entry.file_name())).unwrap();
-        }
-    }
+    let bare = without_dictionary(&models, dir.path());
     let questions = [
         "想让公式编号带上节号，变成 (1.1)、(2.1)，而且每节自动从 1 开始，怎么写？",
         "同一个脚注内容要在文中好几处引用，除了复制粘贴还有什么好办法？",

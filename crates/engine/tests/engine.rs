@@ -1,7 +1,6 @@
 //! One `Engine` shared by threads, as the desktop app uses it: searching and reading the
 //! library while another thread adds a document, with the real embedding model and real PDFs.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use quire_engine::{
@@ -11,15 +10,7 @@ use quire_engine::{
 
 mod common;
 
-fn texlive(name: &str) -> PathBuf {
-    let path = PathBuf::from("/usr/share/doc/texlive-doc/latex/base").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: apt-get install texlive-latex-base-doc",
-        path.display()
-    );
-    path
-}
+use common::texlive;
 
 #[test]
 fn searching_while_another_thread_adds_sees_only_ready_documents() {

@@ -143,7 +143,7 @@ fn switching_the_embedding_model_indexes_the_library_again_from_its_text() {
     use quire_engine::{SearchOptions, DEFAULT_EMBEDDING_MODEL};
     let dir = tempfile::tempdir().unwrap();
     let pdf = dir.path().join("cfgguide.pdf");
-    std::fs::copy("/usr/share/doc/texlive-doc/latex/base/cfgguide.pdf", &pdf).unwrap();
+    std::fs::copy(common::texlive("cfgguide.pdf"), &pdf).unwrap();
     let models = common::model_dir(MODEL).parent().unwrap().to_path_buf();
     let open = |model: &str| {
         let mut options = LibraryOptions::new(dir.path().join("library"), &models);
@@ -210,20 +210,6 @@ fn switching_the_embedding_model_indexes_the_library_again_from_its_text() {
         .all(|h| h.similarity.is_some() && !h.by_words_only));
 }
 
-/// The CTeX FAQ (Chinese, from Debian's texlive-lang-chinese; scripts/zh-manuals.sh unpacks it).
-fn chinese_faq() -> PathBuf {
-    let cache = std::env::var_os("QUIRE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/quire"));
-    let path = cache.join("zh-pdfs/ctex-faq.pdf");
-    assert!(
-        path.is_file(),
-        "{} is missing: run bash scripts/zh-manuals.sh",
-        path.display()
-    );
-    path
-}
-
 /// A library of mostly Chinese passages indexed with the English-only default model gets the
 /// multilingual model suggested (with the passages a switch costs); an English library, or one
 /// already on the multilingual model, does not.
@@ -247,7 +233,7 @@ fn a_chinese_library_on_the_english_model_gets_the_multilingual_one_suggested() 
 
     let chinese = tempfile::tempdir().unwrap();
     let engine = open(chinese.path(), None);
-    add(&engine, chinese_faq());
+    add(&engine, common::zh_pdf("ctex-faq.pdf"));
     let status = engine.status(false).unwrap();
     let suggested = status
         .suggestion
@@ -262,9 +248,6 @@ fn a_chinese_library_on_the_english_model_gets_the_multilingual_one_suggested() 
 
     let english = tempfile::tempdir().unwrap();
     let engine = open(english.path(), None);
-    add(
-        &engine,
-        PathBuf::from("/usr/share/doc/texlive-doc/latex/base/cfgguide.pdf"),
-    );
+    add(&engine, common::texlive("cfgguide.pdf"));
     assert!(engine.status(false).unwrap().suggestion.is_none());
 }

@@ -23,3 +23,31 @@ pub fn model_dir(name: &str) -> PathBuf {
     );
     dir
 }
+
+/// A PDF of Debian's texlive-latex-base-doc (installed by scripts/setup.sh).
+#[allow(dead_code)]
+pub fn texlive(name: &str) -> PathBuf {
+    let path = PathBuf::from("/usr/share/doc/texlive-doc/latex/base").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: apt-get install texlive-latex-base-doc",
+        path.display()
+    );
+    path
+}
+
+/// A Chinese PDF of Debian's texlive-lang-chinese, unpacked by scripts/zh-manuals.sh into
+/// $QUIRE_CACHE/zh-pdfs (default ~/.cache/quire).
+#[allow(dead_code)]
+pub fn zh_pdf(name: &str) -> PathBuf {
+    let cache = std::env::var_os("QUIRE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/quire"));
+    let path = cache.join("zh-pdfs").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run bash scripts/zh-manuals.sh",
+        path.display()
+    );
+    path
+}
