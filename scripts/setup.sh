@@ -13,9 +13,11 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # Unicode tables of Adobe's character collections, for Chinese, Japanese and Korean PDFs whose
 # fonts have no ToUnicode map).
 # The desktop window: WebKitGTK 4.1 (Tauri's webview on Linux) with libxdo (menus) and librsvg
-# (icons); its end-to-end test: Xvfb for a display and WebKitWebDriver.
+# (icons); its end-to-end test: Xvfb for a display, WebKitWebDriver, and a Chinese font (WenQuanYi
+# Micro Hei, 1.6 MB) so that the window's Chinese text is drawn, not boxes, on a machine without one.
 packages=(build-essential pkg-config cmake libclang-dev python3 python3-pip python3-numpy texlive-latex-base-doc
-  qpdf poppler-utils poppler-data libwebkit2gtk-4.1-dev libxdo-dev librsvg2-dev xvfb xauth webkit2gtk-driver)
+  qpdf poppler-utils poppler-data libwebkit2gtk-4.1-dev libxdo-dev librsvg2-dev xvfb xauth webkit2gtk-driver
+  fonts-wqy-microhei)
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()
   for p in "${packages[@]}"; do
