@@ -288,16 +288,7 @@ fn rank(
     ids.dedup();
     // A passage takes its document's language: the code listings of a Chinese manual are
     // ranked by the question as asked, like its prose.
-    let found = library.store().chunks(&ids)?;
-    let mut documents: Vec<i64> = found.iter().map(|c| c.document_id).collect();
-    documents.sort_unstable();
-    documents.dedup();
-    let cjk = library.store().cjk_documents(&documents)?;
-    let chinese: std::collections::HashSet<i64> = found
-        .iter()
-        .filter(|c| cjk.contains(&c.document_id))
-        .map(|c| c.id)
-        .collect();
+    let chinese = library.store().cjk_chunks(&ids)?;
     let asked_ids: Vec<i64> = asked
         .fused
         .iter()

@@ -454,22 +454,18 @@ impl Store {
 
     /// Replaces a ready document's chunks with `chunks` (made again from its stored pages, for
     /// another embedding model), in one transaction; they wait for vectors in the embedding
-    /// queue at place `queued`. Returns the ids of the chunks replaced.
-    pub fn replace_chunks(&mut self, id: i64, chunks: &[Chunk], queued: i64) -> Result<Vec<i64>> {
+    /// queue at place `queued`. (The vectors of the chunks replaced went with the old model's
+    /// index.)
+    pub fn replace_chunks(&mut self, id: i64, chunks: &[Chunk], queued: i64) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let replaced: Vec<i64> = {
-            let mut stmt = tx.prepare_cached("SELECT id FROM chunks WHERE document_id = ?1")?;
-            let rows = stmt.query_map([id], |r| r.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        tx.execute("DELETE FROM chunks WHERE document_id = ?1", [id])?;
+        delete_chunks(&tx, id)?;
         insert_chunks(&tx, id, chunks)?;
         tx.execute(
             "UPDATE documents SET embedded = ?2, queued = ?3 WHERE id = ?1",
             params![id, chunks.is_empty(), queued],
         )?;
         tx.commit()?;
-        Ok(replaced)
+        Ok(())
     }
 
     /// Records that the file at `path` could not be read; anything stored for it before goes.
@@ -748,36 +744,75 @@ impl Store {
             as u64)
     }
 
-    /// Which of these documents are written in Chinese, Japanese or Korean: at least one chunk
-    /// in five holds such characters (the CTeX manual: 559 of 1,184, the rest are code
-    /// listings; the English LaTeX manuals: none).
-    pub fn cjk_documents(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
-        if ids.is_empty() {
+    /// Which of these chunks belong to documents written in Chinese, Japanese or Korean: at
+    /// least one chunk in five of such a document holds those characters (the CTeX manual: 559
+    /// of 1,184, the rest are code listings; the English LaTeX manuals: none).
+    pub fn cjk_chunks(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        let mut of_document = self
+            .conn
+            .prepare_cached("SELECT document_id FROM chunks WHERE id = ?1")?;
+        let mut document = std::collections::HashMap::new();
+        for &id in ids {
+            if let Some(doc) = of_document
+                .query_row([id], |r| r.get::<_, i64>(0))
+                .optional()?
+            {
+                document.insert(id, doc);
+            }
+        }
+        let mut docs: Vec<i64> = document.values().copied().collect();
+        docs.sort_unstable();
+        docs.dedup();
+        if docs.is_empty() {
             return Ok(Default::default());
         }
-        let list = ids
-            .iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
         let sql = format!(
-            "SELECT document_id FROM chunks WHERE document_id IN ({list})
-             GROUP BY document_id
-             HAVING 5 * sum(text GLOB '*[\u{3040}-\u{30FF}\u{3400}-\u{9FFF}\u{AC00}-\u{D7AF}]*') >= count(*)"
+            "SELECT c.document_id FROM chunks c WHERE 1 {}
+             GROUP BY c.document_id
+             HAVING 5 * sum(c.text GLOB '*[\u{3040}-\u{30FF}\u{3400}-\u{9FFF}\u{AC00}-\u{D7AF}]*') >= count(*)",
+            document_filter(&docs)
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let cjk: std::collections::HashSet<i64> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(document
+            .into_iter()
+            .filter(|(_, doc)| cjk.contains(doc))
+            .map(|(id, _)| id)
+            .collect())
     }
 
-    /// The texts of up to about `count` chunks, spread evenly over the library (a sample).
+    /// The texts of up to `count` chunks spread evenly over the library's chunk ids (a sample:
+    /// point lookups, so that it stays cheap on a large library).
     pub fn sample_texts(&self, count: u64) -> Result<Vec<String>> {
-        let step = (self.chunk_count()? / count.max(1)).max(1) as i64;
-        let mut stmt = self
+        let (low, high): (Option<i64>, Option<i64>) =
+            self.conn
+                .query_row("SELECT min(id), max(id) FROM chunks", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        let (Some(low), Some(high)) = (low, high) else {
+            return Ok(Vec::new());
+        };
+        let mut at = self
             .conn
-            .prepare("SELECT text FROM chunks WHERE id % ?1 = 0 LIMIT ?2")?;
-        let rows = stmt.query_map(params![step, count as i64], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .prepare_cached("SELECT id, text FROM chunks WHERE id >= ?1 ORDER BY id LIMIT 1")?;
+        let span = (high - low + 1) as u64;
+        let mut texts = Vec::new();
+        let mut last = None;
+        for i in 0..count.min(span) {
+            let target = low + (i * span / count.min(span)) as i64;
+            let found: Option<(i64, String)> = at
+                .query_row([target], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((id, text)) = found {
+                if last != Some(id) {
+                    texts.push(text);
+                    last = Some(id);
+                }
+            }
+        }
+        Ok(texts)
     }
 
     /// The stored (cleaned) text of one page.
@@ -846,13 +881,20 @@ fn insert_chunks(tx: &rusqlite::Transaction, id: i64, chunks: &[Chunk]) -> Resul
     Ok(ids)
 }
 
-fn delete_contents(tx: &rusqlite::Transaction, id: i64) -> Result<Vec<i64>> {
+/// Deletes a document's chunks (their keyword rows go with them); returns their ids.
+fn delete_chunks(tx: &rusqlite::Transaction, id: i64) -> Result<Vec<i64>> {
     let ids: Vec<i64> = {
         let mut stmt = tx.prepare_cached("SELECT id FROM chunks WHERE document_id = ?1")?;
         let rows = stmt.query_map([id], |r| r.get(0))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     tx.execute("DELETE FROM chunks WHERE document_id = ?1", [id])?;
+    Ok(ids)
+}
+
+/// Deletes a document's chunks and pages; returns the chunk ids.
+fn delete_contents(tx: &rusqlite::Transaction, id: i64) -> Result<Vec<i64>> {
+    let ids = delete_chunks(tx, id)?;
     tx.execute("DELETE FROM pages WHERE document_id = ?1", [id])?;
     Ok(ids)
 }
@@ -961,6 +1003,32 @@ mod tests {
 
     /// Vectors are made for the newest add first, then in the order documents were stored;
     /// a document leaves the queue once marked embedded.
+    #[test]
+    fn a_sample_spreads_over_the_library_and_chinese_documents_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("l.sqlite")).unwrap();
+        assert!(store.sample_texts(5).unwrap().is_empty());
+        let english: Vec<Chunk> = (0..10).map(|i| chunk(&format!("english {i}"), 1)).collect();
+        let (_, english_ids, _) = store
+            .put_document("/en.pdf", "E", &stamp("e"), &[], &english, 1)
+            .unwrap();
+        // Four code listings and one line of Chinese: one chunk in five makes it Chinese.
+        let mut chinese: Vec<Chunk> = (0..4)
+            .map(|i| chunk(&format!("\\begin{{x{i}}}"), 1))
+            .collect();
+        chinese.push(chunk("中文排版", 1));
+        let (_, chinese_ids, _) = store
+            .put_document("/zh.pdf", "Z", &stamp("z"), &[], &chinese, 2)
+            .unwrap();
+        let sample = store.sample_texts(3).unwrap();
+        assert_eq!(sample, ["english 0", "english 5", "\\begin{x0}"]);
+        assert_eq!(store.sample_texts(100).unwrap().len(), 15);
+        let all: Vec<i64> = english_ids.iter().chain(&chinese_ids).copied().collect();
+        let cjk = store.cjk_chunks(&all).unwrap();
+        assert_eq!(cjk, chinese_ids.iter().copied().collect());
+        assert!(store.cjk_chunks(&[]).unwrap().is_empty());
+    }
+
     #[test]
     fn the_embedding_queue_puts_the_newest_add_first() {
         let dir = tempfile::tempdir().unwrap();
