@@ -9,15 +9,10 @@
 #
 # Expects scripts/setup.sh to have run; installs the Debian documentation packages itself.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-target="${CARGO_TARGET_DIR:-$PWD/target}"
-out="${QUIRE_BENCH_OUT:-$target/bench}"
-cache="${QUIRE_CACHE:-$HOME/.cache/quire}"
-models="${QUIRE_MODELS:-$HOME/.local/share/quire/models}"
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
 quire="$target/release/quire"
-examples="$target/release/examples"
-mkdir -p "$out" "$cache/answer-pdfs"
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+mkdir -p "$cache/answer-pdfs"
 
 need=()
 for p in debian-policy developers-reference bzip2-doc texlive-latex-base-doc; do

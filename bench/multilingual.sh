@@ -12,14 +12,8 @@
 # Expects scripts/setup.sh and the examples' build; fetches the Chinese PDFs itself (the Debian
 # package is downloaded and unpacked into the cache, not installed).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-target="${CARGO_TARGET_DIR:-$PWD/target}"
-out="${QUIRE_BENCH_OUT:-$target/bench}"
-cache="${QUIRE_CACHE:-$HOME/.cache/quire}"
-models="${QUIRE_MODELS:-$HOME/.local/share/quire/models}"
-examples="$target/release/examples"
-mkdir -p "$out" "$cache"
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
 
 chosen=("$@")
 [ ${#chosen[@]} -gt 0 ] || chosen=(all-MiniLM-L6-v2 multilingual-e5-small)

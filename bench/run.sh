@@ -16,14 +16,9 @@
 # INDEX_SIZES (default 10000,100000,1000000) sets the vector index sizes; the 1M build takes
 # about half an hour on 2 cores, so built indexes are kept under $QUIRE_CACHE/bench-index and reused.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root="$PWD"
-target="${CARGO_TARGET_DIR:-$root/target}"
-out="${QUIRE_BENCH_OUT:-$target/bench}"
-cache="${QUIRE_CACHE:-$HOME/.cache/quire}"
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
 threads="$(nproc)"
-mkdir -p "$out" "$cache"
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 sections=("$@")
 [ ${#sections[@]} -gt 0 ] || sections=(extraction embedding ingestion search generation index answers multilingual)
@@ -31,8 +26,6 @@ sections=("$@")
 say "setting up (packages, models, build)"
 bash scripts/setup.sh
 cargo build --release --locked -p quire-engine --examples
-examples="$target/release/examples"
-models="${QUIRE_MODELS:-$HOME/.local/share/quire/models}"
 
 # The Python baselines' environment, made once.
 venv="$cache/bench-venv"
