@@ -48,10 +48,18 @@ impl Bars {
                 path,
                 pages_done,
                 pages_total,
+                ocr_page,
+                ocr_pages,
             } => {
                 if *pages_done == 0 {
                     self.pages.reset();
                     self.pages.set_message(short_name(path));
+                }
+                if *ocr_pages > 0 {
+                    self.pages.set_message(format!(
+                        "{}: OCR page {ocr_page} of {ocr_pages}",
+                        short_name(path)
+                    ));
                 }
                 self.pages.set_length(*pages_total as u64);
                 self.pages.set_position(*pages_done as u64);

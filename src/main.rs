@@ -67,6 +67,11 @@ enum Command {
         /// Seconds between saves of the vector index (for tests)
         #[arg(long, default_value_t = 15, hide = true)]
         checkpoint_secs: u64,
+        /// Languages for reading pages without text (scans) by OCR, as Tesseract names them,
+        /// joined by '+' (eng+chi_sim), or "off" [default: English, plus the system
+        /// language's when its data is installed]
+        #[arg(long, value_name = "LANGS", env = "QUIRE_OCR_LANG")]
+        ocr_lang: Option<String>,
     },
     /// Find the passages that answer a question
     Search {
@@ -272,6 +277,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     options.embedding_precision = cli.embedding_precision;
     options.embedding_model = cli.embedding_model.clone();
     options.answer_model = cli.answer_model.clone();
+    if let Command::Add {
+        ocr_lang: Some(spec),
+        ..
+    } = &cli.command
+    {
+        let ocr = quire_engine::OcrOptions::parse(spec);
+        ocr.check()
+            .map_err(|e| quire_engine::Error::Usage(format!("--ocr-lang: {e}")))?;
+        options.extractor.ocr = ocr;
+    } else {
+        let locale = std::env::var("LC_ALL")
+            .or_else(|_| std::env::var("LANG"))
+            .unwrap_or_default();
+        options.extractor.ocr = quire_engine::OcrOptions::default_for(Some(&locale));
+    }
     if let Command::Ask { answer, .. } | Command::Chat { answer } = &cli.command {
         options.context_tokens = answer.context;
         options.generation_threads = answer.threads;
@@ -283,6 +303,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             paths,
             chunk_tokens,
             checkpoint_secs,
+            ..
         } => {
             let options = AddOptions {
                 chunk_tokens: *chunk_tokens,

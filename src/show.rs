@@ -46,6 +46,9 @@ pub fn search(
                 ""
             }
         );
+        if let Some(note) = ocr_note(p.ocr_confidence) {
+            println!("    ({note})");
+        }
         let text: String = p.text.replace('\n', " ");
         let excerpt: String = text.chars().take(400).collect();
         let ellipsis = if text.chars().count() > 400 {
@@ -56,6 +59,16 @@ pub fn search(
         println!("    {excerpt}{ellipsis}\n");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a passage's OCR means for trusting its words, when it was read by OCR.
+pub fn ocr_note(confidence: Option<f32>) -> Option<String> {
+    let c = confidence?;
+    Some(if c < quire_engine::LOW_CONFIDENCE {
+        format!("scanned page, read by OCR with low confidence ({c:.0} %): check the page")
+    } else {
+        format!("scanned page, read by OCR ({c:.0} % confidence)")
+    })
 }
 
 pub fn list(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> {
@@ -78,6 +91,13 @@ pub fn list(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> {
             d.id, status, d.pages, d.chunks, d.title
         );
         println!("       {}", d.path);
+        if d.ocr_pages > 0 {
+            let uncertain = match d.uncertain_pages {
+                0 => String::new(),
+                n => format!(", {n} of them with low confidence (check their text)"),
+            };
+            println!("       {} pages read by OCR{uncertain}", d.ocr_pages);
+        }
         if let Some(error) = &d.error {
             println!("       {error}");
         }

@@ -11,8 +11,9 @@ use quire_engine::{
     AddEvent, AddStatus, Answer, AnswerSentence, AskEvent, Citation, Conversation, Coverage,
     DeviceChoice, Discovery, DocStatus, Document, DocumentCounts, EncoderPrecision, ErrorKind,
     FailureKind, FileOutcome, FoundModel, GenerationStats, LibraryStatus, ModelKind, ModelSource,
-    ModelStatus, ModelSuggestion, Omission, OmitReason, Outcome, Passage, PromptReport, Quote,
-    SearchedFolder, Segment, SkipKind, SkippedFile, StopReason, StoredMessage, Support,
+    ModelStatus, ModelSuggestion, OcrLayer, Omission, OmitReason, Outcome, Passage, PromptReport,
+    Quote, SearchedFolder, Segment, SkipKind, SkippedFile, StopReason, StoredMessage, Support,
+    WordBox,
 };
 use ts_rs::{Config, TS};
 
@@ -40,6 +41,8 @@ fn generated() -> String {
         declaration::<FileOutcome>(&cfg),
         declaration::<AddEvent>(&cfg),
         declaration::<Passage>(&cfg),
+        declaration::<WordBox>(&cfg),
+        declaration::<OcrLayer>(&cfg),
         declaration::<Citation>(&cfg),
         declaration::<Quote>(&cfg),
         declaration::<Segment>(&cfg),

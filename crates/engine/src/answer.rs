@@ -337,6 +337,7 @@ pub(crate) mod tests {
                     char_start: 0,
                     char_end: text.chars().count(),
                     text: text.to_string(),
+                    ocr_confidence: None,
                 },
             },
             similarity: Some(0.5),

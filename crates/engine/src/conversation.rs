@@ -8,7 +8,7 @@ use crate::answer::{Citation, Quote};
 use crate::error::{Error, Result};
 use crate::generate::{Message, Role};
 use crate::markers::{segments, Segment};
-use crate::store::{Passage, Store, PASSAGE_COLUMNS};
+use crate::store::{passage_columns, Passage, Store};
 use crate::verify::{AnswerSentence, Omission, Outcome};
 
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
@@ -251,8 +251,9 @@ impl Store {
         })?;
         let mut messages: Vec<StoredMessage> = rows.collect::<rusqlite::Result<_>>()?;
         let mut cites = self.conn.prepare_cached(&format!(
-            "SELECT n, cited, attributed, chunk_id, document_id, by_words_only, {PASSAGE_COLUMNS}
-             FROM citations WHERE message_id = ?1 ORDER BY n"
+            "SELECT n, cited, attributed, chunk_id, document_id, by_words_only, {}
+             FROM citations WHERE message_id = ?1 ORDER BY n",
+            passage_columns("citations")
         ))?;
         let mut quotes = self.conn.prepare_cached(
             "SELECT n, document_id, page, char_start, char_end, text
@@ -340,6 +341,7 @@ mod tests {
                 char_start: 5,
                 char_end: 40,
                 text: "Passage.".into(),
+                ocr_confidence: None,
             },
         }
     }

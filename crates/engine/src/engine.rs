@@ -13,6 +13,7 @@ use crate::conversation::{Conversation, StoredMessage};
 use crate::device::DeviceChoice;
 use crate::embed::EncoderPrecision;
 use crate::error::{Error, Result};
+use crate::extract::OcrLayer;
 use crate::extract::{Extractor, Isolation};
 use crate::generate::Flow;
 use crate::index::Precision;
@@ -202,6 +203,12 @@ impl Engine {
             .document(id)?
             .map(|d| PathBuf::from(d.path))
             .ok_or_else(|| Error::Usage(format!("there is no document {id}")))
+    }
+
+    /// What OCR read on a page of a document: the boxes of its words (to draw a cited passage
+    /// on a scanned page) and how sure it was; `None` for a page with a text layer.
+    pub fn page_ocr(&self, document_id: i64, page: u32) -> Result<Option<OcrLayer>> {
+        self.library.store().page_ocr(document_id, page)
     }
 
     // ---- retrieve ----

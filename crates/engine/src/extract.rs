@@ -19,7 +19,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::text::clean_page;
 
+pub mod ocr;
 mod repair;
+#[doc(hidden)]
+pub mod scan;
+
+pub use ocr::{OcrLayer, OcrOptions, WordBox};
 
 /// One page of a PDF, numbered from 1, with cleaned text (possibly empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +42,20 @@ pub struct ExtractedPdf {
     /// Characters drawn with fonts that do not say which letters they are (no ToUnicode map,
     /// encoding or usable font program): left out of the pages' text.
     pub undecoded: u64,
+    /// The pages read by OCR, with their words' boxes and confidence.
+    pub ocr: Vec<OcrLayer>,
+    /// Pages OCR could not read, each with why ("page 3: its image is …").
+    pub ocr_failures: Vec<String>,
+}
+
+/// How far reading a file has got: pages read of its total, and of the pages without text,
+/// how many OCR has started on (`ocr_page` of `ocr_pages`; both 0 when none need it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadProgress {
+    pub pages_done: u32,
+    pub pages_total: u32,
+    pub ocr_page: u32,
+    pub ocr_pages: u32,
 }
 
 impl ExtractedPdf {
@@ -44,6 +63,26 @@ impl ExtractedPdf {
     /// people; `None` when nothing worth saying was lost (a few symbols of a formula fonts
     /// rarely map).
     pub fn loss(&self) -> Option<String> {
+        let unread = self.font_loss();
+        if self.ocr_failures.is_empty() {
+            return unread;
+        }
+        let ocr = match self.ocr_failures.as_slice() {
+            [one] => format!("OCR could not read {one}"),
+            [first, rest @ ..] => format!(
+                "OCR could not read {} pages ({first}; and {} more)",
+                rest.len() + 1,
+                rest.len()
+            ),
+            [] => unreachable!(),
+        };
+        Some(match unread {
+            Some(u) => format!("{ocr}; {u}"),
+            None => ocr,
+        })
+    }
+
+    fn font_loss(&self) -> Option<String> {
         let read: u64 = self
             .pages
             .iter()
@@ -146,12 +185,18 @@ impl ExtractError {
         )
     }
 
-    fn no_text(pages: usize) -> ExtractError {
+    fn no_text(pages: usize, ocr: &OcrOptions) -> ExtractError {
+        let why = if ocr.enabled() {
+            String::new()
+        } else if ocr::installed_languages().is_empty() {
+            "; OCR is not installed (on Debian/Ubuntu: tesseract-ocr-eng)".to_string()
+        } else {
+            "; OCR is turned off (Settings, or quire add --ocr-lang)".to_string()
+        };
         ExtractError::new(
             FailureKind::NoText,
             format!(
-                "none of its {pages} page(s) has a text layer (a scanned or image-only PDF); \
-                 run OCR on it first"
+                "none of its {pages} page(s) has a text layer (a scanned or image-only PDF){why}"
             ),
         )
     }
@@ -205,15 +250,20 @@ impl Isolation {
     }
 }
 
-/// Reads PDFs under an [`Isolation`] and [`ExtractLimits`].
+/// Reads PDFs under an [`Isolation`] and [`ExtractLimits`], reading pages without text by OCR
+/// as [`OcrOptions`] say.
 #[derive(Debug, Clone)]
 pub struct Extractor {
     pub isolation: Isolation,
     pub limits: ExtractLimits,
+    pub ocr: OcrOptions,
 }
 
 /// Environment variable that turns an executable into an extraction worker for one file.
 pub const WORKER_ENV: &str = "QUIRE_EXTRACT_WORKER";
+
+/// The OCR languages of a worker (`eng+chi_sim`; empty: no OCR).
+const WORKER_OCR_ENV: &str = "QUIRE_EXTRACT_OCR";
 
 /// Call first thing in `main` of every executable that uses [`Isolation::Process`]: when the
 /// process was started as a worker it extracts the file, writes the result to stdout and exits.
@@ -235,7 +285,8 @@ pub fn run_worker_if_requested() {
             std::process::exit(0);
         }
     };
-    match extract_streaming(Path::new(&path), &mut |msg| emit(&msg)) {
+    let ocr = OcrOptions::parse(&std::env::var(WORKER_OCR_ENV).unwrap_or_default());
+    match extract_streaming(Path::new(&path), &ocr, &mut |msg| emit(&msg)) {
         Ok(()) => emit(&WorkerMessage::Done),
         Err(e) => emit(&WorkerMessage::Error {
             kind: e.kind,
@@ -261,6 +312,18 @@ enum WorkerMessage {
         /// Characters drawn with a font that does not say which letters they are.
         #[serde(default)]
         undecoded: u64,
+        /// The words' boxes, when the text was read by OCR.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ocr: Option<OcrLayer>,
+        /// Why OCR could not read the page, for people.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ocr_error: Option<String>,
+    },
+    /// OCR starts on page `number`, the `index`th of `of` pages without text.
+    Ocr {
+        number: u32,
+        index: u32,
+        of: u32,
     },
     Error {
         kind: FailureKind,
@@ -274,14 +337,15 @@ impl Extractor {
         Extractor {
             isolation,
             limits: ExtractLimits::default(),
+            ocr: OcrOptions::default_for(None),
         }
     }
 
-    /// Extracts `path`, calling `on_page(done, total)` as pages are read.
+    /// Extracts `path`, calling `on_page` as pages are read.
     pub fn extract(
         &self,
         path: &Path,
-        on_page: &mut dyn FnMut(u32, u32),
+        on_page: &mut dyn FnMut(ReadProgress),
     ) -> Result<ExtractedPdf, ExtractError> {
         let meta = std::fs::metadata(path).map_err(|e| {
             ExtractError::new(
@@ -305,10 +369,11 @@ impl Extractor {
             Isolation::Process { program } => self.spawn_worker(program, path, tx)?,
             Isolation::Thread => {
                 let path = path.to_path_buf();
+                let ocr = self.ocr.clone();
                 std::thread::spawn(move || {
                     let tx2 = tx.clone();
                     let result = catch_unwind(AssertUnwindSafe(|| {
-                        extract_streaming(&path, &mut |m| {
+                        extract_streaming(&path, &ocr, &mut |m| {
                             let _ = tx2.send(m);
                         })
                     }));
@@ -339,7 +404,7 @@ impl Extractor {
     fn collect(
         &self,
         rx: &mpsc::Receiver<WorkerMessage>,
-        on_page: &mut dyn FnMut(u32, u32),
+        on_page: &mut dyn FnMut(ReadProgress),
     ) -> Result<ExtractedPdf, ExtractError> {
         let timeout = self.limits.page_timeout;
         let timed_out = || {
@@ -351,29 +416,41 @@ impl Extractor {
                 ),
             )
         };
-        let mut total = 0;
         let mut title = None;
         let mut pages = Vec::new();
         let mut page_errors: Vec<String> = Vec::new();
         let mut undecoded = 0;
+        let mut ocr = Vec::new();
+        let mut ocr_failures = Vec::new();
+        let mut progress = ReadProgress::default();
         loop {
             match rx.recv_timeout(timeout) {
                 Ok(WorkerMessage::Start { pages: n, title: t }) => {
-                    total = n;
                     title = t;
                     pages.reserve(n as usize);
-                    on_page(0, total);
+                    progress.pages_total = n;
+                    on_page(progress);
                 }
                 Ok(WorkerMessage::Page {
                     number,
                     text,
                     error,
                     undecoded: n,
+                    ocr: layer,
+                    ocr_error,
                 }) => {
                     page_errors.extend(error);
                     undecoded += n;
                     pages.push(Page { number, text });
-                    on_page(pages.len() as u32, total);
+                    ocr.extend(layer);
+                    ocr_failures.extend(ocr_error.map(|e| format!("page {number}: {e}")));
+                    progress.pages_done = pages.len() as u32;
+                    on_page(progress);
+                }
+                Ok(WorkerMessage::Ocr { index, of, .. }) => {
+                    progress.ocr_page = index;
+                    progress.ocr_pages = of;
+                    on_page(progress);
                 }
                 Ok(WorkerMessage::Error { kind, message }) => {
                     return Err(ExtractError { kind, message })
@@ -390,7 +467,30 @@ impl Extractor {
         if pages.is_empty() {
             return Err(ExtractError::damaged("it has no pages"));
         }
+        // Pages read by OCR come after the others.
+        pages.sort_by_key(|p| p.number);
         if pages.iter().all(|p| p.text.trim().is_empty()) {
+            if !ocr_failures.is_empty() {
+                return Err(ExtractError::new(
+                    FailureKind::NoText,
+                    format!(
+                        "none of its {} page(s) has a text layer, and OCR could not read {}",
+                        pages.len(),
+                        ocr_failures.join("; ")
+                    ),
+                ));
+            }
+            if self.ocr.enabled() && !ocr.is_empty() {
+                return Err(ExtractError::new(
+                    FailureKind::NoText,
+                    format!(
+                        "none of its {} page(s) has a text layer, and OCR ({}) found no text \
+                         on them",
+                        pages.len(),
+                        self.ocr.spec()
+                    ),
+                ));
+            }
             // Pages the reader failed on are not evidence of a scan. Their errors are the
             // reader's own words, not the user's: only their number is shown.
             if !page_errors.is_empty() {
@@ -413,12 +513,14 @@ impl Extractor {
                     ),
                 ));
             }
-            return Err(ExtractError::no_text(pages.len()));
+            return Err(ExtractError::no_text(pages.len(), &self.ocr));
         }
         Ok(ExtractedPdf {
             title,
             pages,
             undecoded,
+            ocr,
+            ocr_failures,
         })
     }
 
@@ -431,6 +533,14 @@ impl Extractor {
         let mut command = Command::new(program);
         command
             .env(WORKER_ENV, path)
+            .env(WORKER_OCR_ENV, self.ocr.spec())
+            // Tesseract's OpenMP threads fight over few cores: a page took 14 s with them on
+            // 2 cores, 1.4 s with one thread (bench/ocr.sh). Pages of several files are read
+            // alongside embedding instead.
+            .env(
+                "OMP_THREAD_LIMIT",
+                std::env::var("OMP_THREAD_LIMIT").unwrap_or_else(|_| "1".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -622,14 +732,18 @@ fn check_header(path: &Path) -> Result<(), ExtractError> {
 
 /// The extraction itself, in whatever process or thread runs it. Pages that fail on their own
 /// yield empty text rather than losing the whole document.
-fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result<(), ExtractError> {
+fn extract_streaming(
+    path: &Path,
+    ocr: &OcrOptions,
+    emit: &mut dyn FnMut(WorkerMessage),
+) -> Result<(), ExtractError> {
     let bytes = std::fs::read(path).map_err(|e| {
         ExtractError::new(
             FailureKind::Unreadable,
             format!("cannot read the file: {e}"),
         )
     })?;
-    extract_from_bytes(bytes, emit)
+    extract_from_bytes(bytes, ocr, emit)
 }
 
 /// [`extract_streaming`] on a file's bytes. A panic of the reader while it loads the document
@@ -637,6 +751,7 @@ fn extract_streaming(path: &Path, emit: &mut dyn FnMut(WorkerMessage)) -> Result
 /// escapes.
 fn extract_from_bytes(
     bytes: Vec<u8>,
+    ocr: &OcrOptions,
     emit: &mut dyn FnMut(WorkerMessage),
 ) -> Result<(), ExtractError> {
     let opened = catch_unwind(AssertUnwindSafe(|| {
@@ -648,8 +763,9 @@ fn extract_from_bytes(
         let title = pdf_title(&doc);
         Ok((doc, pages, title))
     }));
-    drop(bytes);
     let (doc, pages, title) = opened.map_err(|_| ExtractError::reader_crashed())??;
+    // The renderer for OCR opens the bytes again; without OCR they are not needed any more.
+    let bytes = if ocr.enabled() { bytes } else { Vec::new() };
     emit(WorkerMessage::Start {
         pages: pages.len() as u32,
         title,
@@ -658,6 +774,7 @@ fn extract_from_bytes(
     // vendor/pdf-extract/QUIRE.md).
     let no_resources = lopdf::Dictionary::new();
     let mut processor = pdf_extract::Processor::new();
+    let mut without_text = Vec::new();
     for &number in pages.keys() {
         let raw = catch_unwind(AssertUnwindSafe(|| {
             page_text(&doc, &pages, &mut processor, &no_resources, number)
@@ -667,14 +784,100 @@ fn extract_from_bytes(
             Ok(Err(e)) => (String::new(), Some(e.to_string()), 0),
             Err(panic) => (String::new(), Some(panic_message(&panic)), 0),
         };
+        if ocr.enabled() && needs_ocr(&text, undecoded) {
+            without_text.push(number);
+            continue;
+        }
         emit(WorkerMessage::Page {
             number,
             text,
             error,
             undecoded,
+            ocr: None,
+            ocr_error: None,
         });
     }
+    if !without_text.is_empty() {
+        read_by_ocr(&bytes, &doc, &pages, &without_text, ocr, emit);
+    }
     Ok(())
+}
+
+/// A page is read by OCR when it has no text, or when most of its characters are drawn with
+/// fonts that do not say which letters they are.
+fn needs_ocr(text: &str, undecoded: u64) -> bool {
+    let read = text.chars().filter(|c| !c.is_whitespace()).count() as u64;
+    read == 0 || undecoded > read
+}
+
+/// Reads `numbers` (pages without text) by OCR and emits them, each with its words' boxes, or
+/// empty with the reason OCR could not read it. One page's failure never stops the others.
+fn read_by_ocr(
+    bytes: &[u8],
+    doc: &lopdf::Document,
+    pages: &std::collections::BTreeMap<u32, lopdf::ObjectId>,
+    numbers: &[u32],
+    options: &OcrOptions,
+    emit: &mut dyn FnMut(WorkerMessage),
+) {
+    let mut started: Option<Result<(ocr::Renderer, ocr::Recognizer), String>> = None;
+    let of = numbers.len() as u32;
+    for (i, &number) in numbers.iter().enumerate() {
+        emit(WorkerMessage::Ocr {
+            number,
+            index: i as u32 + 1,
+            of,
+        });
+        let tools = started.get_or_insert_with(|| {
+            Ok((ocr::Renderer::open(bytes)?, ocr::Recognizer::new(options)?))
+        });
+        let result = match tools {
+            Err(e) => Err(e.clone()),
+            Ok((renderer, recognizer)) => catch_unwind(AssertUnwindSafe(|| {
+                ocr_page(doc, pages, renderer, recognizer, number)
+            }))
+            .unwrap_or_else(|_| Err("the OCR engine failed on it".to_string())),
+        };
+        let (text, layer, error) = match result {
+            Ok(read) => {
+                let layer = OcrLayer {
+                    page: number,
+                    confidence: read.confidence,
+                    words: read.words,
+                };
+                (read.text, Some(layer), None)
+            }
+            Err(e) => (String::new(), None, Some(e)),
+        };
+        emit(WorkerMessage::Page {
+            number,
+            text,
+            error: None,
+            undecoded: 0,
+            ocr: layer,
+            ocr_error: error,
+        });
+    }
+}
+
+fn ocr_page(
+    doc: &lopdf::Document,
+    pages: &std::collections::BTreeMap<u32, lopdf::ObjectId>,
+    renderer: &ocr::Renderer,
+    recognizer: &mut ocr::Recognizer,
+    number: u32,
+) -> Result<ocr::OcrText, String> {
+    if let Some(&id) = pages.get(&number) {
+        let (w, h) = ocr::largest_image(doc, id);
+        if w.saturating_mul(h) > ocr::MAX_IMAGE_PIXELS {
+            return Err(format!(
+                "its image is {w} × {h} pixels, over the limit of {} million",
+                ocr::MAX_IMAGE_PIXELS / 1_000_000
+            ));
+        }
+    }
+    let image = renderer.render(number, ocr::OCR_DPI)?;
+    recognizer.read(&image)
 }
 
 /// One page as the extraction child reports it: its text, or why it could not be read.
@@ -692,7 +895,7 @@ pub struct PageResult {
 pub fn extract_in_this_thread(bytes: Vec<u8>) -> Result<(u32, Vec<PageResult>), ExtractError> {
     let mut count = 0;
     let mut pages = Vec::new();
-    extract_from_bytes(bytes, &mut |message| match message {
+    extract_from_bytes(bytes, &OcrOptions::off(), &mut |message| match message {
         WorkerMessage::Start { pages, .. } => count = pages,
         WorkerMessage::Page {
             number,
@@ -703,7 +906,7 @@ pub fn extract_in_this_thread(bytes: Vec<u8>) -> Result<(u32, Vec<PageResult>), 
             page: Page { number, text },
             error,
         }),
-        WorkerMessage::Error { .. } | WorkerMessage::Done => {}
+        WorkerMessage::Error { .. } | WorkerMessage::Done | WorkerMessage::Ocr { .. } => {}
     })?;
     Ok((count, pages))
 }
@@ -823,6 +1026,8 @@ mod tests {
                 text: text.to_string(),
             }],
             undecoded,
+            ocr: vec![],
+            ocr_failures: vec![],
         };
         let english = "word ".repeat(2000);
         // A few symbols of a formula: not worth a word.
@@ -911,12 +1116,12 @@ mod tests {
         let path = dir.path().join("x.pdf");
         std::fs::write(&path, b"\x00\x01garbage that is not a pdf").unwrap();
         let err = Extractor::new(Isolation::Thread)
-            .extract(&path, &mut |_, _| {})
+            .extract(&path, &mut |_| {})
             .unwrap_err();
         assert_eq!(err.kind, FailureKind::NotPdf);
         std::fs::write(&path, b"").unwrap();
         let err = Extractor::new(Isolation::Thread)
-            .extract(&path, &mut |_, _| {})
+            .extract(&path, &mut |_| {})
             .unwrap_err();
         assert_eq!(err.kind, FailureKind::NotPdf);
     }
@@ -927,7 +1132,7 @@ mod tests {
         let path = dir.path().join("t.pdf");
         std::fs::write(&path, b"%PDF-1.5\n1 0 obj << /Type /Catalog").unwrap();
         let err = Extractor::new(Isolation::Thread)
-            .extract(&path, &mut |_, _| {})
+            .extract(&path, &mut |_| {})
             .unwrap_err();
         assert_eq!(err.kind, FailureKind::Damaged, "{err}");
     }
@@ -937,7 +1142,7 @@ mod tests {
     fn bytes_in_this_thread_read_as_the_child_reads_the_file() {
         let path = Path::new("/usr/share/doc/texlive-doc/latex/base/lppl.pdf");
         let from_file = Extractor::new(Isolation::Thread)
-            .extract(path, &mut |_, _| {})
+            .extract(path, &mut |_| {})
             .unwrap();
         let (count, pages) = extract_in_this_thread(std::fs::read(path).unwrap()).unwrap();
         assert_eq!(count as usize, from_file.pages.len());
@@ -955,7 +1160,7 @@ mod tests {
         std::fs::write(&path, vec![b'%'; 4096]).unwrap();
         let mut extractor = Extractor::new(Isolation::Thread);
         extractor.limits.max_file_bytes = 1024;
-        let err = extractor.extract(&path, &mut |_, _| {}).unwrap_err();
+        let err = extractor.extract(&path, &mut |_| {}).unwrap_err();
         assert_eq!(err.kind, FailureKind::TooLarge);
         assert!(err.message.contains("limit"), "{}", err.message);
     }
@@ -963,7 +1168,7 @@ mod tests {
     #[test]
     fn a_missing_file_is_unreadable() {
         let err = Extractor::new(Isolation::Thread)
-            .extract(Path::new("/no/such/file.pdf"), &mut |_, _| {})
+            .extract(Path::new("/no/such/file.pdf"), &mut |_| {})
             .unwrap_err();
         assert_eq!(err.kind, FailureKind::Unreadable);
     }
@@ -992,7 +1197,7 @@ mod tests {
              ObjectType { expected: \"Name\" }' >&2\nexit 101",
         );
         let err = Extractor::new(Isolation::Process { program })
-            .extract(&pdf, &mut |_, _| {})
+            .extract(&pdf, &mut |_| {})
             .unwrap_err();
         assert_eq!(err.kind, FailureKind::Damaged);
         for jargon in ["panic", "unwrap", "ObjectType", "{", "exit status"] {
@@ -1019,7 +1224,7 @@ mod tests {
         .unwrap();
         tx.send(WorkerMessage::Done).unwrap();
         let err = Extractor::new(Isolation::Thread)
-            .collect(&rx, &mut |_, _| {})
+            .collect(&rx, &mut |_| {})
             .unwrap_err();
         assert_eq!(err.kind, FailureKind::Damaged);
         assert!(!err.message.contains("assertion"), "{}", err.message);
@@ -1047,7 +1252,7 @@ mod tests {
         let mut extractor = Extractor::new(Isolation::Process { program });
         extractor.limits.page_timeout = Duration::from_millis(300);
         let started = std::time::Instant::now();
-        let err = extractor.extract(&pdf, &mut |_, _| {}).unwrap_err();
+        let err = extractor.extract(&pdf, &mut |_| {}).unwrap_err();
         assert_eq!(err.kind, FailureKind::TimedOut);
         assert!(started.elapsed() < Duration::from_secs(10));
     }

@@ -71,7 +71,10 @@ pub use engine::{
     DEFAULT_ANSWER_MODEL, DEFAULT_EMBEDDING_MODEL,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use extract::{ExtractError, Extractor, FailureKind, Isolation};
+pub use extract::ocr::{installed_languages as ocr_languages, LOW_CONFIDENCE};
+pub use extract::{
+    ExtractError, Extractor, FailureKind, Isolation, OcrLayer, OcrOptions, ReadProgress, WordBox,
+};
 pub use generate::{Flow, GenerationStats, GeneratorInfo, Sampling, StopReason};
 pub use index::Precision;
 pub use ingest::{

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::chunk::Chunk;
 use crate::error::{Error, Result};
-use crate::extract::{FailureKind, Page};
+use crate::extract::{FailureKind, OcrLayer, Page, WordBox};
 use crate::text::keyword_form;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -129,6 +129,13 @@ ALTER TABLE documents ADD COLUMN embedded INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE documents ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE citations ADD COLUMN by_words_only INTEGER NOT NULL DEFAULT 0;
 "#,
+    // Pages read by OCR: how sure it was (0-100, the mean over words) and each word's box on
+    // the page (JSON: [[start, end, x, y, w, h], ...], chars into the page's text and fractions
+    // of the page's size); NULL for pages with a text layer.
+    r#"
+ALTER TABLE pages ADD COLUMN ocr_confidence REAL;
+ALTER TABLE pages ADD COLUMN ocr_words TEXT;
+"#,
 ];
 
 /// Where a document stands.
@@ -182,6 +189,11 @@ pub struct Document {
     /// Every chunk's vector is saved: the document is found by meaning too, not only by words.
     /// (Meaningful for ready documents.)
     pub embedded: bool,
+    /// Pages whose text was read by OCR (scanned pages).
+    pub ocr_pages: u32,
+    /// Of those, the pages OCR was unsure of (mean word confidence under
+    /// [`crate::extract::ocr::LOW_CONFIDENCE`]): their text may be wrong in places.
+    pub uncertain_pages: u32,
 }
 
 /// What identifies a file's content on disk.
@@ -206,14 +218,22 @@ pub struct Passage {
     /// Offset (in chars) one past the last character in page `page_end`'s text.
     pub char_end: usize,
     pub text: String,
+    /// When some of its pages were read by OCR: the lowest confidence (0–100) of those pages.
+    pub ocr_confidence: Option<f32>,
 }
 
-/// The passage columns of a query, in [`Passage::from_row`]'s order.
-pub(crate) const PASSAGE_COLUMNS: &str =
-    "title, path, page_start, page_end, char_start, char_end, text";
+/// The passage columns of a query, in [`Passage::from_row`]'s order, for rows of `of` (a table
+/// or alias with `document_id`, `page_start` and `page_end`).
+pub(crate) fn passage_columns(of: &str) -> String {
+    format!(
+        "title, path, page_start, page_end, char_start, char_end, text,
+         (SELECT min(o.ocr_confidence) FROM pages o WHERE o.document_id = {of}.document_id
+            AND o.number BETWEEN {of}.page_start AND {of}.page_end)"
+    )
+}
 
 impl Passage {
-    /// Reads [`PASSAGE_COLUMNS`] from `row`, starting at column `at`.
+    /// Reads [`passage_columns`] from `row`, starting at column `at`.
     pub(crate) fn from_row(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Passage> {
         Ok(Passage {
             title: row.get(at)?,
@@ -223,6 +243,7 @@ impl Passage {
             char_start: row.get::<_, i64>(at + 4)? as usize,
             char_end: row.get::<_, i64>(at + 5)? as usize,
             text: row.get(at + 6)?,
+            ocr_confidence: row.get::<_, Option<f64>>(at + 7)?.map(|c| c as f32),
         })
     }
 }
@@ -243,7 +264,10 @@ pub struct Store {
 
 const DOCUMENT_COLUMNS: &str = "d.id, d.path, d.title, d.sha256, d.pages, d.size, d.mtime_ns, \
      d.status, d.error_kind, d.error, d.added_at, \
-     (SELECT count(*) FROM chunks c WHERE c.document_id = d.id), d.embedded";
+     (SELECT count(*) FROM chunks c WHERE c.document_id = d.id), d.embedded, \
+     (SELECT count(ocr_confidence) FROM pages p WHERE p.document_id = d.id), \
+     (SELECT count(*) FROM pages p WHERE p.document_id = d.id AND p.ocr_confidence < 70.0)";
+// (70.0: `LOW_CONFIDENCE`, checked by a test.)
 
 fn document_from_row(row: &rusqlite::Row) -> rusqlite::Result<Document> {
     Ok(Document {
@@ -262,6 +286,8 @@ fn document_from_row(row: &rusqlite::Row) -> rusqlite::Result<Document> {
         added_at: row.get(10)?,
         chunks: row.get::<_, i64>(11)? as u64,
         embedded: row.get::<_, i64>(12)? != 0,
+        ocr_pages: row.get(13)?,
+        uncertain_pages: row.get(14)?,
     })
 }
 
@@ -415,6 +441,7 @@ impl Store {
         title: &str,
         stamp: &FileStamp,
         pages: &[Page],
+        ocr: &[OcrLayer],
         chunks: &[Chunk],
         queued: i64,
     ) -> Result<(i64, Vec<i64>, Vec<i64>)> {
@@ -431,6 +458,18 @@ impl Store {
             )?;
             for page in pages {
                 put_page.execute(params![id, page.number, page.text])?;
+            }
+            let mut put_ocr = tx.prepare_cached(
+                "UPDATE pages SET ocr_confidence = ?3, ocr_words = ?4
+                 WHERE document_id = ?1 AND number = ?2",
+            )?;
+            for layer in ocr {
+                put_ocr.execute(params![
+                    id,
+                    layer.page,
+                    layer.confidence as f64,
+                    words_json(&layer.words)
+                ])?;
             }
         }
         let ids = insert_chunks(&tx, id, chunks)?;
@@ -624,10 +663,11 @@ impl Store {
     /// The stored chunks with these ids (missing ids are skipped), in the order given.
     pub fn chunks(&self, ids: &[i64]) -> Result<Vec<StoredChunk>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT id, document_id, {PASSAGE_COLUMNS} FROM (
+            "SELECT id, document_id, {} FROM (
                  SELECT c.id, c.document_id, d.title, d.path, c.page_start, c.page_end,
                         c.char_start, c.char_end, c.text
-                 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1)"
+                 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1) AS p",
+            passage_columns("p")
         ))?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -815,6 +855,24 @@ impl Store {
         Ok(texts)
     }
 
+    /// What OCR read on a page: its confidence and words' boxes; `None` for a page with a text
+    /// layer (or no such page).
+    pub fn page_ocr(&self, document_id: i64, page: u32) -> Result<Option<OcrLayer>> {
+        let row: Option<(f64, String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT ocr_confidence, ocr_words FROM pages
+                 WHERE document_id = ?1 AND number = ?2 AND ocr_confidence IS NOT NULL",
+            )?
+            .query_row(params![document_id, page], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(row.map(|(confidence, words)| OcrLayer {
+            page,
+            confidence: confidence as f32,
+            words: words_from_json(&words),
+        }))
+    }
+
     /// The stored (cleaned) text of one page.
     pub fn page_text(&self, document_id: i64, page: u32) -> Result<Option<String>> {
         Ok(self
@@ -893,6 +951,41 @@ fn delete_chunks(tx: &rusqlite::Transaction, id: i64) -> Result<Vec<i64>> {
 }
 
 /// Deletes a document's chunks and pages; returns the chunk ids.
+/// Word boxes as stored: `[[start, end, x, y, w, h], ...]`, four decimals (1/10,000 of the
+/// page) being finer than any screen.
+fn words_json(words: &[WordBox]) -> String {
+    let round = |v: f32| (v as f64 * 10_000.0).round() / 10_000.0;
+    let rows: Vec<(u32, u32, f64, f64, f64, f64)> = words
+        .iter()
+        .map(|w| {
+            (
+                w.start,
+                w.end,
+                round(w.x),
+                round(w.y),
+                round(w.w),
+                round(w.h),
+            )
+        })
+        .collect();
+    serde_json::to_string(&rows).expect("numbers serialise")
+}
+
+fn words_from_json(json: &str) -> Vec<WordBox> {
+    serde_json::from_str::<Vec<(u32, u32, f32, f32, f32, f32)>>(json)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(start, end, x, y, w, h)| WordBox {
+            start,
+            end,
+            x,
+            y,
+            w,
+            h,
+        })
+        .collect()
+}
+
 fn delete_contents(tx: &rusqlite::Transaction, id: i64) -> Result<Vec<i64>> {
     let ids = delete_chunks(tx, id)?;
     tx.execute("DELETE FROM pages WHERE document_id = ?1", [id])?;
@@ -977,13 +1070,22 @@ mod tests {
                 "A",
                 &stamp("1"),
                 &pages,
+                &[],
                 &[chunk("alpha beta", 1), chunk("gamma", 1)],
                 1,
             )
             .unwrap();
         assert!(replaced.is_empty());
         let (id2, second, replaced) = store
-            .put_document("/a.pdf", "A", &stamp("2"), &pages, &[chunk("delta", 1)], 2)
+            .put_document(
+                "/a.pdf",
+                "A",
+                &stamp("2"),
+                &pages,
+                &[],
+                &[chunk("delta", 1)],
+                2,
+            )
             .unwrap();
         assert_eq!(id, id2);
         assert_eq!(replaced, first);
@@ -996,7 +1098,7 @@ mod tests {
         assert_eq!(store.chunk_count().unwrap(), 0);
         assert_eq!(store.keyword_rows().unwrap(), 0);
         let (_, third, _) = store
-            .put_document("/a.pdf", "A", &stamp("3"), &pages, &[chunk("x", 1)], 3)
+            .put_document("/a.pdf", "A", &stamp("3"), &pages, &[], &[chunk("x", 1)], 3)
             .unwrap();
         assert!(third[0] > second[0]);
     }
@@ -1010,7 +1112,7 @@ mod tests {
         assert!(store.sample_texts(5).unwrap().is_empty());
         let english: Vec<Chunk> = (0..10).map(|i| chunk(&format!("english {i}"), 1)).collect();
         let (_, english_ids, _) = store
-            .put_document("/en.pdf", "E", &stamp("e"), &[], &english, 1)
+            .put_document("/en.pdf", "E", &stamp("e"), &[], &[], &english, 1)
             .unwrap();
         // Four code listings and one line of Chinese: one chunk in five makes it Chinese.
         let mut chinese: Vec<Chunk> = (0..4)
@@ -1018,7 +1120,7 @@ mod tests {
             .collect();
         chinese.push(chunk("中文排版", 1));
         let (_, chinese_ids, _) = store
-            .put_document("/zh.pdf", "Z", &stamp("z"), &[], &chinese, 2)
+            .put_document("/zh.pdf", "Z", &stamp("z"), &[], &[], &chinese, 2)
             .unwrap();
         let sample = store.sample_texts(3).unwrap();
         assert_eq!(sample, ["english 0", "english 5", "\\begin{x0}"]);
@@ -1040,17 +1142,34 @@ mod tests {
                 "A",
                 &stamp("a"),
                 &[],
+                &[],
                 &[chunk("one", 1), chunk("two", 1)],
                 first,
             )
             .unwrap();
         let (b, b_chunks, _) = store
-            .put_document("/b.pdf", "B", &stamp("b"), &[], &[chunk("three", 1)], first)
+            .put_document(
+                "/b.pdf",
+                "B",
+                &stamp("b"),
+                &[],
+                &[],
+                &[chunk("three", 1)],
+                first,
+            )
             .unwrap();
         let second = store.next_queue_number().unwrap();
         assert!(second > first);
         let (c, c_chunks, _) = store
-            .put_document("/c.pdf", "C", &stamp("c"), &[], &[chunk("four", 1)], second)
+            .put_document(
+                "/c.pdf",
+                "C",
+                &stamp("c"),
+                &[],
+                &[],
+                &[chunk("four", 1)],
+                second,
+            )
             .unwrap();
         assert_eq!(
             store.embedding_queue().unwrap(),
@@ -1075,7 +1194,7 @@ mod tests {
         ];
         // Searchable by words as soon as it is stored (its vectors come later).
         let (id, ids, _) = store
-            .put_document("/b.pdf", "B", &stamp("1"), &[], &chunks, 1)
+            .put_document("/b.pdf", "B", &stamp("1"), &[], &[], &chunks, 1)
             .unwrap();
         assert!(!store.document(id).unwrap().unwrap().embedded);
         assert_eq!(

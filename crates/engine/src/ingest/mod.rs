@@ -130,11 +130,15 @@ pub enum AddEvent {
         files: usize,
         to_index: usize,
     },
+    /// A file being read: pages done of its total; of its pages without text, the one OCR is
+    /// reading (`ocr_page` of `ocr_pages`, both 0 when none need OCR).
     Reading {
         #[ts(type = "string")]
         path: PathBuf,
         pages_done: u32,
         pages_total: u32,
+        ocr_page: u32,
+        ocr_pages: u32,
     },
     /// Vectors being made for a document stored earlier (this run's or an earlier one's).
     Embedding {
@@ -491,6 +495,7 @@ impl Run<'_> {
             &title,
             &work.stamp,
             &pdf.pages,
+            &pdf.ocr,
             &chunks,
             self.queued,
         )?;
@@ -598,11 +603,13 @@ fn extract_all(
     for (i, item) in work.iter().enumerate() {
         let t = Instant::now();
         let mut keep_going = true;
-        let result = extractor.extract(&item.path, &mut |done, total| {
+        let result = extractor.extract(&item.path, &mut |read| {
             keep_going &= progress.on_event(&AddEvent::Reading {
                 path: item.path.clone(),
-                pages_done: done,
-                pages_total: total,
+                pages_done: read.pages_done,
+                pages_total: read.pages_total,
+                ocr_page: read.ocr_page,
+                ocr_pages: read.ocr_pages,
             });
         });
         if tx.send((i, result, t.elapsed().as_secs_f64())).is_err() || !keep_going {

@@ -1,0 +1,146 @@
+//! OCR quality and speed on scanned copies of real PDFs: pages are rendered, degraded as a
+//! scanner would (or not) and wrapped as image-only PDFs; Quire reads them back through its
+//! isolated reader, and the text is compared with the original's text layer (`pdftotext`).
+//! The page images are also written as PGM files, so that the `tesseract` command can read the
+//! very same images in the same run (bench/ocr.sh).
+//!
+//! cargo run --release -p quire-engine --example ocr_eval -- --out DIR [--lang eng]
+//!     [--look clean|noisy|askew] PDF:PAGES...      (PAGES: 3 or 3-5 or 3,7)
+//! Prints one JSON object: per page accuracy, pages/s (Quire's OCR on the images alone, and
+//! the whole reader: render + OCR), peak memory of the reader process.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use quire_engine::extract::ocr::{OcrOptions, Recognizer};
+use quire_engine::extract::scan::{char_accuracy, pgm, scanned_copy, Look};
+use quire_engine::{Extractor, Isolation};
+
+fn pages_of(spec: &str) -> Vec<u32> {
+    spec.split(',')
+        .flat_map(|part| match part.split_once('-') {
+            Some((a, b)) => (a.parse::<u32>().unwrap()..=b.parse::<u32>().unwrap()).collect(),
+            None => vec![part.parse::<u32>().unwrap()],
+        })
+        .collect()
+}
+
+fn pdftotext(pdf: &Path, page: u32) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args([
+            "-f",
+            &page.to_string(),
+            "-l",
+            &page.to_string(),
+            "-enc",
+            "UTF-8",
+        ])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn peak_child_rss_mib() -> f64 {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    usage.ru_maxrss as f64 / 1024.0
+}
+
+fn main() {
+    quire_engine::extract::run_worker_if_requested();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut take = |flag: &str| -> Option<String> {
+        let i = args.iter().position(|a| a == flag)?;
+        let value = args[i + 1].clone();
+        args.drain(i..=i + 1);
+        Some(value)
+    };
+    let out = PathBuf::from(take("--out").expect("--out DIR"));
+    let lang = take("--lang").unwrap_or_else(|| "eng".into());
+    let look_name = take("--look").unwrap_or_else(|| "clean".into());
+    let look = match look_name.as_str() {
+        "clean" => Look::clean(300),
+        "noisy" => Look {
+            noise: 18.0,
+            specks: 0.002,
+            ..Look::clean(300)
+        },
+        "askew" => Look {
+            noise: 8.0,
+            angle: 1.5,
+            ..Look::clean(300)
+        },
+        other => panic!("unknown look {other}"),
+    };
+    std::fs::create_dir_all(&out).unwrap();
+    let options = OcrOptions::parse(&lang);
+    let mut extractor = Extractor::new(Isolation::current_exe().unwrap());
+    extractor.ocr = options.clone();
+    let mut recognizer = Recognizer::new(&options).expect("OCR starts");
+
+    let mut rows = Vec::new();
+    let (mut ocr_seconds, mut reader_seconds, mut pages_read) = (0.0, 0.0, 0usize);
+    let (mut chars, mut weighted) = (0usize, 0.0);
+    for spec in &args {
+        let (pdf, pages) = spec.rsplit_once(':').expect("PDF:PAGES");
+        let pdf = Path::new(pdf);
+        let pages = pages_of(pages);
+        let bytes = std::fs::read(pdf).unwrap();
+        let (scanned, images) = scanned_copy(&bytes, &|n| pages.contains(&n), &look).unwrap();
+        let stem = pdf.file_stem().unwrap().to_string_lossy().into_owned();
+        let scanned_path = out.join(format!("{stem}-{look_name}.pdf"));
+        std::fs::write(&scanned_path, &scanned).unwrap();
+
+        // The reader, as `quire add` runs it: render + OCR of the scanned pages, text of the rest.
+        let t = Instant::now();
+        let read = extractor.extract(&scanned_path, &mut |_| {}).unwrap();
+        reader_seconds += t.elapsed().as_secs_f64();
+
+        for (number, image) in &images {
+            let name = format!("{stem}-{look_name}-p{number}");
+            std::fs::write(out.join(format!("{name}.pgm")), pgm(image)).unwrap();
+            // Quire's OCR alone, on the same image the tesseract command will read.
+            let t = Instant::now();
+            let alone = recognizer.read(image).unwrap();
+            ocr_seconds += t.elapsed().as_secs_f64();
+            pages_read += 1;
+            let reference = pdftotext(pdf, *number);
+            std::fs::write(out.join(format!("{name}.ref.txt")), &reference).unwrap();
+            let text = &read.pages[*number as usize - 1].text;
+            let accuracy = char_accuracy(&reference, text);
+            let n = reference
+                .split_whitespace()
+                .map(|w| w.chars().count())
+                .sum::<usize>();
+            chars += n;
+            weighted += accuracy * n as f64;
+            let confidence = read
+                .ocr
+                .iter()
+                .find(|l| l.page == *number)
+                .map(|l| l.confidence)
+                .unwrap_or(0.0);
+            rows.push(format!(
+                "{{\"image\":\"{name}\",\"chars\":{n},\"accuracy\":{accuracy:.4},\
+                 \"accuracy_alone\":{:.4},\"confidence\":{confidence:.1},\"words\":{}}}",
+                char_accuracy(&reference, &alone.text),
+                read.ocr
+                    .iter()
+                    .find(|l| l.page == *number)
+                    .map_or(0, |l| l.words.len())
+            ));
+        }
+    }
+    println!(
+        "{{\"look\":\"{look_name}\",\"lang\":\"{lang}\",\"pages\":{pages_read},\
+         \"accuracy\":{:.4},\"ocr_pages_per_s\":{:.3},\"reader_pages_per_s\":{:.3},\
+         \"reader_peak_mib\":{:.0},\"rows\":[{}]}}",
+        weighted / chars.max(1) as f64,
+        pages_read as f64 / ocr_seconds,
+        pages_read as f64 / reader_seconds,
+        peak_child_rss_mib(),
+        rows.join(",")
+    );
+}
