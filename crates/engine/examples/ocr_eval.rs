@@ -60,20 +60,7 @@ fn main() {
     let out = PathBuf::from(take("--out").expect("--out DIR"));
     let lang = take("--lang").unwrap_or_else(|| "eng".into());
     let look_name = take("--look").unwrap_or_else(|| "clean".into());
-    let look = match look_name.as_str() {
-        "clean" => Look::clean(300),
-        "noisy" => Look {
-            noise: 18.0,
-            specks: 0.002,
-            ..Look::clean(300)
-        },
-        "askew" => Look {
-            noise: 8.0,
-            angle: 1.5,
-            ..Look::clean(300)
-        },
-        other => panic!("unknown look {other}"),
-    };
+    let look = Look::named(&look_name).unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(&out).unwrap();
     let options = OcrOptions::parse(&lang);
     let mut extractor = Extractor::new(Isolation::current_exe().unwrap());

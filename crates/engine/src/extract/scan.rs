@@ -19,6 +19,25 @@ pub struct Look {
 }
 
 impl Look {
+    /// The looks the tests and benchmark use: "clean" (300 dpi, as rendered), "noisy" (grey
+    /// noise and specks) and "askew" (some noise, turned 1.5°).
+    pub fn named(name: &str) -> Result<Look, String> {
+        match name {
+            "clean" => Ok(Look::clean(300)),
+            "noisy" => Ok(Look {
+                noise: 18.0,
+                specks: 0.002,
+                ..Look::clean(300)
+            }),
+            "askew" => Ok(Look {
+                noise: 8.0,
+                angle: 1.5,
+                ..Look::clean(300)
+            }),
+            other => Err(format!("unknown look {other:?} (clean, noisy or askew)")),
+        }
+    }
+
     pub fn clean(dpi: u32) -> Look {
         Look {
             dpi,
