@@ -12,11 +12,11 @@ use tauri::State;
 
 use quire_engine::{
     AddEvent, AddOptions, Answer, AskEvent, AskOptions, Conversation, Discovery, Document, Engine,
-    ErrorKind, FileOutcome, Flow, LibraryStatus, StoredMessage,
+    ErrorKind, FileOutcome, Flow, LibraryStatus, OcrLayer, StoredMessage,
 };
 
 use crate::error::{CommandError, CommandResult};
-use crate::settings::Settings;
+use crate::settings::{OcrLanguages, Settings};
 use crate::AppState;
 
 /// The engine now (it is replaced when the settings change).
@@ -100,6 +100,17 @@ pub async fn document_bytes(id: i64, state: State<'_, AppState>) -> CommandResul
         Ok(Response::new(bytes))
     })
     .await
+}
+
+/// What OCR read on a page of a document (its words' boxes, to draw a cited passage on a
+/// scanned page); `null` for a page with a text layer.
+#[tauri::command]
+pub async fn page_ocr(
+    document_id: i64,
+    page: u32,
+    state: State<'_, AppState>,
+) -> CommandResult<Option<OcrLayer>> {
+    with(&state, move |e| Ok(e.page_ocr(document_id, page)?)).await
 }
 
 // ---- answers ----
@@ -219,7 +230,15 @@ pub fn get_settings(state: State<'_, AppState>) -> CommandResult<Settings> {
     settings(&state)
 }
 
-/// Saves the settings; new folders, models or device take effect by opening the library again
+/// The OCR languages installed on this computer, and the default for the UI language `locale`
+/// (`None`: the system's).
+#[tauri::command]
+pub fn ocr_languages(locale: Option<String>) -> OcrLanguages {
+    crate::settings::ocr_languages(locale.as_deref())
+}
+
+/// Saves the settings; new folders, models, device or OCR languages take effect by opening the
+/// library again
 /// (after the running ingestion and answer stop). Sources per answer and chunk size apply to
 /// the next question and the next documents added.
 #[tauri::command]

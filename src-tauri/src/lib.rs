@@ -16,7 +16,7 @@ use crate::settings::Settings;
 
 pub use crate::commands::CancelTarget;
 pub use crate::error::CommandError as AppError;
-pub use crate::settings::Settings as AppSettings;
+pub use crate::settings::{OcrLanguages, Settings as AppSettings};
 
 /// One engine for the whole window: it indexes and answers at the same time, each model loaded
 /// once. Replaced (after the running work stops) when the settings change its folders or models.
@@ -46,6 +46,15 @@ impl Settings {
         options.embedding_model = self.embedding_model.clone();
         options.device = self.device;
         options.embedding_precision = self.embedding_precision;
+        // Languages whose data went after they were chosen are left out (Settings refuses to
+        // save missing ones), so the library still opens.
+        let installed = quire_engine::ocr_languages();
+        options.extractor.ocr = self.ocr();
+        options
+            .extractor
+            .ocr
+            .languages
+            .retain(|l| installed.contains(l));
         options
     }
 }
@@ -69,6 +78,7 @@ pub fn run() {
             commands::add_documents,
             commands::remove_document,
             commands::document_bytes,
+            commands::page_ocr,
             // answers
             commands::ask,
             commands::cancel,
@@ -82,6 +92,7 @@ pub fn run() {
             // settings
             commands::get_settings,
             commands::save_settings,
+            commands::ocr_languages,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("the window opens");

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use quire_engine::{AddOptions, AskOptions, DeviceChoice, EncoderPrecision};
+use quire_engine::{AddOptions, AskOptions, DeviceChoice, EncoderPrecision, OcrOptions};
 use serde::{Deserialize, Serialize};
 
 /// Field names as everywhere in the contract (snake_case); files saved by earlier versions,
@@ -34,6 +34,20 @@ pub struct Settings {
     /// computer").
     #[ts(type = "string[]")]
     pub model_folders: Vec<PathBuf>,
+    /// Tesseract languages that read pages without a text layer (scans), tried together
+    /// (`["eng", "chi_sim"]`); `None`: English plus the UI language's where installed; empty:
+    /// OCR off (scanned pages are then added without text).
+    pub ocr_languages: Option<Vec<String>>,
+}
+
+/// The OCR languages Settings offers: those installed, and what `None` (the default) means for
+/// the form's UI language.
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
+pub struct OcrLanguages {
+    /// Tesseract language data on this computer (`eng`, `chi_sim`), sorted.
+    pub installed: Vec<String>,
+    /// The languages used when none are chosen.
+    pub default: Vec<String>,
 }
 
 impl Default for Settings {
@@ -50,6 +64,7 @@ impl Default for Settings {
             chunk_tokens: 256,
             locale: None,
             model_folders: Vec::new(),
+            ocr_languages: None,
         }
     }
 }
@@ -58,6 +73,37 @@ fn env_path(name: &str) -> Option<PathBuf> {
     std::env::var_os(name)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+}
+
+/// The system's language as the environment says it (`zh_CN.UTF-8`), for settings that follow
+/// the system.
+fn system_locale() -> String {
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|v| !v.is_empty())
+        .unwrap_or_default()
+}
+
+/// What OCR reads with for `chosen` languages (`None`: the default for `locale`, or the
+/// system's language when that is `None` too).
+pub fn ocr_options(chosen: Option<&[String]>, locale: Option<&str>) -> OcrOptions {
+    match chosen {
+        Some(languages) => OcrOptions {
+            languages: languages.to_vec(),
+        },
+        None => OcrOptions::default_for(Some(
+            locale.map_or_else(system_locale, str::to_string).as_str(),
+        )),
+    }
+}
+
+/// The OCR languages on this computer and the default for `locale`.
+pub fn ocr_languages(locale: Option<&str>) -> OcrLanguages {
+    OcrLanguages {
+        installed: quire_engine::ocr_languages(),
+        default: ocr_options(None, locale).languages,
+    }
 }
 
 fn file() -> PathBuf {
@@ -148,10 +194,21 @@ impl Settings {
                 return Some(format!("unknown language {locale:?}; use en or zh-CN"));
             }
         }
+        if self.ocr_languages.is_some() {
+            if let Err(e) = self.ocr().check() {
+                return Some(e);
+            }
+        }
         None
     }
 
-    /// Whether `other` needs the library opened again (folders, models, device, precision).
+    /// What OCR reads scanned pages with.
+    pub fn ocr(&self) -> OcrOptions {
+        ocr_options(self.ocr_languages.as_deref(), self.locale.as_deref())
+    }
+
+    /// Whether `other` needs the library opened again (folders, models, device, precision, OCR
+    /// languages).
     pub fn library_options_differ(&self, other: &Settings) -> bool {
         self.library_dir != other.library_dir
             || self.models_dir != other.models_dir
@@ -159,6 +216,7 @@ impl Settings {
             || self.embedding_model != other.embedding_model
             || self.device != other.device
             || self.embedding_precision != other.embedding_precision
+            || self.ocr() != other.ocr()
     }
 }
 
@@ -195,6 +253,51 @@ mod tests {
         assert_eq!(old.k, 3);
         assert_eq!(old.chunk_tokens, Settings::default().chunk_tokens);
         assert_eq!(old.embedding_precision, quire_engine::EncoderPrecision::F32);
+        // Files from before OCR: the default languages.
+        assert_eq!(old.ocr_languages, None);
+        // OCR turned off (no languages) is not the default.
+        let off = Settings {
+            ocr_languages: Some(vec![]),
+            ..Settings::default()
+        };
+        off.write(&path).unwrap();
+        assert_eq!(Settings::read(&path), off);
+        assert!(!off.ocr().enabled());
+    }
+
+    #[test]
+    fn ocr_languages_default_to_english_and_the_ui_language_and_reopen_the_library() {
+        let installed = quire_engine::ocr_languages();
+        let chinese = Settings {
+            locale: Some("zh-CN".into()),
+            ..Settings::default()
+        };
+        let english = Settings {
+            locale: Some("en".into()),
+            ..Settings::default()
+        };
+        if installed.iter().any(|l| l == "eng") {
+            assert_eq!(english.ocr().languages, ["eng"]);
+        }
+        if installed.iter().any(|l| l == "eng") && installed.iter().any(|l| l == "chi_sim") {
+            assert_eq!(chinese.ocr().languages, ["eng", "chi_sim"]);
+            // Another UI language changes the default OCR languages: the library reopens.
+            assert!(english.library_options_differ(&chinese));
+            // Chosen languages do not follow the UI language.
+            let chosen = |s: &Settings| Settings {
+                ocr_languages: Some(vec!["eng".into()]),
+                ..s.clone()
+            };
+            assert!(!chosen(&english).library_options_differ(&chosen(&chinese)));
+        }
+        let off = Settings {
+            ocr_languages: Some(vec![]),
+            ..english.clone()
+        };
+        assert!(english.library_options_differ(&off) || english.ocr().languages.is_empty());
+        let listed = ocr_languages(Some("en"));
+        assert_eq!(listed.installed, installed);
+        assert_eq!(listed.default, english.ocr().languages);
     }
 
     #[test]
@@ -214,5 +317,11 @@ mod tests {
         assert!(unknown.to_string().contains("f32 or int8"), "{unknown}");
         assert!(with(|s| s.locale = Some("fr".into())).contains("unknown language"));
         assert!(with(|s| s.library_dir = PathBuf::new()).contains("library folder"));
+        assert!(with(|s| s.ocr_languages = Some(vec!["tlh".into()])).contains("tlh"));
+        let off = Settings {
+            ocr_languages: Some(vec![]),
+            ..Settings::default()
+        };
+        assert_eq!(off.problem(), None);
     }
 }

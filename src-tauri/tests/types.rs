@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use quire_app::{AppError, AppSettings, CancelTarget};
+use quire_app::{AppError, AppSettings, CancelTarget, OcrLanguages};
 use quire_engine::conversation::Checked;
 use quire_engine::generate::Role;
 use quire_engine::{
@@ -75,6 +75,7 @@ fn generated() -> String {
         declaration::<SearchedFolder>(&cfg),
         declaration::<Discovery>(&cfg),
         declaration::<AppSettings>(&cfg),
+        declaration::<OcrLanguages>(&cfg),
         declaration::<CancelTarget>(&cfg),
     ];
     format!("{HEADER}\n{}", declarations.join("\n"))

@@ -17,6 +17,7 @@ export function citation(n: number, page = n): Citation {
     char_start: 0,
     char_end: 5,
     text: `passage ${n}`,
+    ocr_confidence: null,
   };
 }
 

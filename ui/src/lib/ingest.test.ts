@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { applyIngest, fileFraction, initialIngest, secondsLeft, visibleFiles } from "./ingest";
+import { applyIngest, fileFraction, initialIngest, ocrProgress, secondsLeft, visibleFiles } from "./ingest";
 import type { AddEvent } from "./types";
 
 describe("ingestion progress", () => {
   it("follows each file from reading to a result, and keeps failures with their reason", () => {
     const events: [AddEvent, number][] = [
       [{ event: "planned", data: { files: 2, to_index: 2 } }, 0],
-      [{ event: "reading", data: { path: "/a/good.pdf", pages_done: 5, pages_total: 10 } }, 100],
-      [{ event: "reading", data: { path: "/a/good.pdf", pages_done: 10, pages_total: 10 } }, 200],
+      [{ event: "reading", data: { path: "/a/good.pdf", pages_done: 5, pages_total: 10, ocr_page: 0, ocr_pages: 0 } }, 100],
+      [{ event: "reading", data: { path: "/a/good.pdf", pages_done: 10, pages_total: 10, ocr_page: 0, ocr_pages: 0 } }, 200],
       [{ event: "embedding", data: { path: "/a/good.pdf", chunks_done: 20, chunks_total: 40 } }, 2100],
       [
         {
@@ -82,7 +82,7 @@ describe("ingestion progress", () => {
     };
     const events: [AddEvent, number][] = [
       [{ event: "planned", data: { files: 1, to_index: 1 } }, 0],
-      [{ event: "reading", data: { path: "/a/new.pdf", pages_done: 4, pages_total: 4 } }, 100],
+      [{ event: "reading", data: { path: "/a/new.pdf", pages_done: 4, pages_total: 4, ocr_page: 0, ocr_pages: 0 } }, 100],
       [added, 150],
       [{ event: "searchable", data: { documents: 1, chunks_waiting: 30, seconds: 0.2 } }, 200],
       [{ event: "embedding", data: { path: "/a/new.pdf", chunks_done: 16, chunks_total: 30 } }, 1200],
@@ -100,7 +100,22 @@ describe("ingestion progress", () => {
 
   it("never changes the state it was given", () => {
     const before = initialIngest();
-    applyIngest(before, { event: "reading", data: { path: "/x.pdf", pages_done: 1, pages_total: 2 } }, 0);
+    applyIngest(before, { event: "reading", data: { path: "/x.pdf", pages_done: 1, pages_total: 2, ocr_page: 0, ocr_pages: 0 } }, 0);
     expect(before.order).toEqual([]);
+  });
+
+  it("says which scanned page OCR is reading, only while it reads", () => {
+    let state = applyIngest(initialIngest(), { event: "planned", data: { files: 1, to_index: 1 } }, 0);
+    const reading = (done: number, ocr: number) =>
+      ({ event: "reading", data: { path: "/s.pdf", pages_done: done, pages_total: 8, ocr_page: ocr, ocr_pages: ocr ? 6 : 0 } }) as const;
+    state = applyIngest(state, reading(2, 0), 10);
+    expect(ocrProgress(state.byPath["/s.pdf"])).toBeNull();
+    state = applyIngest(state, reading(2, 1), 20);
+    expect(ocrProgress(state.byPath["/s.pdf"])).toEqual({ page: 1, pages: 6 });
+    state = applyIngest(state, reading(5, 4), 30);
+    expect(ocrProgress(state.byPath["/s.pdf"])).toEqual({ page: 4, pages: 6 });
+    expect(fileFraction(state.byPath["/s.pdf"])).toBeCloseTo((0.2 * 5) / 8);
+    state = applyIngest(state, { event: "embedding", data: { path: "/s.pdf", chunks_done: 0, chunks_total: 9 } }, 40);
+    expect(ocrProgress(state.byPath["/s.pdf"])).toBeNull();
   });
 });

@@ -9,6 +9,10 @@ export interface FileProgress {
   phase: FilePhase;
   pagesDone: number;
   pagesTotal: number;
+  /** Of the pages without text, the one OCR is reading (`ocrPage` of `ocrPages`; 0 of 0 when
+   * none need it). */
+  ocrPage: number;
+  ocrPages: number;
   chunksDone: number;
   chunksTotal: number;
   /** Chunks per second while embedding this file. */
@@ -71,6 +75,8 @@ function file(state: IngestState, path: string, now: number): FileProgress {
       phase: "reading",
       pagesDone: 0,
       pagesTotal: 0,
+      ocrPage: 0,
+      ocrPages: 0,
       chunksDone: 0,
       chunksTotal: 0,
       rate: 0,
@@ -111,6 +117,8 @@ export function applyIngest(prev: IngestState, event: AddEvent, now: number): In
       f.phase = "reading";
       f.pagesDone = event.data.pages_done;
       f.pagesTotal = event.data.pages_total;
+      f.ocrPage = event.data.ocr_page;
+      f.ocrPages = event.data.ocr_pages;
       break;
     }
     case "embedding": {
@@ -164,6 +172,11 @@ export function fileFraction(f: FileProgress): number {
   const read = f.pagesTotal > 0 ? f.pagesDone / f.pagesTotal : 0;
   const embedded = f.chunksTotal > 0 ? f.chunksDone / f.chunksTotal : 0;
   return f.phase === "reading" ? 0.2 * read : 0.2 + 0.8 * embedded;
+}
+
+/** The scanned page being read by OCR, while it is: "OCR page i of n" (null otherwise). */
+export function ocrProgress(f: FileProgress): { page: number; pages: number } | null {
+  return f.phase === "reading" && f.ocrPages > 0 && f.ocrPage > 0 ? { page: f.ocrPage, pages: f.ocrPages } : null;
 }
 
 /** Seconds left for a file being embedded, or null when unknown. */

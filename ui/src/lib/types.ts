@@ -27,7 +27,16 @@ export type Document = { id: number, path: string, title: string, sha256: string
  * Every chunk's vector is saved: the document is found by meaning too, not only by words.
  * (Meaningful for ready documents.)
  */
-embedded: boolean, };
+embedded: boolean, 
+/**
+ * Pages whose text was read by OCR (scanned pages).
+ */
+ocr_pages: number, 
+/**
+ * Of those, the pages OCR was unsure of (mean word confidence under
+ * [`crate::extract::ocr::LOW_CONFIDENCE`]): their text may be wrong in places.
+ */
+uncertain_pages: number, };
 
 /**
  * What happened to one file in `add`.
@@ -47,7 +56,7 @@ warning: string | null, };
 /**
  * Progress of `add`, reported as it happens (from more than one thread).
  */
-export type AddEvent = { "event": "planned", "data": { files: number, to_index: number, } } | { "event": "reading", "data": { path: string, pages_done: number, pages_total: number, } } | { "event": "embedding", "data": { path: string, chunks_done: number, chunks_total: number, } } | { "event": "vectors", "data": { chunks_done: number, chunks_total: number, seconds_left: number | null, } } | { "event": "searchable", "data": { documents: number, chunks_waiting: number, seconds: number, } } | { "event": "finished", "data": FileOutcome } | { "event": "done", "data": { seconds: number, failed: number, } };
+export type AddEvent = { "event": "planned", "data": { files: number, to_index: number, } } | { "event": "reading", "data": { path: string, pages_done: number, pages_total: number, ocr_page: number, ocr_pages: number, } } | { "event": "embedding", "data": { path: string, chunks_done: number, chunks_total: number, } } | { "event": "vectors", "data": { chunks_done: number, chunks_total: number, seconds_left: number | null, } } | { "event": "searchable", "data": { documents: number, chunks_waiting: number, seconds: number, } } | { "event": "finished", "data": FileOutcome } | { "event": "done", "data": { seconds: number, failed: number, } };
 
 /**
  * A passage as people see it: its document's title and path, where it sits (pages, and char
@@ -62,7 +71,23 @@ char_start: number,
 /**
  * Offset (in chars) one past the last character in page `page_end`'s text.
  */
-char_end: number, text: string, };
+char_end: number, text: string, 
+/**
+ * When some of its pages were read by OCR: the lowest confidence (0–100) of those pages.
+ */
+ocr_confidence: number | null, };
+
+/**
+ * A word read by OCR: its characters in the page's text (`start..end`, in chars) and its box
+ * as fractions of the page's width and height, from the top left.
+ */
+export type WordBox = { start: number, end: number, x: number, y: number, w: number, h: number, };
+
+/**
+ * What OCR read on one page: the words' boxes (the text is the page's text) and how sure it
+ * was, on average over the words (0–100).
+ */
+export type OcrLayer = { page: number, confidence: number, words: Array<WordBox>, };
 
 /**
  * A source as the answer reports it: every source given to the model, cited or not.
@@ -92,7 +117,11 @@ char_start: number,
 /**
  * Offset (in chars) one past the last character in page `page_end`'s text.
  */
-char_end: number, text: string, };
+char_end: number, text: string, 
+/**
+ * When some of its pages were read by OCR: the lowest confidence (0–100) of those pages.
+ */
+ocr_confidence: number | null, };
 
 /**
  * A sentence from a source that supports the answer, located in its page's text (offsets in
@@ -537,7 +566,27 @@ locale: string | null,
  * Folders of GGUF files to search besides the other apps' (Settings, "Models on this
  * computer").
  */
-model_folders: string[], };
+model_folders: string[], 
+/**
+ * Tesseract languages that read pages without a text layer (scans), tried together
+ * (`["eng", "chi_sim"]`); `None`: English plus the UI language's where installed; empty:
+ * OCR off (scanned pages are then added without text).
+ */
+ocr_languages: Array<string> | null, };
+
+/**
+ * The OCR languages Settings offers: those installed, and what `None` (the default) means for
+ * the form's UI language.
+ */
+export type OcrLanguages = { 
+/**
+ * Tesseract language data on this computer (`eng`, `chi_sim`), sorted.
+ */
+installed: Array<string>, 
+/**
+ * The languages used when none are chosen.
+ */
+default: Array<string>, };
 
 /**
  * What `cancel` stops.
