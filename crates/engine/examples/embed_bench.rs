@@ -42,7 +42,7 @@ fn main() {
     let files = ModelFiles::locate(&dir).unwrap();
     let tokens = ModelTokens::new(&files).unwrap();
     let pdf = Extractor::new(Isolation::Thread)
-        .extract(pdf.as_ref(), &mut |_, _| {})
+        .extract(pdf.as_ref(), &mut |_| {})
         .unwrap();
     let options = ChunkOptions::for_model(256, 256);
     let chunks: Vec<String> = chunk_pages(&pdf.pages, &options, &tokens)

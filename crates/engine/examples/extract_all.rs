@@ -51,7 +51,7 @@ fn main() {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = paths.get(i) else { break };
                 let result = extractor
-                    .extract(path, &mut |_, _| {})
+                    .extract(path, &mut |_| {})
                     .map(|pdf| {
                         if let Some(dir) = &dump {
                             let text: Vec<&str> =

@@ -145,7 +145,7 @@ fn chunks(args: Vec<String>) -> serde_json::Value {
     let extractor = Extractor::new(Isolation::Thread);
     let mut texts = Vec::new();
     for pdf in pdfs {
-        let Ok(doc) = extractor.extract(pdf.as_ref(), &mut |_, _| {}) else {
+        let Ok(doc) = extractor.extract(pdf.as_ref(), &mut |_| {}) else {
             continue;
         };
         texts.extend(

@@ -230,6 +230,7 @@ pub enum Isolation {
     /// [`run_worker_if_requested`] first thing in `main`) as a child process per file.
     Process { program: PathBuf },
     /// A thread with a panic guard. A hang leaks the thread: for tests and embedders only.
+    /// (OCR is slower here unless the process started with `OMP_THREAD_LIMIT=1`.)
     Thread,
 }
 
@@ -535,8 +536,8 @@ impl Extractor {
             .env(WORKER_ENV, path)
             .env(WORKER_OCR_ENV, self.ocr.spec())
             // Tesseract's OpenMP threads fight over few cores: a page took 14 s with them on
-            // 2 cores, 1.4 s with one thread (bench/ocr.sh). Pages of several files are read
-            // alongside embedding instead.
+            // 2 cores, 1.4 s with one thread (bench/ocr.sh); pages are read alongside the
+            // embedding of others instead. Only the environment at start-up sets this limit.
             .env(
                 "OMP_THREAD_LIMIT",
                 std::env::var("OMP_THREAD_LIMIT").unwrap_or_else(|_| "1".into()),

@@ -73,7 +73,8 @@ pub use engine::{
 pub use error::{Error, ErrorKind, Result};
 pub use extract::ocr::{installed_languages as ocr_languages, LOW_CONFIDENCE};
 pub use extract::{
-    ExtractError, Extractor, FailureKind, Isolation, OcrLayer, OcrOptions, ReadProgress, WordBox,
+    ExtractError, ExtractedPdf, Extractor, FailureKind, Isolation, OcrLayer, OcrOptions,
+    ReadProgress, WordBox,
 };
 pub use generate::{Flow, GenerationStats, GeneratorInfo, Sampling, StopReason};
 pub use index::Precision;

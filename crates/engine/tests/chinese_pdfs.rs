@@ -31,7 +31,7 @@ fn chinese_pdfs_give_every_chinese_character_pdftotext_gives() {
         "install-latex-guide-zh-cn.pdf",
     ] {
         let path = zh_pdf(name);
-        let pdf = extractor.extract(&path, &mut |_, _| {}).unwrap();
+        let pdf = extractor.extract(&path, &mut |_| {}).unwrap();
         let ours: usize = pdf.pages.iter().map(|p| chinese_characters(&p.text)).sum();
         let reference = Command::new("pdftotext")
             .arg(&path)
@@ -49,7 +49,7 @@ fn chinese_pdfs_give_every_chinese_character_pdftotext_gives() {
     }
     // The install guide's first page, word for word.
     let guide = extractor
-        .extract(&zh_pdf("install-latex-guide-zh-cn.pdf"), &mut |_, _| {})
+        .extract(&zh_pdf("install-latex-guide-zh-cn.pdf"), &mut |_| {})
         .unwrap();
     assert!(
         guide.pages[0].text.contains("一份简短的关于"),

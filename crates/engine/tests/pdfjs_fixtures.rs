@@ -111,7 +111,7 @@ fn pdfjs_fixtures_are_read_or_fail_with_a_sentence() {
         let path = dir.join(name);
         let reference = pdftotext(&path);
         let expected = words(&reference);
-        let result = extractor.extract(&path, &mut |_, _| {});
+        let result = extractor.extract(&path, &mut |_| {});
         match (&result, &expect) {
             (Ok(pdf), _) => {
                 let text: String = pdf
