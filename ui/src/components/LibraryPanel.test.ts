@@ -1,7 +1,7 @@
 import { render } from "svelte/server";
 import { describe, expect, it } from "vitest";
-import { initialIngest } from "../lib/ingest";
-import type { ModelSuggestion } from "../lib/types";
+import { applyIngest, initialIngest } from "../lib/ingest";
+import type { Document, ModelSuggestion } from "../lib/types";
 import LibraryPanel from "./LibraryPanel.svelte";
 
 const text = (html: string) => html.replace(/<!--[^>]*-->/g, "").replace(/<[^>]+>/g, " ").replace(/\s+/g, " ");
@@ -36,5 +36,37 @@ describe("library panel", () => {
     expect(render(LibraryPanel, { props: props({ suggestion: null }) }).body).not.toContain("model-suggestion");
     const running = { ...initialIngest(), running: true };
     expect(render(LibraryPanel, { props: props({ suggestion, ingest: running }) }).body).not.toContain("model-suggestion");
+  });
+
+  it("marks scanned documents and the pages OCR was unsure of", () => {
+    const doc = (id: number, ocr_pages: number, uncertain_pages: number): Document => ({
+      id,
+      path: `/d/${id}.pdf`,
+      title: `Doc ${id}`,
+      sha256: "",
+      pages: 12,
+      size: 1000,
+      mtime_ns: 0,
+      status: "ready",
+      error_kind: null,
+      error: null,
+      added_at: "",
+      chunks: 30,
+      embedded: true,
+      ocr_pages,
+      uncertain_pages,
+    });
+    const { body } = render(LibraryPanel, { props: props({ documents: [doc(1, 0, 0), doc(2, 12, 3), doc(3, 1, 0)] }) });
+    const shown = text(body);
+    expect(shown).toContain("12 pages read by OCR · 3 with low confidence: check their text");
+    expect(shown).toContain("1 page read by OCR");
+    expect(body.match(/data-testid="scanned"/g)).toHaveLength(2);
+    expect(body.match(/data-testid="uncertain"/g)).toHaveLength(1);
+  });
+
+  it("shows which scanned page OCR is reading", () => {
+    let ingest = applyIngest(initialIngest(), { event: "planned", data: { files: 1, to_index: 1 } }, 0);
+    ingest = applyIngest(ingest, { event: "reading", data: { path: "/s/scan.pdf", pages_done: 3, pages_total: 8, ocr_page: 4, ocr_pages: 8 } }, 1);
+    expect(text(render(LibraryPanel, { props: props({ ingest }) }).body)).toContain("OCR page 4 of 8");
   });
 });

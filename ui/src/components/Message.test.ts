@@ -136,4 +136,30 @@ describe("an answer on screen", () => {
     expect(textOf(old)).toContain("Supporting quotes");
     expect(old).not.toContain("Checking against");
   });
+
+  it("marks chips whose passage was read by OCR, and those OCR was unsure of", () => {
+    const scanned = { ...cite(1), ocr_confidence: 91.6 };
+    const unsure = { ...cite(2), ocr_confidence: 52 };
+    const done = answer({
+      sentences: [sentence("From a scan.", [1]), sentence("From a bad scan.", [2]), sentence("From text.", [3])],
+      citations: [scanned, unsure, cite(3)],
+      quotes: [quote(1)],
+    });
+    const body = show(applyAsk(emptyAnswer(), { event: "done", data: done }));
+    const attr = (tag: string, name: string) => tag.match(new RegExp(` ${name}="([^"]*)"`))?.[1] ?? null;
+    const marks = [...body.matchAll(/<button class="chip[^>]*>/g)].map(([tag]) => ({
+      n: Number(attr(tag, "data-n")),
+      ocr: attr(tag, "data-ocr"),
+      title: attr(tag, "title"),
+    }));
+    expect(marks).toEqual([
+      { n: 1, ocr: "scanned", title: "Doc 1, p. 1 — From a scanned page, read by OCR (confidence 92 %)" },
+      { n: 1, ocr: "scanned", title: "Doc 1, p. 3 — From a scanned page, read by OCR (confidence 92 %)" },
+      { n: 2, ocr: "uncertain", title: "Doc 2, p. 4 — From a scanned page OCR was unsure of (confidence 52 %): the text may be wrong" },
+      { n: 3, ocr: null, title: "Doc 3, p. 5" },
+    ]);
+    // Visible without hovering: a marker in the chip.
+    expect(body.match(/<span class="ocr-mark scanned[^"]*">OCR<\/span>/g)).toHaveLength(2);
+    expect(body.match(/<span class="ocr-mark uncertain[^"]*">OCR \?<\/span>/g)).toHaveLength(1);
+  });
 });

@@ -13,6 +13,8 @@ import type {
   ErrorKind,
   FileOutcome,
   LibraryStatus,
+  OcrLanguages,
+  OcrLayer,
   Settings,
   StoredMessage,
 } from "./types";
@@ -70,6 +72,12 @@ export const discoverModels = (modelsDir: string, folders: string[]) =>
 
 export const settings = () => invoke<Settings>("get_settings");
 export const saveSettings = (value: Settings) => invoke<Settings>("save_settings", { value });
+/** The OCR languages installed on this computer, and the default for UI language `locale`
+ * (null: the system's). */
+export const ocrLanguages = (locale: string | null) => invoke<OcrLanguages>("ocr_languages", { locale });
 
 /** The bytes of a document in the library, for the PDF viewer. */
 export const documentBytes = (id: number) => invoke<ArrayBuffer>("document_bytes", { id });
+/** What OCR read on a page (its words' boxes), or null for a page with a text layer. */
+export const pageOcr = (documentId: number, page: number) =>
+  invoke<OcrLayer | null>("page_ocr", { documentId, page });

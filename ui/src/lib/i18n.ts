@@ -109,6 +109,21 @@ const en = {
   modelFolders: "More folders with models",
   addFolder: "Add folder…",
   folderSource: "folder",
+  ocrProgress: "OCR page {page} of {pages}",
+  readByOcr: "{n} pages read by OCR",
+  oneReadByOcr: "1 page read by OCR",
+  uncertainPages: "{n} with low confidence: check their text",
+  oneUncertainPage: "1 with low confidence: check its text",
+  ocrMark: "OCR",
+  ocrMarkUncertain: "OCR ?",
+  fromScannedPage: "From a scanned page, read by OCR (confidence {n} %)",
+  fromUncertainPage: "From a scanned page OCR was unsure of (confidence {n} %): the text may be wrong",
+  ocrSetting: "Reading scanned pages (OCR)",
+  ocrAutomatic: "Automatic: {languages}",
+  ocrChosen: "These languages:",
+  ocrOff: "Off: scanned pages are added without text",
+  ocrNone: "No OCR language data is installed (on Debian/Ubuntu: tesseract-ocr-eng).",
+  ocrHint: "Pages without a text layer are read by OCR, offline: about 1.5 s a page on a 2-core computer, longer with each language added. Choose the languages your scans are in. A change applies to documents added afterwards.",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -219,6 +234,21 @@ const zh: Record<MessageKey, string> = {
   modelFolders: "其他存放模型的文件夹",
   addFolder: "添加文件夹…",
   folderSource: "文件夹",
+  ocrProgress: "OCR：第 {page} / {pages} 页",
+  readByOcr: "{n} 页由 OCR 识别",
+  oneReadByOcr: "1 页由 OCR 识别",
+  uncertainPages: "其中 {n} 页识别把握不大：请核对其文字",
+  oneUncertainPage: "其中 1 页识别把握不大：请核对其文字",
+  ocrMark: "OCR",
+  ocrMarkUncertain: "OCR ?",
+  fromScannedPage: "来自扫描页，由 OCR 识别（置信度 {n}%）",
+  fromUncertainPage: "来自 OCR 识别把握不大的扫描页（置信度 {n}%）：文字可能有误",
+  ocrSetting: "读取扫描页（OCR）",
+  ocrAutomatic: "自动：{languages}",
+  ocrChosen: "使用以下语言：",
+  ocrOff: "关闭：扫描页将不含文字地添加",
+  ocrNone: "没有安装 OCR 语言数据（Debian/Ubuntu 上：tesseract-ocr-eng）。",
+  ocrHint: "没有文字层的页面会离线由 OCR 识别：在双核电脑上每页约 1.5 秒，每多选一种语言会更慢。请选择扫描件所用的语言。更改只对之后添加的文档生效。",
 };
 
 const tables: Record<Locale, Record<MessageKey, string>> = { en, "zh-CN": zh };
