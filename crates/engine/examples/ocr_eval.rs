@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use quire_engine::extract::ocr::{OcrOptions, Recognizer};
-use quire_engine::extract::scan::{char_accuracy, pgm, scanned_copy, Look};
+use quire_engine::extract::scan::{char_accuracy, pgm, scanned_copy, Look, ScannedCopy};
 use quire_engine::{Extractor, Isolation};
 
 fn pages_of(spec: &str) -> Vec<u32> {
@@ -75,7 +75,10 @@ fn main() {
         let pdf = Path::new(pdf);
         let pages = pages_of(pages);
         let bytes = std::fs::read(pdf).unwrap();
-        let (scanned, images) = scanned_copy(&bytes, &|n| pages.contains(&n), &look).unwrap();
+        let ScannedCopy {
+            pdf: scanned,
+            images,
+        } = scanned_copy(&bytes, &|n| pages.contains(&n), &look).unwrap();
         let stem = pdf.file_stem().unwrap().to_string_lossy().into_owned();
         let scanned_path = out.join(format!("{stem}-{look_name}.pdf"));
         std::fs::write(&scanned_path, &scanned).unwrap();

@@ -4,7 +4,7 @@
 //! cargo run --release -p quire-engine --example scan_copy -- IN.pdf OUT.pdf
 //!     [--pages 1-3,7] [--look clean|noisy|askew]     (default: every page, clean, 300 dpi)
 
-use quire_engine::extract::scan::{scanned_copy, Look};
+use quire_engine::extract::scan::{scanned_copy, Look, ScannedCopy};
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,7 +29,7 @@ fn main() {
     };
     let bytes = std::fs::read(input).unwrap_or_else(|e| panic!("{input}: {e}"));
     let chosen = |n: u32| pages.as_ref().is_none_or(|p| p.contains(&n));
-    let (copy, images) = scanned_copy(&bytes, &chosen, &look).unwrap();
+    let ScannedCopy { pdf: copy, images } = scanned_copy(&bytes, &chosen, &look).unwrap();
     std::fs::write(output, copy).unwrap_or_else(|e| panic!("{output}: {e}"));
     eprintln!("{output}: {} page(s) scanned", images.len());
 }

@@ -786,7 +786,12 @@ fn extract_from_bytes(
             Err(panic) => (String::new(), Some(panic_message(&panic)), 0),
         };
         if ocr.enabled() && needs_ocr(&text, undecoded) {
-            without_text.push(number);
+            without_text.push(Unread {
+                number,
+                text,
+                error,
+                undecoded,
+            });
             continue;
         }
         emit(WorkerMessage::Page {
@@ -799,9 +804,17 @@ fn extract_from_bytes(
         });
     }
     if !without_text.is_empty() {
-        read_by_ocr(&bytes, &doc, &pages, &without_text, ocr, emit);
+        read_by_ocr(&bytes, &doc, &pages, without_text, ocr, emit);
     }
     Ok(())
+}
+
+/// A page left for OCR, with what the text layer gave (kept when OCR cannot read it either).
+struct Unread {
+    number: u32,
+    text: String,
+    error: Option<String>,
+    undecoded: u64,
 }
 
 /// A page is read by OCR when it has no text, or when most of its characters are drawn with
@@ -817,13 +830,14 @@ fn read_by_ocr(
     bytes: &[u8],
     doc: &lopdf::Document,
     pages: &std::collections::BTreeMap<u32, lopdf::ObjectId>,
-    numbers: &[u32],
+    unread: Vec<Unread>,
     options: &OcrOptions,
     emit: &mut dyn FnMut(WorkerMessage),
 ) {
     let mut started: Option<Result<(ocr::Renderer, ocr::Recognizer), String>> = None;
-    let of = numbers.len() as u32;
-    for (i, &number) in numbers.iter().enumerate() {
+    let of = unread.len() as u32;
+    for (i, page) in unread.into_iter().enumerate() {
+        let number = page.number;
         emit(WorkerMessage::Ocr {
             number,
             index: i as u32 + 1,
@@ -839,24 +853,39 @@ fn read_by_ocr(
             }))
             .unwrap_or_else(|_| Err("the OCR engine failed on it".to_string())),
         };
-        let (text, layer, error) = match result {
-            Ok(read) => {
-                let layer = OcrLayer {
+        let result = result.and_then(|read| {
+            if read.confidence < ocr::UNREADABLE && !read.words.is_empty() {
+                return Err(format!(
+                    "its text could not be made out (confidence {:.0} % with the languages {}); \
+                     it may be in a language whose OCR data is not chosen or installed",
+                    read.confidence,
+                    options.spec()
+                ));
+            }
+            Ok(read)
+        });
+        emit(match result {
+            Ok(read) => WorkerMessage::Page {
+                number,
+                text: read.text,
+                error: None,
+                undecoded: 0,
+                ocr: Some(OcrLayer {
                     page: number,
                     confidence: read.confidence,
                     words: read.words,
-                };
-                (read.text, Some(layer), None)
-            }
-            Err(e) => (String::new(), None, Some(e)),
-        };
-        emit(WorkerMessage::Page {
-            number,
-            text,
-            error: None,
-            undecoded: 0,
-            ocr: layer,
-            ocr_error: error,
+                }),
+                ocr_error: None,
+            },
+            // What the text layer had stays.
+            Err(e) => WorkerMessage::Page {
+                number,
+                text: page.text,
+                error: page.error,
+                undecoded: page.undecoded,
+                ocr: None,
+                ocr_error: Some(e),
+            },
         });
     }
 }
@@ -1221,6 +1250,8 @@ mod tests {
             text: String::new(),
             error: Some("assertion `left == right` failed\n  left: 221".into()),
             undecoded: 0,
+            ocr: None,
+            ocr_error: None,
         })
         .unwrap();
         tx.send(WorkerMessage::Done).unwrap();

@@ -196,6 +196,20 @@ pub struct Document {
     pub uncertain_pages: u32,
 }
 
+/// A document's pages as stored: their text, and the words' boxes of those read by OCR.
+#[derive(Debug, Clone, Copy)]
+pub struct Pages<'a> {
+    pub text: &'a [Page],
+    pub ocr: &'a [OcrLayer],
+}
+
+impl<'a> Pages<'a> {
+    /// Pages that all had a text layer.
+    pub fn text(text: &'a [Page]) -> Pages<'a> {
+        Pages { text, ocr: &[] }
+    }
+}
+
 /// What identifies a file's content on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStamp {
@@ -440,11 +454,11 @@ impl Store {
         path: &str,
         title: &str,
         stamp: &FileStamp,
-        pages: &[Page],
-        ocr: &[OcrLayer],
+        pages: Pages,
         chunks: &[Chunk],
         queued: i64,
     ) -> Result<(i64, Vec<i64>, Vec<i64>)> {
+        let Pages { text: pages, ocr } = pages;
         let tx = self.conn.transaction()?;
         let (id, replaced) =
             upsert_document(&tx, path, title, stamp, pages.len() as u32, "ready", None)?;
@@ -1069,8 +1083,7 @@ mod tests {
                 "/a.pdf",
                 "A",
                 &stamp("1"),
-                &pages,
-                &[],
+                Pages::text(&pages),
                 &[chunk("alpha beta", 1), chunk("gamma", 1)],
                 1,
             )
@@ -1081,8 +1094,7 @@ mod tests {
                 "/a.pdf",
                 "A",
                 &stamp("2"),
-                &pages,
-                &[],
+                Pages::text(&pages),
                 &[chunk("delta", 1)],
                 2,
             )
@@ -1098,7 +1110,14 @@ mod tests {
         assert_eq!(store.chunk_count().unwrap(), 0);
         assert_eq!(store.keyword_rows().unwrap(), 0);
         let (_, third, _) = store
-            .put_document("/a.pdf", "A", &stamp("3"), &pages, &[], &[chunk("x", 1)], 3)
+            .put_document(
+                "/a.pdf",
+                "A",
+                &stamp("3"),
+                Pages::text(&pages),
+                &[chunk("x", 1)],
+                3,
+            )
             .unwrap();
         assert!(third[0] > second[0]);
     }
@@ -1112,7 +1131,7 @@ mod tests {
         assert!(store.sample_texts(5).unwrap().is_empty());
         let english: Vec<Chunk> = (0..10).map(|i| chunk(&format!("english {i}"), 1)).collect();
         let (_, english_ids, _) = store
-            .put_document("/en.pdf", "E", &stamp("e"), &[], &[], &english, 1)
+            .put_document("/en.pdf", "E", &stamp("e"), Pages::text(&[]), &english, 1)
             .unwrap();
         // Four code listings and one line of Chinese: one chunk in five makes it Chinese.
         let mut chinese: Vec<Chunk> = (0..4)
@@ -1120,7 +1139,7 @@ mod tests {
             .collect();
         chinese.push(chunk("中文排版", 1));
         let (_, chinese_ids, _) = store
-            .put_document("/zh.pdf", "Z", &stamp("z"), &[], &[], &chinese, 2)
+            .put_document("/zh.pdf", "Z", &stamp("z"), Pages::text(&[]), &chinese, 2)
             .unwrap();
         let sample = store.sample_texts(3).unwrap();
         assert_eq!(sample, ["english 0", "english 5", "\\begin{x0}"]);
@@ -1141,8 +1160,7 @@ mod tests {
                 "/a.pdf",
                 "A",
                 &stamp("a"),
-                &[],
-                &[],
+                Pages::text(&[]),
                 &[chunk("one", 1), chunk("two", 1)],
                 first,
             )
@@ -1152,8 +1170,7 @@ mod tests {
                 "/b.pdf",
                 "B",
                 &stamp("b"),
-                &[],
-                &[],
+                Pages::text(&[]),
                 &[chunk("three", 1)],
                 first,
             )
@@ -1165,8 +1182,7 @@ mod tests {
                 "/c.pdf",
                 "C",
                 &stamp("c"),
-                &[],
-                &[],
+                Pages::text(&[]),
                 &[chunk("four", 1)],
                 second,
             )
@@ -1194,7 +1210,7 @@ mod tests {
         ];
         // Searchable by words as soon as it is stored (its vectors come later).
         let (id, ids, _) = store
-            .put_document("/b.pdf", "B", &stamp("1"), &[], &[], &chunks, 1)
+            .put_document("/b.pdf", "B", &stamp("1"), Pages::text(&[]), &chunks, 1)
             .unwrap();
         assert!(!store.document(id).unwrap().unwrap().embedded);
         assert_eq!(

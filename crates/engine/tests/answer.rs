@@ -86,6 +86,7 @@ fn chunk(id: i64, page: u32, text: &str) -> Source {
                 char_start: 0,
                 char_end: text.chars().count(),
                 text: text.into(),
+                ocr_confidence: None,
             },
         },
         similarity: Some(0.5),

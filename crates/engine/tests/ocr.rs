@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lopdf::dictionary;
-use quire_engine::extract::scan::{char_accuracy, scanned_copy, Look};
+use quire_engine::extract::scan::{char_accuracy, scanned_copy, Look, ScannedCopy};
 use quire_engine::{
     AddOptions, AddStatus, Engine, ExtractedPdf, Extractor, FailureKind, Isolation, LibraryOptions,
     OcrOptions, ReadProgress, SearchOptions,
@@ -47,7 +47,8 @@ fn extractor(languages: &str) -> Extractor {
 /// Writes a scanned copy of `pdf` (pages chosen by `scan`) into `dir`.
 fn scanned(dir: &Path, pdf: &Path, scan: &dyn Fn(u32) -> bool, look: &str) -> PathBuf {
     let bytes = std::fs::read(pdf).unwrap();
-    let (copy, images) = scanned_copy(&bytes, scan, &Look::named(look).unwrap()).unwrap();
+    let ScannedCopy { pdf: copy, images } =
+        scanned_copy(&bytes, scan, &Look::named(look).unwrap()).unwrap();
     assert!(!images.is_empty());
     let name = format!(
         "{}-{look}-{}.pdf",
@@ -221,7 +222,11 @@ fn a_scanned_document_is_searchable_and_citable(dir: &Path) {
     let engine = Engine::open(options).unwrap();
     let add = |engine: &Engine| {
         engine
-            .add(&[path.clone()], &AddOptions::default(), &|_: &_| true)
+            .add(
+                std::slice::from_ref(&path),
+                &AddOptions::default(),
+                &|_: &_| true,
+            )
             .unwrap()
     };
     let report = add(&engine);
@@ -262,6 +267,9 @@ fn a_scanned_document_is_searchable_and_citable(dir: &Path) {
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
 }
 
+/// One check, given a fresh folder of its own.
+type Test = fn(&Path);
+
 fn main() {
     quire_engine::extract::run_worker_if_requested();
     // Names to run (as libtest takes them); libtest's own options and their values are ignored.
@@ -272,7 +280,7 @@ fn main() {
         .filter(|(i, a)| !a.starts_with('-') && (*i == 0 || !args[i - 1].starts_with("--")))
         .map(|(_, a)| a)
         .collect();
-    let tests: [(&str, fn(&Path)); 6] = [
+    let tests: [(&str, Test); 6] = [
         (
             "scanned_pages_read_back_as_their_text",
             scanned_pages_read_back_as_their_text,

@@ -27,6 +27,10 @@ pub const MAX_IMAGE_PIXELS: u64 = 150_000_000;
 /// uncertain in the library and in citations.
 pub const LOW_CONFIDENCE: f32 = 70.0;
 
+/// Below this mean confidence (0–100) what OCR read is mostly noise (text in a script the chosen
+/// languages do not cover reads at about 20): the page counts as not read, with that reason.
+pub const UNREADABLE: f32 = 40.0;
+
 /// How to OCR pages without text.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OcrOptions {

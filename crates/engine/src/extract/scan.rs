@@ -117,6 +117,12 @@ pub fn degrade(image: &GreyImage, look: &Look) -> GreyImage {
     }
 }
 
+/// A scanned copy: the PDF, and the images of its scanned pages by page number.
+pub struct ScannedCopy {
+    pub pdf: Vec<u8>,
+    pub images: Vec<(u32, GreyImage)>,
+}
+
 /// A copy of the PDF `bytes` whose pages chosen by `scan` are replaced by images of themselves
 /// as `look` says (no text layer left on them); the other pages are kept as they are. Also
 /// returns the images, by page number, for comparing with other OCR programs.
@@ -124,7 +130,7 @@ pub fn scanned_copy(
     bytes: &[u8],
     scan: &dyn Fn(u32) -> bool,
     look: &Look,
-) -> Result<(Vec<u8>, Vec<(u32, GreyImage)>), String> {
+) -> Result<ScannedCopy, String> {
     let renderer = Renderer::open(bytes)?;
     let mut doc = lopdf::Document::load_mem(bytes).map_err(|e| e.to_string())?;
     let mut images = Vec::new();
@@ -170,7 +176,7 @@ pub fn scanned_copy(
     doc.prune_objects();
     let mut out = Vec::new();
     doc.save_to(&mut out).map_err(|e| e.to_string())?;
-    Ok((out, images))
+    Ok(ScannedCopy { pdf: out, images })
 }
 
 /// A page's MediaBox, inherited from its parents when it has none (US Letter when none has).

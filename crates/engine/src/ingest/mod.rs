@@ -494,8 +494,10 @@ impl Run<'_> {
             &key,
             &title,
             &work.stamp,
-            &pdf.pages,
-            &pdf.ocr,
+            crate::store::Pages {
+                text: &pdf.pages,
+                ocr: &pdf.ocr,
+            },
             &chunks,
             self.queued,
         )?;
