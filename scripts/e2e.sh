@@ -35,6 +35,13 @@ export LANG=C.UTF-8 LC_ALL=C.UTF-8
 # The Chinese story's PDF (the CTeX FAQ, from Debian's texlive-lang-chinese).
 QUIRE_E2E_ZH_PDFS="$(bash scripts/zh-manuals.sh)"
 export QUIRE_E2E_ZH_PDFS
+# The scanned story's PDF: the LaTeX license with every page an image only (no text layer), made
+# by the engine's scan_copy example.
+say "making a scanned copy of the LaTeX license"
+cargo build --release --locked --workspace --example scan_copy
+"$target/release/examples/scan_copy" "${QUIRE_E2E_PDFS:-/usr/share/doc/texlive-doc/latex/base}/lppl.pdf" \
+  "$work/lppl-scanned.pdf" >&2
+export QUIRE_E2E_SCANNED="$work/lppl-scanned.pdf"
 # The models stay where setup fetched them (the default models folder, or $QUIRE_MODELS).
 
 say "running the end-to-end test under Xvfb"
@@ -48,7 +55,7 @@ xvfb-run --auto-servernum --server-args="-screen 0 1400x900x24" bash -c '
     sleep 0.1
   done
   node --test --test-concurrency=1 --test-reporter=spec tests/e2e/app.test.mjs tests/e2e/models.test.mjs \
-    tests/e2e/chinese.test.mjs
+    tests/e2e/chinese.test.mjs tests/e2e/scanned.test.mjs
   rc=$?
   kill "$driver" 2>/dev/null
   wait "$driver" 2>/dev/null

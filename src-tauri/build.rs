@@ -6,6 +6,7 @@ const COMMANDS: &[&str] = &[
     "add_documents",
     "remove_document",
     "document_bytes",
+    "page_ocr",
     "ask",
     "cancel",
     "list_conversations",
@@ -15,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "discover_models",
     "get_settings",
     "save_settings",
+    "ocr_languages",
 ];
 
 fn main() {
