@@ -309,6 +309,10 @@ def main() -> None:
         path = os.path.join(plots, name)
         if os.path.exists(path):
             out.append(open(path).read().strip() + "\n")
+    # Scanned pages: the table bench/ocr.py writes.
+    ocr = os.path.join(plots, "ocr.md")
+    out.append("\n## Scanned pages: OCR (bench/ocr.sh)\n")
+    out.append(open(ocr).read().strip() if os.path.exists(ocr) else "Not measured yet.")
     # The GPU section comes from another machine (bench/gpu.sh writes gpu.md; keep it as
     # docs/bench/gpu.md), so it is carried over, not remade here.
     gpu = os.path.join(plots, "gpu.md")

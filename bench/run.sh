@@ -3,11 +3,13 @@
 # same input in the same run, then the table and plots (bench/report.py).
 #
 #   bash bench/run.sh [SECTION...]   sections: extraction embedding ingestion search generation
-#                                    index answers multilingual (default: all, in that order);
+#                                    index answers multilingual ocr (default: all, in that order);
 #                                    `search` also measures retrieval quality (same questions,
 #                                    same library); `answers` is the answer benchmark
 #                                    (bench/answers.sh); `multilingual` compares the embedding
-#                                    models on English and Chinese (bench/multilingual.sh)
+#                                    models on English and Chinese (bench/multilingual.sh); `ocr`
+#                                    reads scanned copies of real pages against the tesseract
+#                                    command (bench/ocr.sh)
 #
 # Results (JSON) go to $QUIRE_BENCH_OUT (default: <target>/bench); the report reads every result
 # there, so a section can be rerun alone. Baselines are installed here: poppler-utils (apt, by
@@ -21,7 +23,7 @@ set -euo pipefail
 threads="$(nproc)"
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(extraction embedding ingestion search generation index answers multilingual)
+[ ${#sections[@]} -gt 0 ] || sections=(extraction embedding ingestion search generation index answers multilingual ocr)
 
 say "setting up (packages, models, build)"
 bash scripts/setup.sh
@@ -97,6 +99,10 @@ for section in "${sections[@]}"; do
   multilingual)
     say "multilingual: each embedding model on English and Chinese questions and documents (bench/multilingual.sh)"
     QUIRE_BENCH_OUT="$out" QUIRE_CACHE="$cache" bash bench/multilingual.sh
+    ;;
+  ocr)
+    say "ocr: scanned copies of real pages, Quire vs the tesseract command (bench/ocr.sh)"
+    QUIRE_BENCH_OUT="$out" QUIRE_CACHE="$cache" bash bench/ocr.sh
     ;;
   *)
     echo "unknown section $section" >&2

@@ -11,12 +11,16 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # the model fetch and numpy for converting the multilingual model (models/e5_convert.py), the
 # real PDFs the tests and demo use, qpdf to make an encrypted test PDF, and poppler-data (the
 # Unicode tables of Adobe's character collections, for Chinese, Japanese and Korean PDFs whose
-# fonts have no ToUnicode map).
+# fonts have no ToUnicode map). OCR of scanned pages: Tesseract's library with its English and
+# Simplified Chinese data (more languages: tesseract-ocr-<lang>, e.g. tesseract-ocr-deu) and the
+# `tesseract` command (the OCR benchmark's baseline), poppler's GLib API to render pages for it;
+# their -dev packages for the build (bindgen reads Tesseract's header).
 # The desktop window: WebKitGTK 4.1 (Tauri's webview on Linux) with libxdo (menus) and librsvg
 # (icons); its end-to-end test: Xvfb for a display, WebKitWebDriver, and a Chinese font (WenQuanYi
 # Micro Hei, 1.6 MB) so that the window's Chinese text is drawn, not boxes, on a machine without one.
 packages=(build-essential pkg-config cmake libclang-dev python3 python3-pip python3-numpy texlive-latex-base-doc
-  qpdf poppler-utils poppler-data libwebkit2gtk-4.1-dev libxdo-dev librsvg2-dev xvfb xauth webkit2gtk-driver
+  qpdf poppler-utils poppler-data libpoppler-glib-dev libtesseract-dev libleptonica-dev tesseract-ocr
+  tesseract-ocr-eng tesseract-ocr-chi-sim libwebkit2gtk-4.1-dev libxdo-dev librsvg2-dev xvfb xauth webkit2gtk-driver
   fonts-wqy-microhei)
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()

@@ -7,12 +7,14 @@
 //! cargo run --release -p quire-engine --example ocr_eval -- --out DIR [--lang eng]
 //!     [--look clean|noisy|askew] PDF:PAGES...      (PAGES: 3 or 3-5 or 3,7)
 //! Prints one JSON object: per page accuracy, pages/s (Quire's OCR on the images alone, and
-//! the whole reader: render + OCR), peak memory of the reader process.
+//! the whole reader: render + OCR), poppler's rendering time, peak memory of the reader process.
+//!
+//! ocr_eval --score REFERENCE.txt READ.txt   prints the character accuracy of one text.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use quire_engine::extract::ocr::{OcrOptions, Recognizer};
+use quire_engine::extract::ocr::{OcrOptions, Recognizer, Renderer, OCR_DPI};
 use quire_engine::extract::scan::{char_accuracy, pgm, scanned_copy, Look, ScannedCopy};
 use quire_engine::{Extractor, Isolation};
 
@@ -51,6 +53,11 @@ fn peak_child_rss_mib() -> f64 {
 fn main() {
     quire_engine::extract::run_worker_if_requested();
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--score") {
+        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+        println!("{:.4}", char_accuracy(&read(&args[1]), &read(&args[2])));
+        return;
+    }
     let mut take = |flag: &str| -> Option<String> {
         let i = args.iter().position(|a| a == flag)?;
         let value = args[i + 1].clone();
@@ -69,6 +76,7 @@ fn main() {
 
     let mut rows = Vec::new();
     let (mut ocr_seconds, mut reader_seconds, mut pages_read) = (0.0, 0.0, 0usize);
+    let mut render_seconds = 0.0;
     let (mut chars, mut weighted) = (0usize, 0.0);
     for spec in &args {
         let (pdf, pages) = spec.rsplit_once(':').expect("PDF:PAGES");
@@ -88,6 +96,13 @@ fn main() {
         let read = extractor.extract(&scanned_path, &mut |_| {}).unwrap();
         reader_seconds += t.elapsed().as_secs_f64();
 
+        // Poppler's rendering alone, at the reader's resolution.
+        let renderer = Renderer::open(&bytes).unwrap();
+        for (number, _) in &images {
+            let t = Instant::now();
+            renderer.render(*number, OCR_DPI).unwrap();
+            render_seconds += t.elapsed().as_secs_f64();
+        }
         for (number, image) in &images {
             let name = format!("{stem}-{look_name}-p{number}");
             std::fs::write(out.join(format!("{name}.pgm")), pgm(image)).unwrap();
@@ -112,25 +127,29 @@ fn main() {
                 .find(|l| l.page == *number)
                 .map(|l| l.confidence)
                 .unwrap_or(0.0);
-            rows.push(format!(
-                "{{\"image\":\"{name}\",\"chars\":{n},\"accuracy\":{accuracy:.4},\
-                 \"accuracy_alone\":{:.4},\"confidence\":{confidence:.1},\"words\":{}}}",
-                char_accuracy(&reference, &alone.text),
-                read.ocr
-                    .iter()
-                    .find(|l| l.page == *number)
-                    .map_or(0, |l| l.words.len())
-            ));
+            rows.push(serde_json::json!({
+                "image": name,
+                "pdf": pdf,
+                "page": number,
+                "chars": n,
+                "accuracy": accuracy,
+                "accuracy_alone": char_accuracy(&reference, &alone.text),
+                "confidence": confidence,
+                "words": read.ocr.iter().find(|l| l.page == *number).map_or(0, |l| l.words.len()),
+            }));
         }
     }
-    println!(
-        "{{\"look\":\"{look_name}\",\"lang\":\"{lang}\",\"pages\":{pages_read},\
-         \"accuracy\":{:.4},\"ocr_pages_per_s\":{:.3},\"reader_pages_per_s\":{:.3},\
-         \"reader_peak_mib\":{:.0},\"rows\":[{}]}}",
-        weighted / chars.max(1) as f64,
-        pages_read as f64 / ocr_seconds,
-        pages_read as f64 / reader_seconds,
-        peak_child_rss_mib(),
-        rows.join(",")
-    );
+    let report = serde_json::json!({
+        "look": look_name,
+        "lang": lang,
+        "folder": out,
+        "pages": pages_read,
+        "accuracy": weighted / chars.max(1) as f64,
+        "ocr_pages_per_s": pages_read as f64 / ocr_seconds,
+        "reader_pages_per_s": pages_read as f64 / reader_seconds,
+        "reader_peak_mib": peak_child_rss_mib(),
+        "render_s_per_page": render_seconds / pages_read.max(1) as f64,
+        "rows": rows,
+    });
+    println!("{report}");
 }
