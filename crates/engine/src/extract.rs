@@ -481,7 +481,7 @@ impl Extractor {
                     ),
                 ));
             }
-            if self.ocr.enabled() && !ocr.is_empty() {
+            if progress.ocr_pages > 0 {
                 return Err(ExtractError::new(
                     FailureKind::NoText,
                     format!(
@@ -785,7 +785,8 @@ fn extract_from_bytes(
             Ok(Err(e)) => (String::new(), Some(e.to_string()), 0),
             Err(panic) => (String::new(), Some(panic_message(&panic)), 0),
         };
-        if ocr.enabled() && needs_ocr(&text, undecoded) {
+        let scan = || ocr::largest_image(&doc, pages[&number]);
+        if ocr.enabled() && needs_ocr(&text, undecoded, scan) {
             without_text.push(Unread {
                 number,
                 text,
@@ -817,12 +818,26 @@ struct Unread {
     undecoded: u64,
 }
 
-/// A page is read by OCR when it has no text, or when most of its characters are drawn with
-/// fonts that do not say which letters they are.
-fn needs_ocr(text: &str, undecoded: u64) -> bool {
+/// A page is read by OCR when it has no text; when most of its characters are drawn with fonts
+/// that do not say which letters they are; or when it is a scan with a stamp: a few words of
+/// text (a Bates number, a page number, a scanner's footer) over a page-sized image.
+fn needs_ocr(text: &str, undecoded: u64, largest_image: impl FnOnce() -> (u64, u64)) -> bool {
     let read = text.chars().filter(|c| !c.is_whitespace()).count() as u64;
-    read == 0 || undecoded > read
+    if read == 0 || undecoded > read {
+        return true;
+    }
+    if read >= STAMP_CHARS {
+        return false;
+    }
+    let (w, h) = largest_image();
+    w.saturating_mul(h) >= SCAN_PIXELS
 }
+
+/// Fewer characters than this over a scan-sized image are a stamp, not the page's text.
+const STAMP_CHARS: u64 = 80;
+
+/// An image this large (pixels) is a scanned page: a letter page at 150 dpi has 2.1 million.
+const SCAN_PIXELS: u64 = 1_500_000;
 
 /// Reads `numbers` (pages without text) by OCR and emits them, each with its words' boxes, or
 /// empty with the reason OCR could not read it. One page's failure never stops the others.
@@ -865,6 +880,15 @@ fn read_by_ocr(
             Ok(read)
         });
         emit(match result {
+            // A blank page (or one of pictures only): nothing to keep, nothing uncertain.
+            Ok(read) if read.words.is_empty() => WorkerMessage::Page {
+                number,
+                text: page.text,
+                error: page.error,
+                undecoded: page.undecoded,
+                ocr: None,
+                ocr_error: None,
+            },
             Ok(read) => WorkerMessage::Page {
                 number,
                 text: read.text,
@@ -1234,6 +1258,30 @@ mod tests {
             assert!(!err.message.contains(jargon), "{}", err.message);
         }
         assert!(err.message.contains("PDF reader failed"), "{}", err.message);
+    }
+
+    #[test]
+    fn pages_without_text_scans_with_stamps_and_undecodable_fonts_are_read_by_ocr() {
+        let page_scan = || (2480, 3508);
+        let figure = || (600, 400);
+        assert!(needs_ocr("", 0, figure));
+        assert!(needs_ocr("  \n", 0, figure));
+        assert!(
+            needs_ocr("ab", 300, figure),
+            "mostly glyphs without letters"
+        );
+        assert!(
+            needs_ocr("ACME-000123", 0, page_scan),
+            "a stamp over a scan"
+        );
+        assert!(
+            !needs_ocr("Figure 3: a plot.", 0, figure),
+            "a short caption"
+        );
+        assert!(
+            !needs_ocr(&"word ".repeat(40), 0, page_scan),
+            "text over an image"
+        );
     }
 
     /// Pages the reader fails on are counted in the message, their errors are not quoted.

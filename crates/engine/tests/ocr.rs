@@ -129,6 +129,27 @@ fn a_chinese_page_is_read_with_chi_sim(dir: &Path) {
 fn a_mixed_pdf_keeps_its_text_pages_and_reads_only_the_scans(dir: &Path) {
     let original = texlive("lppl.pdf");
     let path = scanned(dir, &original, &|n| n == 2 || n == 5, "clean");
+    // Page 5 is a scan with a stamp over it (as scanners and Bates numbering add): a few words
+    // of text layer do not make it a text page.
+    let mut doc = lopdf::Document::load(&path).unwrap();
+    let page = doc.get_pages()[&5];
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+    });
+    let stamp = doc.add_object(lopdf::Stream::new(
+        dictionary! {},
+        b"BT /Stamp 9 Tf 40 20 Td (QUIRE-000123) Tj ET".to_vec(),
+    ));
+    let dict = doc
+        .get_object_mut(page)
+        .and_then(lopdf::Object::as_dict_mut)
+        .unwrap();
+    let scan = dict.get(b"Contents").unwrap().clone();
+    dict.set("Contents", vec![scan, stamp.into()]);
+    let resources = dict.get_mut(b"Resources").unwrap().as_dict_mut().unwrap();
+    resources.set("Font", dictionary! { "Stamp" => font });
+    doc.save(&path).unwrap();
+
     let english = extractor("eng");
     let (before, _) = read(&english, &original);
     let (mixed, progress) = read(&english, &path);
