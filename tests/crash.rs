@@ -149,7 +149,16 @@ fn kill_9_while_embedding_keeps_the_text_and_the_saved_vectors() {
             break;
         }
     }
-    std::thread::sleep(Duration::from_millis(3500));
+    // Then for the first checkpoint of vectors (every second): a fixed wait was too long once
+    // embedding got quicker (all 176 vectors were saved within 3.5 s).
+    let t = std::time::Instant::now();
+    while q.status()["vectors"].as_u64().unwrap_or(0) == 0 {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "no vectors saved in 2 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let _ = child.kill(); // SIGKILL
     let _ = child.wait();
 
