@@ -15,34 +15,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use quire_engine::extract::ocr::{OcrOptions, Recognizer, Renderer, OCR_DPI};
-use quire_engine::extract::scan::{char_accuracy, pgm, scanned_copy, Look, ScannedCopy};
+use quire_engine::extract::scan::{
+    char_accuracy, page_numbers, pdftotext_page, pgm, scanned_copy, Look, ScannedCopy,
+};
 use quire_engine::{Extractor, Isolation};
-
-fn pages_of(spec: &str) -> Vec<u32> {
-    spec.split(',')
-        .flat_map(|part| match part.split_once('-') {
-            Some((a, b)) => (a.parse::<u32>().unwrap()..=b.parse::<u32>().unwrap()).collect(),
-            None => vec![part.parse::<u32>().unwrap()],
-        })
-        .collect()
-}
-
-fn pdftotext(pdf: &Path, page: u32) -> String {
-    let out = std::process::Command::new("pdftotext")
-        .args([
-            "-f",
-            &page.to_string(),
-            "-l",
-            &page.to_string(),
-            "-enc",
-            "UTF-8",
-        ])
-        .arg(pdf)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn peak_child_rss_mib() -> f64 {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -81,7 +57,7 @@ fn main() {
     for spec in &args {
         let (pdf, pages) = spec.rsplit_once(':').expect("PDF:PAGES");
         let pdf = Path::new(pdf);
-        let pages = pages_of(pages);
+        let pages = page_numbers(pages);
         let bytes = std::fs::read(pdf).unwrap();
         let ScannedCopy {
             pdf: scanned,
@@ -111,7 +87,7 @@ fn main() {
             let alone = recognizer.read(image).unwrap();
             ocr_seconds += t.elapsed().as_secs_f64();
             pages_read += 1;
-            let reference = pdftotext(pdf, *number);
+            let reference = pdftotext_page(pdf, *number);
             std::fs::write(out.join(format!("{name}.ref.txt")), &reference).unwrap();
             let text = &read.pages[*number as usize - 1].text;
             let accuracy = char_accuracy(&reference, text);

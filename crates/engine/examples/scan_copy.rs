@@ -4,7 +4,7 @@
 //! cargo run --release -p quire-engine --example scan_copy -- IN.pdf OUT.pdf
 //!     [--pages 1-3,7] [--look clean|noisy|askew]     (default: every page, clean, 300 dpi)
 
-use quire_engine::extract::scan::{scanned_copy, Look, ScannedCopy};
+use quire_engine::extract::scan::{page_numbers, scanned_copy, Look, ScannedCopy};
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -14,14 +14,7 @@ fn main() {
         args.drain(i..=i + 1);
         Some(value)
     };
-    let pages: Option<Vec<u32>> = take("--pages").map(|spec| {
-        spec.split(',')
-            .flat_map(|part| match part.split_once('-') {
-                Some((a, b)) => (a.parse::<u32>().unwrap()..=b.parse::<u32>().unwrap()).collect(),
-                None => vec![part.parse::<u32>().unwrap()],
-            })
-            .collect()
-    });
+    let pages: Option<Vec<u32>> = take("--pages").map(|spec| page_numbers(&spec));
     let look = Look::named(&take("--look").unwrap_or_else(|| "clean".into()))
         .unwrap_or_else(|e| panic!("{e}"));
     let [input, output] = &args[..] else {

@@ -7,11 +7,10 @@
 //! `OMP_THREAD_LIMIT=1`, the memory limit and the watchdog).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lopdf::dictionary;
-use quire_engine::extract::scan::{char_accuracy, scanned_copy, Look, ScannedCopy};
+use quire_engine::extract::scan::{char_accuracy, pdftotext_page, scanned_copy, Look, ScannedCopy};
 use quire_engine::{
     AddOptions, AddStatus, Engine, ExtractedPdf, Extractor, FailureKind, Isolation, LibraryOptions,
     OcrOptions, ReadProgress, SearchOptions,
@@ -20,23 +19,6 @@ use quire_engine::{
 mod common;
 
 use common::{texlive, zh_pdf};
-
-fn pdftotext(pdf: &Path, page: u32) -> String {
-    let out = Command::new("pdftotext")
-        .args([
-            "-f",
-            &page.to_string(),
-            "-l",
-            &page.to_string(),
-            "-enc",
-            "UTF-8",
-        ])
-        .arg(pdf)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn extractor(languages: &str) -> Extractor {
     let mut extractor = Extractor::new(Isolation::current_exe().unwrap());
@@ -89,7 +71,7 @@ fn scanned_pages_read_back_as_their_text(dir: &Path) {
         let path = scanned(dir, &original, &|n| n == page, look);
         let (pdf, progress) = read(&english, &path);
         let text = &pdf.pages[page as usize - 1].text;
-        let accuracy = char_accuracy(&pdftotext(&original, page), text);
+        let accuracy = char_accuracy(&pdftotext_page(&original, page), text);
         let layer = pdf
             .ocr
             .iter()
@@ -118,7 +100,7 @@ fn a_chinese_page_is_read_with_chi_sim(dir: &Path) {
     let path = scanned(dir, &original, &|n| n == 18, "clean");
     let (pdf, _) = read(&extractor("eng+chi_sim"), &path);
     let text = &pdf.pages[17].text;
-    let accuracy = char_accuracy(&pdftotext(&original, 18), text);
+    let accuracy = char_accuracy(&pdftotext_page(&original, 18), text);
     eprintln!("ctex-faq.pdf p. 18 (clean, eng+chi_sim): accuracy {accuracy:.4}");
     assert!(accuracy >= 0.9, "{accuracy:.4}: {text}");
     assert!(text.contains("编号"), "{text}");

@@ -208,6 +208,40 @@ pub fn pgm(image: &GreyImage) -> Vec<u8> {
     out
 }
 
+/// Page numbers from a list such as `3`, `3-5` or `2,4-6`.
+pub fn page_numbers(spec: &str) -> Vec<u32> {
+    let number = |s: &str| {
+        s.trim()
+            .parse::<u32>()
+            .unwrap_or_else(|_| panic!("not a page number: {s:?}"))
+    };
+    spec.split(',')
+        .flat_map(|part| match part.split_once('-') {
+            Some((a, b)) => (number(a)..=number(b)).collect(),
+            None => vec![number(part)],
+        })
+        .collect()
+}
+
+/// The original's text of one page as `pdftotext` (poppler-utils) gives it: the reference OCR is
+/// compared with.
+pub fn pdftotext_page(pdf: &std::path::Path, page: u32) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args([
+            "-f",
+            &page.to_string(),
+            "-l",
+            &page.to_string(),
+            "-enc",
+            "UTF-8",
+        ])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Character accuracy of `read` against `reference` (1 − edit distance ÷ reference length, at
 /// least 0), after both are put in one form: NFKC, runs of whitespace as one space, and no
 /// spaces next to Chinese or Japanese characters (where writers and OCR disagree).
