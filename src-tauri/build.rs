@@ -1,5 +1,4 @@
-// The app's config lives at the repository's top level (tauri.conf.json); the commands listed
-// here become permissions that src-tauri/capabilities grants to the main window.
+// The app's config is src-tauri/tauri.conf.json; the commands listed here become permissions that src-tauri/capabilities grants to the main window.
 const COMMANDS: &[&str] = &[
     "status",
     "list_documents",
@@ -21,7 +20,6 @@ const COMMANDS: &[&str] = &[
 
 fn main() {
     let attributes = tauri_build::Attributes::new()
-        .config_path("../tauri.conf.json")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     tauri_build::try_build(attributes).expect("tauri.conf.json and the capabilities are valid");
 }

@@ -94,6 +94,6 @@ pub fn run() {
             commands::save_settings,
             commands::ocr_languages,
         ])
-        .run(tauri::generate_context!("../tauri.conf.json"))
+        .run(tauri::generate_context!())
         .expect("the window opens");
 }
