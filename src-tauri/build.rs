@@ -16,6 +16,8 @@ const COMMANDS: &[&str] = &[
     "get_settings",
     "save_settings",
     "ocr_languages",
+    "fetch_models",
+    "take_opened_paths",
 ];
 
 fn main() {

@@ -2,7 +2,7 @@
 //! events. Grouped by domain: library, answers, conversations, settings.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use tauri::State;
 
 use quire_engine::{
     AddEvent, AddOptions, Answer, AskEvent, AskOptions, Conversation, Discovery, Document, Engine,
-    ErrorKind, FileOutcome, Flow, LibraryStatus, OcrLayer, StoredMessage,
+    ErrorKind, FileOutcome, Flow, LibraryOptions, LibraryStatus, OcrLayer, StoredMessage,
 };
 
 use crate::error::{CommandError, CommandResult};
@@ -257,28 +257,74 @@ pub async fn save_settings(value: Settings, state: State<'_, AppState>) -> Comma
         reopen
     };
     if reopen {
-        state.cancel_ingest.store(true, Ordering::SeqCst);
-        state.cancel_answer.store(true, Ordering::SeqCst);
-        let old = state
-            .engine
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        let options = value.library_options();
-        let engine = tauri::async_runtime::spawn_blocking(move || {
-            // The old engine must be gone (its work stopped, its lock released) before the
-            // new one opens the library, or the new one would open it read-only.
-            if let Some(mut old) = old {
-                while let Err(still_shared) = Arc::try_unwrap(old) {
-                    old = still_shared;
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-            Engine::open(options)
-        })
-        .await
-        .map_err(CommandError::internal)??;
-        *state.engine.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(engine));
+        reopen_library(&state, value.library_options()).await?;
     }
     Ok(value)
+}
+
+/// Opens the library again with `options`, once the running ingestion and answer have stopped
+/// and the old engine is gone.
+async fn reopen_library(state: &AppState, options: LibraryOptions) -> CommandResult<()> {
+    state.cancel_ingest.store(true, Ordering::SeqCst);
+    state.cancel_answer.store(true, Ordering::SeqCst);
+    let old = state
+        .engine
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    let engine = tauri::async_runtime::spawn_blocking(move || {
+        // The old engine must be gone (its work stopped, its lock released) before the
+        // new one opens the library, or the new one would open it read-only.
+        if let Some(mut old) = old {
+            while let Err(still_shared) = Arc::try_unwrap(old) {
+                old = still_shared;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Engine::open(options)
+    })
+    .await
+    .map_err(CommandError::internal)??;
+    *state.engine.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(engine));
+    Ok(())
+}
+
+/// Fetches the default models into the settings' models folder with the verified fetch script
+/// (it needs the network once), each line it writes sent through `on_line`; then opens the
+/// library again so that its status shows them.
+#[tauri::command]
+pub async fn fetch_models(
+    on_line: Channel<String>,
+    state: State<'_, AppState>,
+) -> CommandResult<()> {
+    static RUNNING: AtomicBool = AtomicBool::new(false);
+    let models_dir = settings(&state)?.models_dir;
+    let script = crate::fetch::find_script()?;
+    if RUNNING.swap(true, Ordering::SeqCst) {
+        return Err(CommandError::new(
+            ErrorKind::Busy,
+            "the models are already being fetched",
+        ));
+    }
+    let fetched = tauri::async_runtime::spawn_blocking(move || {
+        crate::fetch::run(&script, &models_dir, move |line| {
+            let _ = on_line.send(line);
+        })
+    })
+    .await
+    .map_err(CommandError::internal);
+    RUNNING.store(false, Ordering::SeqCst);
+    // What was fetched before a failure counts too.
+    let reopened = reopen_library(&state, settings(&state)?.library_options()).await;
+    fetched??;
+    reopened
+}
+
+// ---- files opened with Quire ----
+
+/// The files and folders Quire was opened with (its command line, and later launches'), not
+/// taken yet; the window adds them as it adds dropped ones.
+#[tauri::command]
+pub fn take_opened_paths(opened: State<'_, crate::launch::Opened>) -> Vec<PathBuf> {
+    opened.take()
 }

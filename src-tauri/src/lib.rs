@@ -4,12 +4,15 @@
 
 mod commands;
 mod error;
+mod fetch;
+mod launch;
 mod settings;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
 
 use quire_engine::{Engine, LibraryOptions};
+use tauri::Manager;
 
 use crate::error::CommandError;
 use crate::settings::Settings;
@@ -60,17 +63,12 @@ impl Settings {
 }
 
 pub fn run() {
-    let settings = Settings::load();
-    let state = match AppState::open(settings) {
-        Ok(state) => state,
-        Err(e) => {
-            eprintln!("quire: cannot open the library: {}", e.message);
-            std::process::exit(1);
-        }
-    };
-    tauri::Builder::default()
+    let app = tauri::Builder::default()
+        // First: a second launch hands its files to this window and exits here, before it
+        // opens the library.
+        .plugin(tauri_plugin_single_instance::init(launch::opened_again))
         .plugin(tauri_plugin_dialog::init())
-        .manage(state)
+        .manage(launch::Opened::new(launch::own_paths()))
         .invoke_handler(tauri::generate_handler![
             // library
             commands::status,
@@ -89,11 +87,23 @@ pub fn run() {
             commands::delete_conversation,
             // models
             commands::discover_models,
+            commands::fetch_models,
             // settings
             commands::get_settings,
             commands::save_settings,
             commands::ocr_languages,
+            // files opened with Quire
+            commands::take_opened_paths,
         ])
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())
         .expect("the window opens");
+    let state = match AppState::open(Settings::load()) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("quire: cannot open the library: {}", e.message);
+            std::process::exit(1);
+        }
+    };
+    app.manage(state);
+    app.run(|_, _| {});
 }
