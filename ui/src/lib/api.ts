@@ -81,3 +81,18 @@ export const documentBytes = (id: number) => invoke<ArrayBuffer>("document_bytes
 /** What OCR read on a page (its words' boxes), or null for a page with a text layer. */
 export const pageOcr = (documentId: number, page: number) =>
   invoke<OcrLayer | null>("page_ocr", { documentId, page });
+
+/** Fetches the default models into the models folder with Quire's verified fetch script (needs
+ * the network once); each line it writes arrives through `onLine`. The library is then opened
+ * again, so that `status` shows the models. */
+export function fetchModels(onLine: (line: string) => void): Promise<void> {
+  const channel = new Channel<string>();
+  channel.onmessage = onLine;
+  return invoke<void>("fetch_models", { onLine: channel });
+}
+
+/** The files and folders Quire was opened with and the window has not added yet (its command
+ * line, and later launches' handed to this window). */
+export const takeOpenedPaths = () => invoke<string[]>("take_opened_paths");
+/** Sent when another launch handed files to this window. */
+export const OPENED_EVENT = "opened-paths";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyIngest, fileFraction, initialIngest, ocrProgress, secondsLeft, visibleFiles } from "./ingest";
+import { applyIngest, fileFraction, initialIngest, ocrProgress, secondsLeft, storedDocument, visibleFiles } from "./ingest";
 import type { AddEvent } from "./types";
 
 describe("ingestion progress", () => {
@@ -117,5 +117,16 @@ describe("ingestion progress", () => {
     expect(fileFraction(state.byPath["/s.pdf"])).toBeCloseTo((0.2 * 5) / 8);
     state = applyIngest(state, { event: "embedding", data: { path: "/s.pdf", chunks_done: 0, chunks_total: 9 } }, 40);
     expect(ocrProgress(state.byPath["/s.pdf"])).toBeNull();
+  });
+
+  it("names the document a finished file was stored as, to open it, and nothing for a failure", () => {
+    const finished = (status: "added" | "unchanged" | "failed", id: number | null): AddEvent => ({
+      event: "finished",
+      data: { path: "/a/x.pdf", status, document_id: id, pages: 1, chunks: 1, error_kind: null, error: null, warning: null },
+    });
+    expect(storedDocument(finished("added", 7))).toEqual({ documentId: 7, path: "/a/x.pdf" });
+    expect(storedDocument(finished("unchanged", 3))).toEqual({ documentId: 3, path: "/a/x.pdf" });
+    expect(storedDocument(finished("failed", null))).toBeNull();
+    expect(storedDocument({ event: "planned", data: { files: 1, to_index: 1 } })).toBeNull();
   });
 });

@@ -191,3 +191,10 @@ export function visibleFiles(state: IngestState): FileProgress[] {
   const all = state.order.map((p) => state.byPath[p]);
   return state.running ? all : all.filter((f) => f.phase === "failed" || f.warning !== null);
 }
+
+/** The document a `finished` event stored (added, replaced, or already there unchanged), to
+ * open it; null for other events and failed files. */
+export function storedDocument(event: AddEvent): { documentId: number; path: string } | null {
+  if (event.event !== "finished" || event.data.status === "failed" || event.data.document_id === null) return null;
+  return { documentId: event.data.document_id, path: event.data.path };
+}
