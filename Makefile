@@ -1,4 +1,4 @@
-.PHONY: bench test start fuzz
+.PHONY: bench test start fuzz package package-test
 
 # Every benchmark, side by side with its baseline; writes docs/benchmarks.md and docs/bench/*.png.
 bench:
@@ -13,3 +13,11 @@ start:
 # Fuzzes PDF extraction and the chunker for FUZZ_SECONDS (default 1800) each; see fuzz/README.md.
 fuzz:
 	bash scripts/fuzz.sh
+
+# The .deb/.rpm packages and the model pack (target/packages); see "Install the packages".
+package:
+	bash scripts/package.sh
+
+# Installs those packages on this machine and tests the installed app (root or sudo needed).
+package-test:
+	bash scripts/package-test.sh

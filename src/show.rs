@@ -151,6 +151,9 @@ fn print_status(s: &LibraryStatus) {
     println!("library          {}", s.library_dir.display());
     println!("embedding model  {}", model(&s.embedding_model));
     println!("answer model     {}", model(&s.answer_model));
+    if !s.embedding_model.present || !s.answer_model.present {
+        println!("                 to get them: {}", crate::models_hint());
+    }
     let warning = s.device_warning.as_ref().map(|w| format!(" ({w})"));
     println!(
         "device           {}{}",

@@ -6,7 +6,7 @@
 //! [`crate::conversation`], [`crate::status`] — over two shared parts: the stored library
 //! ([`crate::library`]) and the model runtime ([`crate::runtime`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::ask::{self, Answer, AskEvent, AskOptions};
 use crate::conversation::{Conversation, StoredMessage};
@@ -41,9 +41,50 @@ pub fn default_library_dir() -> PathBuf {
     default_data_dir().join("library")
 }
 
-/// The default models directory (where the models fetch step puts the models).
+/// The default models directory: the user's own (where the models fetch step puts them) when it
+/// holds the default models, else the first system-wide folder that does (where the
+/// `quire-models` package installs them, [`system_models_dirs`]), else the user's own (so that a
+/// "missing" message names the folder the fetch step fills).
 pub fn default_models_dir() -> PathBuf {
-    default_data_dir().join("models")
+    let own = default_data_dir().join("models");
+    choose_models_dir(own, &system_models_dirs())
+}
+
+/// Folders a system-wide model pack may fill, in order: `share/quire/models` beside the
+/// program's own `bin` folder (`/usr/bin/quire` → `/usr/share/quire/models`, or under
+/// `/usr/local` or `/opt/...`), then `/usr/share/quire/models`.
+pub fn system_models_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(prefix) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(Path::to_path_buf))
+    {
+        dirs.push(prefix.join("share/quire/models"));
+    }
+    let usr = PathBuf::from("/usr/share/quire/models");
+    if !dirs.contains(&usr) {
+        dirs.push(usr);
+    }
+    dirs
+}
+
+/// Whether `dir` holds both default models (their files, not whether they load).
+fn holds_default_models(dir: &Path) -> bool {
+    dir.join(DEFAULT_EMBEDDING_MODEL)
+        .join("config.json")
+        .is_file()
+        && dir.join(DEFAULT_ANSWER_MODEL).is_file()
+}
+
+fn choose_models_dir(own: PathBuf, system: &[PathBuf]) -> PathBuf {
+    if holds_default_models(&own) {
+        return own;
+    }
+    system
+        .iter()
+        .find(|dir| holds_default_models(dir))
+        .cloned()
+        .unwrap_or(own)
 }
 
 /// How to open a library: its folder, the models, the device. What varies per call (chunk
@@ -310,5 +351,36 @@ impl Engine {
     /// The answer model on its thread, loaded if needed (benchmarks run their own jobs on it).
     pub fn generator(&self) -> Result<std::sync::Arc<crate::generate::GeneratorThread>> {
         self.models.generator()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fill(dir: &Path) {
+        std::fs::create_dir_all(dir.join(DEFAULT_EMBEDDING_MODEL)).unwrap();
+        std::fs::write(dir.join(DEFAULT_EMBEDDING_MODEL).join("config.json"), "{}").unwrap();
+        std::fs::write(dir.join(DEFAULT_ANSWER_MODEL), b"GGUF").unwrap();
+    }
+
+    #[test]
+    fn models_come_from_the_user_first_then_the_system_pack() {
+        let tmp = tempfile::tempdir().unwrap();
+        let own = tmp.path().join("own");
+        let (pack, other) = (tmp.path().join("pack"), tmp.path().join("other"));
+        let system = [other.clone(), pack.clone()];
+        // Nothing anywhere: the user's folder, where the fetch step puts them.
+        assert_eq!(choose_models_dir(own.clone(), &system), own);
+        // The installed pack.
+        fill(&pack);
+        assert_eq!(choose_models_dir(own.clone(), &system), pack);
+        // Half a download in the user's folder does not hide the pack.
+        std::fs::create_dir_all(own.join(DEFAULT_EMBEDDING_MODEL)).unwrap();
+        std::fs::write(own.join(DEFAULT_EMBEDDING_MODEL).join("config.json"), "{}").unwrap();
+        assert_eq!(choose_models_dir(own.clone(), &system), pack);
+        // Fetched models of the user's own come first.
+        fill(&own);
+        assert_eq!(choose_models_dir(own.clone(), &system), own);
     }
 }
