@@ -56,7 +56,8 @@ pub fn find_script() -> CommandResult<PathBuf> {
         })
 }
 
-/// Runs `python3 <script> --dest <models_dir>`, handing each line it writes (standard output
+/// Runs `python3 <script> --dest <models_dir> --defaults` (the models Quire uses by default,
+/// what the quire-models package holds), handing each line it writes (standard output
 /// and error) to `on_line`. Fails with the script's last lines when it does not succeed.
 pub fn run(
     script: &Path,
@@ -68,6 +69,7 @@ pub fn run(
         .arg(script)
         .arg("--dest")
         .arg(models_dir)
+        .arg("--defaults")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -168,7 +170,7 @@ mod tests {
         std::fs::write(
             &script,
             "import sys\n\
-             print('dest', sys.argv[2])\n\
+             print('dest', sys.argv[2], sys.argv[3])\n\
              print('fetching answer model', flush=True)\n\
              print('MISSING  answer model: offline', file=sys.stderr)\n\
              sys.exit(1 if 'fail' in sys.argv[2] else 0)\n",
@@ -182,7 +184,7 @@ mod tests {
         .unwrap();
         let mut got = lines.lock().unwrap().clone();
         got.sort();
-        let dest = format!("dest {}", dir.path().join("models").display());
+        let dest = format!("dest {} --defaults", dir.path().join("models").display());
         assert_eq!(
             got,
             [
