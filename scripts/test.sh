@@ -30,3 +30,13 @@ cargo test --release --locked --workspace -- --test-threads 2
 
 say "desktop app, end to end"
 bash scripts/e2e.sh
+
+# The packages, installed: on CI machines (fresh, throwaway) only, as it installs and removes
+# system packages; elsewhere `make package-test`.
+if [ "${CI:-}" = "true" ]; then
+  say "packages: build, lintian, install, the installed app end to end, uninstall"
+  bash scripts/package.sh
+  bash scripts/package-test.sh
+else
+  say "packages: skipped (installs system packages; CI=true or make package-test runs it)"
+fi
