@@ -14,8 +14,10 @@
 #   2. with the model pack: `quire add/search/ask`; a scanned PDF is read by OCR (the
 #      declared Tesseract data is there);
 #   3. the window's end-to-end story against the installed app (tests/e2e/app.test.mjs under
-#      Xvfb: drop PDFs, ask, citations open the page, quit and reopen) — the display and
-#      WebDriver tools (xvfb, webkit2gtk-driver) are installed only after steps 1-2;
+#      Xvfb: drop PDFs, ask, citations open the page, quit and reopen) and "Open with Quire"
+#      (open_with.test.mjs: started with a PDF, then a second launch while it runs) — the display,
+#      D-Bus and WebDriver tools (xvfb, dbus-daemon, webkit2gtk-driver) are installed only after
+#      steps 1-2;
 #   4. uninstalling removes programs and models and keeps the user's library; installing again
 #      opens the same library.
 # Needs root or sudo, and the Debian archive for debootstrap and the dependencies.
@@ -178,22 +180,22 @@ PY
 
 say "the installed window, end to end (Xvfb)"
 # The display and WebDriver tools come after the checks above: the app needed none of them.
-apt_get install xvfb xauth webkit2gtk-driver
+apt_get install xvfb xauth webkit2gtk-driver dbus-daemon
 share "$node_dir" "$mnt/node"
 share "$PWD/tests/e2e" "$mnt/e2e"
 inside mkdir -p "$mnt-tools"
 $sudo_cmd cp "$driver" "$(at "$mnt-tools/tauri-driver")"
 as_user QUIRE_APP=/usr/bin/quire-app QUIRE_E2E_WORK="$home/e2e" QUIRE_E2E_PDFS="$mnt/pdfs" \
   QUIRE_E2E_SCREENSHOTS="$home/e2e-shots" QUIRE_LIBRARY="$home/e2e-library" QUIRE_SETTINGS="$home/e2e-settings.json" \
-  DRIVER="$mnt-tools/tauri-driver" NODE="$mnt/node/bin/node" TEST_FILE="$mnt/e2e/app.test.mjs" \
+  DRIVER="$mnt-tools/tauri-driver" NODE="$mnt/node/bin/node" E2E="$mnt/e2e" \
   PORT="$port" WEBDRIVER_URL="http://127.0.0.1:$port" XDG_RUNTIME_DIR="$home/e2e-run" \
   bash -c '
   mkdir -p "$QUIRE_E2E_WORK" "$XDG_RUNTIME_DIR"; chmod 700 "$XDG_RUNTIME_DIR"
-  exec xvfb-run --auto-servernum --server-args="-screen 0 1400x900x24" bash -c "
+  exec xvfb-run --auto-servernum --server-args="-screen 0 1400x900x24" dbus-run-session -- bash -c "
     \"\$DRIVER\" --port \$PORT --native-port \$((PORT + 1)) --native-driver /usr/bin/WebKitWebDriver &
     driver=\$!
     for _ in \$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/\$PORT) 2>/dev/null && break; sleep 0.1; done
-    \"\$NODE\" --test --test-concurrency=1 --test-reporter=spec \"\$TEST_FILE\"
+    \"\$NODE\" --test --test-concurrency=1 --test-reporter=spec \"\$E2E/app.test.mjs\" \"\$E2E/open_with.test.mjs\"
     rc=\$?
     kill \$driver 2>/dev/null; wait \$driver 2>/dev/null
     exit \$rc"'

@@ -17,11 +17,12 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # their -dev packages for the build (bindgen reads Tesseract's header).
 # The desktop window: WebKitGTK 4.1 (Tauri's webview on Linux) with libxdo (menus) and librsvg
 # (icons); its end-to-end test: Xvfb for a display, WebKitWebDriver, and a Chinese font (WenQuanYi
-# Micro Hei, 1.6 MB) so that the window's Chinese text is drawn, not boxes, on a machine without one.
+# Micro Hei, 1.6 MB) so that the window's Chinese text is drawn, not boxes, on a machine without one,
+# and a D-Bus session bus (dbus-run-session), as desktops have, for "Open with Quire" while it runs.
 packages=(build-essential pkg-config cmake libclang-dev python3 python3-pip python3-numpy texlive-latex-base-doc
   qpdf poppler-utils poppler-data libpoppler-glib-dev libtesseract-dev libleptonica-dev tesseract-ocr
   tesseract-ocr-eng tesseract-ocr-chi-sim libwebkit2gtk-4.1-dev libxdo-dev librsvg2-dev xvfb xauth webkit2gtk-driver
-  fonts-wqy-microhei)
+  fonts-wqy-microhei dbus-daemon)
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()
   for p in "${packages[@]}"; do
