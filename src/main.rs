@@ -240,8 +240,7 @@ fn warn_without_vectors(engine: &Engine) -> anyhow::Result<()> {
 pub(crate) fn models_hint() -> String {
     let installed = std::env::current_exe()
         .ok()
-        .and_then(|exe| Some(exe.parent()?.join("../share/quire/fetch/fetch.py")))
-        .filter(|script| script.is_file());
+        .and_then(|exe| quire_engine::installed_fetch_script(&exe));
     let fetch = match installed {
         Some(script) => format!(
             "install the quire-models package (no internet needed), or fetch them once with \

@@ -25,8 +25,8 @@ pub fn script_candidates(env: Option<OsString>, exe: Option<&Path>) -> Vec<PathB
     if let Some(path) = env.filter(|p| !p.is_empty()) {
         candidates.push(PathBuf::from(path));
     }
-    if let Some(dir) = exe.and_then(Path::parent) {
-        candidates.push(dir.join("../share/quire/fetch/fetch.py"));
+    if let Some(share) = exe.and_then(quire_engine::installed_share_dir) {
+        candidates.push(share.join("fetch/fetch.py"));
     }
     candidates.push(PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -151,7 +151,7 @@ mod tests {
             ),
             [
                 PathBuf::from("/opt/fetch.py"),
-                PathBuf::from("/usr/bin/../share/quire/fetch/fetch.py"),
+                PathBuf::from("/usr/share/quire/fetch/fetch.py"),
                 source.clone(),
             ]
         );

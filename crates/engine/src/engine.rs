@@ -50,16 +50,29 @@ pub fn default_models_dir() -> PathBuf {
     choose_models_dir(own, &system_models_dirs())
 }
 
-/// Folders a system-wide model pack may fill, in order: `share/quire/models` beside the
-/// program's own `bin` folder (`/usr/bin/quire` → `/usr/share/quire/models`, or under
-/// `/usr/local` or `/opt/...`), then `/usr/share/quire/models`.
+/// The folder an installed Quire's packages fill beside the program `exe` in a `bin` folder:
+/// `/usr/bin/quire` → `/usr/share/quire` (or under `/usr/local`, `/opt/...`). It holds `models`
+/// (the `quire-models` package) and `fetch/fetch.py` (the models fetch step, [`fetch_script`]).
+pub fn installed_share_dir(exe: &Path) -> Option<PathBuf> {
+    Some(exe.parent()?.parent()?.join("share/quire"))
+}
+
+/// The models fetch step an installed Quire carries beside the program `exe`, if there.
+pub fn installed_fetch_script(exe: &Path) -> Option<PathBuf> {
+    installed_share_dir(exe)
+        .map(|share| share.join("fetch/fetch.py"))
+        .filter(|script| script.is_file())
+}
+
+/// Folders a system-wide model pack may fill, in order: `models` in the running program's
+/// [`installed_share_dir`], then `/usr/share/quire/models`.
 pub fn system_models_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(prefix) = std::env::current_exe()
+    if let Some(share) = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent()?.parent().map(Path::to_path_buf))
+        .and_then(|exe| installed_share_dir(&exe))
     {
-        dirs.push(prefix.join("share/quire/models"));
+        dirs.push(share.join("models"));
     }
     let usr = PathBuf::from("/usr/share/quire/models");
     if !dirs.contains(&usr) {
