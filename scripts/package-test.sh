@@ -18,8 +18,8 @@
 #      (open_with.test.mjs: started with a PDF, then a second launch while it runs) — the display,
 #      D-Bus and WebDriver tools (xvfb, dbus-daemon, webkit2gtk-driver) are installed only after
 #      steps 1-2;
-#   4. uninstalling removes programs and models and keeps the user's library; installing again
-#      opens the same library.
+#   4. upgrading (the same package with a higher version) keeps the library; uninstalling removes
+#      programs and models and keeps the user's library; installing again opens it.
 # Needs root or sudo, and the Debian archive for debootstrap and the dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -199,6 +199,20 @@ as_user QUIRE_APP=/usr/bin/quire-app QUIRE_E2E_WORK="$home/e2e" QUIRE_E2E_PDFS="
     rc=\$?
     kill \$driver 2>/dev/null; wait \$driver 2>/dev/null
     exit \$rc"'
+
+say "upgrading keeps the library"
+# The same package with a higher version (control file changed with dpkg-deb, programs as built):
+# apt upgrades over the installed one; the library and settings are the user's and stay.
+$sudo_cmd dpkg-deb -R "$app_deb" "$work/upgrade"
+$sudo_cmd sed -i "s/^Version: .*/Version: ${version}+upgrade1/" "$work/upgrade/DEBIAN/control"
+$sudo_cmd dpkg-deb --root-owner-group -b "$work/upgrade" "$work/quire_${version}+upgrade1_amd64.deb" >/dev/null
+inside mkdir -p "$home/upgrade"
+$sudo_cmd cp "$work/quire_${version}+upgrade1_amd64.deb" "$(at "$home/upgrade/")"
+apt_get install "$home/upgrade/quire_${version}+upgrade1_amd64.deb"
+inside dpkg-query -W -f='${Version}' quire | grep -q "+upgrade1" || fail "the upgrade was not installed"
+as_user /usr/bin/quire --json list >"$work/list.json"
+grep -q "clsguide.pdf" "$work/list.json" || fail "the library is not there after upgrading"
+[ -f "$(at "$home/e2e-library/library.sqlite")" ] || fail "upgrading removed the window's library"
 
 say "uninstalling keeps the library"
 library="$home/.local/share/quire/library"

@@ -6,7 +6,8 @@
 #     download (the AppImage bundler does, so it is not built);
 #   quire-models_<version>_all.deb — the default models (all-MiniLM-L6-v2, gemma-3-270m Q4_K_M,
 #     the CC-CEDICT dictionary) in /usr/share/quire/models, each file checked against
-#     models/manifest.json's sha256 while it is packed; made with dpkg-deb.
+#     models/manifest.json's sha256 while it is packed; made with dpkg-deb, and the same as
+#     quire-models-<version>-1.noarch.rpm with rpmbuild.
 # Then lintian checks both .debs (any error fails the build). The packages land in
 # $QUIRE_PACKAGES (default: <target dir>/packages).
 #
@@ -43,7 +44,7 @@ cargo build --release --locked --workspace --bins --tests
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$out"
-rm -f "$out"/quire_*.deb "$out"/quire-*.rpm "$out"/quire-models_*.deb
+rm -f "$out"/quire_*.deb "$out"/quire-*.rpm "$out"/quire-models_*.deb "$out"/quire-models-*.rpm
 
 # Binaries without their symbol tables (a third of their size; lintian refuses unstripped ones).
 # The window's binary is the one Tauri packs, so it is stripped where cargo left it (cargo still
@@ -142,11 +143,42 @@ EOF
 (cd "$pack" && find usr -type f -print0 | sort -z | xargs -0 md5sum >DEBIAN/md5sums)
 dpkg-deb --root-owner-group -Zxz -z1 --build "$pack" "$out/quire-models_${version}_all.deb" >&2
 
+say "the model pack as an .rpm"
+# The same files, for rpm-based systems (rpmbuild from Debian's rpm package; nothing to compile).
+mkdir -p "$stage/rpm"
+cat >"$stage/quire-models.spec" <<EOF
+Name: quire-models
+Version: $version
+Release: 1
+Summary: Default models for Quire, for machines without internet
+License: Apache-2.0 and Gemma Terms of Use and CC-BY-SA-4.0
+BuildArch: noarch
+Enhances: quire
+
+%description
+The embedding model all-MiniLM-L6-v2, the answer model gemma-3-270m (Q4_K_M
+GGUF) and the CC-CEDICT dictionary, installed in /usr/share/quire/models, where
+Quire looks when the user's own models folder does not hold them. Each file was
+checked against Quire's manifest of sha256 sums when this package was made.
+
+%install
+mkdir -p %{buildroot}
+cp -a $pack/usr %{buildroot}/
+
+%files
+/usr/share/quire/models
+%license /usr/share/doc/quire-models/copyright
+/usr/share/doc/quire-models/changelog.gz
+EOF
+rpmbuild -bb --quiet --define "_topdir $stage/rpm" --define "__os_install_post %{nil}" \
+  --define "_build_id_links none" "$stage/quire-models.spec" >&2
+cp "$stage/rpm/RPMS/noarch/quire-models-${version}-1.noarch.rpm" "$out/"
+
 say "lintian"
 # Errors fail the build; warnings are shown.
 lintian --fail-on error "$out/quire_${version}_amd64.deb" "$out/quire-models_${version}_all.deb" >&2
 
 say "packages in $out"
-for f in "$out"/quire_*.deb "$out"/quire-*.rpm "$out"/quire-models_*.deb; do
+for f in "$out"/quire_*.deb "$out"/quire-[0-9]*.rpm "$out"/quire-models_*.deb "$out"/quire-models-*.rpm; do
   printf '%8s  %s\n' "$(du -h "$f" | cut -f1)" "$(basename "$f")"
 done
