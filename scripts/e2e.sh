@@ -57,7 +57,8 @@ xvfb-run --auto-servernum --server-args="-screen 0 1400x900x24" dbus-run-session
     sleep 0.1
   done
   node --test --test-concurrency=1 --test-reporter=spec tests/e2e/app.test.mjs tests/e2e/models.test.mjs \
-    tests/e2e/chinese.test.mjs tests/e2e/scanned.test.mjs tests/e2e/open_with.test.mjs
+    tests/e2e/chinese.test.mjs tests/e2e/scanned.test.mjs tests/e2e/open_with.test.mjs \
+    tests/e2e/newer_library.test.mjs
   rc=$?
   kill "$driver" 2>/dev/null
   wait "$driver" 2>/dev/null

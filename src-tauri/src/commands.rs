@@ -21,17 +21,25 @@ use crate::AppState;
 
 /// The engine now (it is replaced when the settings change).
 fn engine(state: &AppState) -> CommandResult<Arc<Engine>> {
-    state
+    let engine = state
         .engine
         .read()
         .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-        .ok_or_else(|| {
+        .clone();
+    // (The engine's lock is released before the error's is taken.)
+    engine.ok_or_else(|| {
+        let why = state
+            .open_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        why.unwrap_or_else(|| {
             CommandError::new(
                 ErrorKind::Usage,
                 "the library could not be opened; check the folders in Settings",
             )
         })
+    })
 }
 
 /// Runs `f` on the engine on a blocking thread, off the window's event loop.
@@ -284,8 +292,14 @@ async fn reopen_library(state: &AppState, options: LibraryOptions) -> CommandRes
         Engine::open(options)
     })
     .await
-    .map_err(CommandError::internal)??;
-    *state.engine.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(engine));
+    .map_err(CommandError::internal)?
+    .map_err(CommandError::from);
+    let opened = engine.as_ref().err().cloned();
+    *state
+        .open_error
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = opened;
+    *state.engine.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(engine?));
     Ok(())
 }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use quire_engine::ErrorKind;
 
-#[derive(Debug, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(rename = "AppError")]
 #[ts(rename = "AppError")]
 pub struct CommandError {

@@ -25,20 +25,31 @@ pub use crate::settings::{OcrLanguages, Settings as AppSettings};
 /// once. Replaced (after the running work stops) when the settings change its folders or models.
 pub struct AppState {
     pub(crate) engine: RwLock<Option<Arc<Engine>>>,
+    /// Why there is no engine, when the library could not be opened (a library from a newer
+    /// Quire, an unreadable folder): every command that needs it answers with this, so the
+    /// window opens and says so instead of the program ending unseen.
+    pub(crate) open_error: Mutex<Option<CommandError>>,
     pub(crate) settings: Mutex<Settings>,
     pub(crate) cancel_ingest: Arc<AtomicBool>,
     pub(crate) cancel_answer: Arc<AtomicBool>,
 }
 
 impl AppState {
-    fn open(settings: Settings) -> Result<AppState, CommandError> {
-        let engine = Engine::open(settings.library_options())?;
-        Ok(AppState {
-            engine: RwLock::new(Some(Arc::new(engine))),
+    fn open(settings: Settings) -> AppState {
+        let (engine, open_error) = match Engine::open(settings.library_options()) {
+            Ok(engine) => (Some(Arc::new(engine)), None),
+            Err(e) => {
+                eprintln!("quire: cannot open the library: {e}");
+                (None, Some(CommandError::from(e)))
+            }
+        };
+        AppState {
+            engine: RwLock::new(engine),
+            open_error: Mutex::new(open_error),
             settings: Mutex::new(settings),
             cancel_ingest: Arc::new(AtomicBool::new(false)),
             cancel_answer: Arc::new(AtomicBool::new(false)),
-        })
+        }
     }
 }
 
@@ -97,13 +108,6 @@ pub fn run() {
         ])
         .build(tauri::generate_context!())
         .expect("the window opens");
-    let state = match AppState::open(Settings::load()) {
-        Ok(state) => state,
-        Err(e) => {
-            eprintln!("quire: cannot open the library: {}", e.message);
-            std::process::exit(1);
-        }
-    };
-    app.manage(state);
+    app.manage(AppState::open(Settings::load()));
     app.run(|_, _| {});
 }
