@@ -10,14 +10,16 @@
 # What, using only what the packages installed (/usr/bin/quire-app, /usr/bin/quire, the models in
 # /usr/share/quire/models), as a user with a fresh home folder:
 #   1. the app alone (no model pack): the desktop entry opens PDFs ("Open with Quire");
-#      `quire status` and `quire add` say which models are missing and how to get them;
+#      `quire status` and `quire add` say which models are missing and how to get them; then
+#      (display tools installed) the window's first run says so too and offers to fetch them or
+#      to choose model files (tests/e2e/first_run.test.mjs);
 #   2. with the model pack: `quire add/search/ask`; a scanned PDF is read by OCR (the
 #      declared Tesseract data is there);
 #   3. the window's end-to-end story against the installed app (tests/e2e/app.test.mjs under
 #      Xvfb: drop PDFs, ask, citations open the page, quit and reopen) and "Open with Quire"
 #      (open_with.test.mjs: started with a PDF, then a second launch while it runs) — the display,
 #      D-Bus and WebDriver tools (xvfb, dbus-daemon, webkit2gtk-driver) are installed only after
-#      steps 1-2;
+#      the command's checks of step 1;
 #   4. upgrading (the same package with a higher version) keeps the library; uninstalling removes
 #      programs and models and keeps the user's library; installing again opens it.
 # Needs root or sudo, and the Debian archive for debootstrap and the dependencies.
@@ -139,6 +141,36 @@ set -e
 echo "$added" | grep -q "quire-models package" || fail "quire add without models does not say how to get them: $added"
 echo "$added" >&2
 
+# The window's stories (tests/e2e/*.mjs) against the installed app, under Xvfb with a D-Bus
+# session, as the user; the test tools (Node, tauri-driver) are shown read-only from this machine.
+window_tests() {
+  local files=()
+  for f in "$@"; do files+=("$mnt/e2e/$f"); done
+  as_user QUIRE_APP=/usr/bin/quire-app QUIRE_E2E_WORK="$home/e2e" QUIRE_E2E_PDFS="$mnt/pdfs" \
+    QUIRE_E2E_SCREENSHOTS="$home/e2e-shots" QUIRE_LIBRARY="$home/e2e-library" QUIRE_SETTINGS="$home/e2e-settings.json" \
+    DRIVER="$mnt-tools/tauri-driver" NODE="$mnt/node/bin/node" FILES="${files[*]}" \
+    PORT="$port" WEBDRIVER_URL="http://127.0.0.1:$port" XDG_RUNTIME_DIR="$home/e2e-run" \
+    bash -c '
+    mkdir -p "$QUIRE_E2E_WORK" "$XDG_RUNTIME_DIR"; chmod 700 "$XDG_RUNTIME_DIR"
+    exec xvfb-run --auto-servernum --server-args="-screen 0 1400x900x24" dbus-run-session -- bash -c "
+      \"\$DRIVER\" --port \$PORT --native-port \$((PORT + 1)) --native-driver /usr/bin/WebKitWebDriver &
+      driver=\$!
+      for _ in \$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/\$PORT) 2>/dev/null && break; sleep 0.1; done
+      \"\$NODE\" --test --test-concurrency=1 --test-reporter=spec \$FILES
+      rc=\$?
+      kill \$driver 2>/dev/null; wait \$driver 2>/dev/null
+      exit \$rc"'
+}
+
+say "without the model pack, the installed window says what is missing (Xvfb)"
+# The display, D-Bus and WebDriver tools come only now: the checks above needed none of them.
+apt_get install xvfb xauth webkit2gtk-driver dbus-daemon
+share "$node_dir" "$mnt/node"
+share "$PWD/tests/e2e" "$mnt/e2e"
+inside mkdir -p "$mnt-tools"
+$sudo_cmd cp "$driver" "$(at "$mnt-tools/tauri-driver")"
+window_tests first_run.test.mjs
+
 say "installing $(basename "$models_deb")"
 apt_get install "$mnt/packages/$(basename "$models_deb")"
 status="$(as_user /usr/bin/quire status)"
@@ -179,26 +211,7 @@ print("scanned PDF:", scanned[0]["ocr_pages"], "pages read by OCR")
 PY
 
 say "the installed window, end to end (Xvfb)"
-# The display and WebDriver tools come after the checks above: the app needed none of them.
-apt_get install xvfb xauth webkit2gtk-driver dbus-daemon
-share "$node_dir" "$mnt/node"
-share "$PWD/tests/e2e" "$mnt/e2e"
-inside mkdir -p "$mnt-tools"
-$sudo_cmd cp "$driver" "$(at "$mnt-tools/tauri-driver")"
-as_user QUIRE_APP=/usr/bin/quire-app QUIRE_E2E_WORK="$home/e2e" QUIRE_E2E_PDFS="$mnt/pdfs" \
-  QUIRE_E2E_SCREENSHOTS="$home/e2e-shots" QUIRE_LIBRARY="$home/e2e-library" QUIRE_SETTINGS="$home/e2e-settings.json" \
-  DRIVER="$mnt-tools/tauri-driver" NODE="$mnt/node/bin/node" E2E="$mnt/e2e" \
-  PORT="$port" WEBDRIVER_URL="http://127.0.0.1:$port" XDG_RUNTIME_DIR="$home/e2e-run" \
-  bash -c '
-  mkdir -p "$QUIRE_E2E_WORK" "$XDG_RUNTIME_DIR"; chmod 700 "$XDG_RUNTIME_DIR"
-  exec xvfb-run --auto-servernum --server-args="-screen 0 1400x900x24" dbus-run-session -- bash -c "
-    \"\$DRIVER\" --port \$PORT --native-port \$((PORT + 1)) --native-driver /usr/bin/WebKitWebDriver &
-    driver=\$!
-    for _ in \$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/\$PORT) 2>/dev/null && break; sleep 0.1; done
-    \"\$NODE\" --test --test-concurrency=1 --test-reporter=spec \"\$E2E/app.test.mjs\" \"\$E2E/open_with.test.mjs\"
-    rc=\$?
-    kill \$driver 2>/dev/null; wait \$driver 2>/dev/null
-    exit \$rc"'
+window_tests app.test.mjs open_with.test.mjs
 
 say "upgrading keeps the library"
 # The same package with a higher version (control file changed with dpkg-deb, programs as built):
