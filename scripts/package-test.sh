@@ -121,7 +121,8 @@ inside mkdir -p "$home"
 
 say "installing $(basename "$app_deb") alone ($system)"
 apt_get install "$mnt/packages/$(basename "$app_deb")"
-for f in /usr/bin/quire-app /usr/bin/quire /usr/share/quire/fetch/fetch.py /usr/share/doc/quire/copyright; do
+for f in /usr/bin/quire-app /usr/bin/quire /usr/share/quire/fetch/fetch.py /usr/share/doc/quire/copyright \
+  /usr/share/metainfo/app.quire.desktop.metainfo.xml /usr/share/man/man1/quire.1.gz; do
   [ -f "$(at "$f")" ] || fail "$f is not installed"
 done
 desktop="$(at /usr/share/applications/Quire.desktop)"

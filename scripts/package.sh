@@ -24,7 +24,7 @@ models="${QUIRE_MODELS:-$(python3 -c 'import sys; sys.path.insert(0, "models"); 
 version="$(python3 -c 'import json; print(json.load(open("src-tauri/tauri.conf.json"))["version"])')"
 
 need=()
-for p in lintian rpm dpkg-dev binutils desktop-file-utils; do
+for p in lintian rpm dpkg-dev binutils desktop-file-utils appstream; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -72,7 +72,10 @@ fetch = ["fetch.py", "manifest.json", "e5_convert.py", "e5_verify.py", "e5_refer
 files = {"/usr/bin/quire": f"{stage}/quire",
          "/usr/share/man/man1/quire.1.gz": f"{stage}/quire.1.gz",
          "/usr/share/man/man1/quire-app.1.gz": f"{stage}/quire-app.1.gz",
-         "/usr/share/doc/quire/copyright": f"{root}/packaging/copyright"}
+         "/usr/share/doc/quire/copyright": f"{root}/packaging/copyright",
+         # What software centres (GNOME Software, KDE Discover) show about the app.
+         "/usr/share/metainfo/app.quire.desktop.metainfo.xml":
+             f"{root}/packaging/app.quire.desktop.metainfo.xml"}
 files.update({f"/usr/share/quire/fetch/{f}": f"{root}/models/{f}" for f in fetch})
 deb_files = dict(files)
 deb_files["/usr/share/doc/quire/changelog.gz"] = f"{stage}/changelog.gz"
@@ -173,6 +176,8 @@ EOF
 rpmbuild -bb --quiet --define "_topdir $stage/rpm" --define "__os_install_post %{nil}" \
   --define "_build_id_links none" "$stage/quire-models.spec" >&2
 cp "$stage/rpm/RPMS/noarch/quire-models-${version}-1.noarch.rpm" "$out/"
+
+appstreamcli validate --no-net packaging/app.quire.desktop.metainfo.xml >&2
 
 say "lintian"
 # Errors fail the build; warnings are shown.
