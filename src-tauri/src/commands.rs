@@ -19,27 +19,21 @@ use crate::error::{CommandError, CommandResult};
 use crate::settings::{OcrLanguages, Settings};
 use crate::AppState;
 
-/// The engine now (it is replaced when the settings change).
+/// The engine now (it is replaced when the settings change), or why there is none.
 fn engine(state: &AppState) -> CommandResult<Arc<Engine>> {
-    let engine = state
+    state
         .engine
         .read()
         .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    // (The engine's lock is released before the error's is taken.)
-    engine.ok_or_else(|| {
-        let why = state
-            .open_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        why.unwrap_or_else(|| {
-            CommandError::new(
-                ErrorKind::Usage,
-                "the library could not be opened; check the folders in Settings",
-            )
-        })
-    })
+        .clone()
+}
+
+/// What commands answer while the library is being opened again after a change of settings.
+fn not_open() -> CommandError {
+    CommandError::new(
+        ErrorKind::Usage,
+        "the library could not be opened; check the folders in Settings",
+    )
 }
 
 /// Runs `f` on the engine on a blocking thread, off the window's event loop.
@@ -275,11 +269,14 @@ pub async fn save_settings(value: Settings, state: State<'_, AppState>) -> Comma
 async fn reopen_library(state: &AppState, options: LibraryOptions) -> CommandResult<()> {
     state.cancel_ingest.store(true, Ordering::SeqCst);
     state.cancel_answer.store(true, Ordering::SeqCst);
-    let old = state
-        .engine
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take();
+    // The engine is taken out; a reason the library could not be opened stays until it opens.
+    let old = {
+        let mut slot = state.engine.write().unwrap_or_else(PoisonError::into_inner);
+        match &*slot {
+            Ok(_) => std::mem::replace(&mut *slot, Err(not_open())).ok(),
+            Err(_) => None,
+        }
+    };
     let engine = tauri::async_runtime::spawn_blocking(move || {
         // The old engine must be gone (its work stopped, its lock released) before the
         // new one opens the library, or the new one would open it read-only.
@@ -293,14 +290,11 @@ async fn reopen_library(state: &AppState, options: LibraryOptions) -> CommandRes
     })
     .await
     .map_err(CommandError::internal)?
+    .map(Arc::new)
     .map_err(CommandError::from);
-    let opened = engine.as_ref().err().cloned();
-    *state
-        .open_error
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner) = opened;
-    *state.engine.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(engine?));
-    Ok(())
+    let opened = engine.as_ref().map(|_| ()).map_err(CommandError::clone);
+    *state.engine.write().unwrap_or_else(PoisonError::into_inner) = engine;
+    opened
 }
 
 /// Fetches the default models into the settings' models folder with the verified fetch script

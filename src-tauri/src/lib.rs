@@ -24,11 +24,11 @@ pub use crate::settings::{OcrLanguages, Settings as AppSettings};
 /// One engine for the whole window: it indexes and answers at the same time, each model loaded
 /// once. Replaced (after the running work stops) when the settings change its folders or models.
 pub struct AppState {
-    pub(crate) engine: RwLock<Option<Arc<Engine>>>,
-    /// Why there is no engine, when the library could not be opened (a library from a newer
-    /// Quire, an unreadable folder): every command that needs it answers with this, so the
-    /// window opens and says so instead of the program ending unseen.
-    pub(crate) open_error: Mutex<Option<CommandError>>,
+    /// The engine, or why there is none: the library could not be opened (a library from a newer
+    /// Quire, an unreadable folder), or it is being opened again. Every command that needs it
+    /// answers with that reason, so the window opens and says so instead of the program ending
+    /// unseen.
+    pub(crate) engine: RwLock<Result<Arc<Engine>, CommandError>>,
     pub(crate) settings: Mutex<Settings>,
     pub(crate) cancel_ingest: Arc<AtomicBool>,
     pub(crate) cancel_answer: Arc<AtomicBool>,
@@ -36,16 +36,12 @@ pub struct AppState {
 
 impl AppState {
     fn open(settings: Settings) -> AppState {
-        let (engine, open_error) = match Engine::open(settings.library_options()) {
-            Ok(engine) => (Some(Arc::new(engine)), None),
-            Err(e) => {
-                eprintln!("quire: cannot open the library: {e}");
-                (None, Some(CommandError::from(e)))
-            }
-        };
+        let engine = Engine::open(settings.library_options()).map(Arc::new);
+        if let Err(e) = &engine {
+            eprintln!("quire: cannot open the library: {e}");
+        }
         AppState {
-            engine: RwLock::new(engine),
-            open_error: Mutex::new(open_error),
+            engine: RwLock::new(engine.map_err(CommandError::from)),
             settings: Mutex::new(settings),
             cancel_ingest: Arc::new(AtomicBool::new(false)),
             cancel_answer: Arc::new(AtomicBool::new(false)),
