@@ -52,7 +52,8 @@ pub fn default_models_dir() -> PathBuf {
 
 /// The folder an installed Quire's packages fill beside the program `exe` in a `bin` folder:
 /// `/usr/bin/quire` → `/usr/share/quire` (or under `/usr/local`, `/opt/...`). It holds `models`
-/// (the `quire-models` package) and `fetch/fetch.py` (the models fetch step, [`fetch_script`]).
+/// (the `quire-models` package) and `fetch/fetch.py` (the models fetch step,
+/// [`installed_fetch_script`]).
 pub fn installed_share_dir(exe: &Path) -> Option<PathBuf> {
     Some(exe.parent()?.parent()?.join("share/quire"))
 }
@@ -66,7 +67,7 @@ pub fn installed_fetch_script(exe: &Path) -> Option<PathBuf> {
 
 /// Folders a system-wide model pack may fill, in order: `models` in the running program's
 /// [`installed_share_dir`], then `/usr/share/quire/models`.
-pub fn system_models_dirs() -> Vec<PathBuf> {
+fn system_models_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(share) = std::env::current_exe()
         .ok()

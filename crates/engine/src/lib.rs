@@ -68,8 +68,7 @@ pub use discover::{
 pub use embed::{EncoderPrecision, ModelCard, Pooling, TextKind};
 pub use engine::{
     default_data_dir, default_library_dir, default_models_dir, installed_fetch_script,
-    installed_share_dir, system_models_dirs, Engine, LibraryOptions, DEFAULT_ANSWER_MODEL,
-    DEFAULT_EMBEDDING_MODEL,
+    installed_share_dir, Engine, LibraryOptions, DEFAULT_ANSWER_MODEL, DEFAULT_EMBEDDING_MODEL,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use extract::ocr::{installed_languages as ocr_languages, LOW_CONFIDENCE};
