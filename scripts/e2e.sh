@@ -46,22 +46,6 @@ export QUIRE_E2E_SCANNED="$work/lppl-scanned.pdf"
 
 say "running the end-to-end test under Xvfb"
 export TAURI_DRIVER="$tools/bin/tauri-driver"
-# A D-Bus session bus, as a desktop has: a second launch hands its files to the running window
-# through it.
-xvfb-run --auto-servernum --server-args="-screen 0 1400x900x24" dbus-run-session -- bash -c '
-  set -u
-  "$TAURI_DRIVER" --port 4444 --native-port 4445 --native-driver "$(command -v WebKitWebDriver)" &
-  driver=$!
-  for _ in $(seq 100); do
-    (exec 3<>/dev/tcp/127.0.0.1/4444) 2>/dev/null && break
-    sleep 0.1
-  done
-  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/app.test.mjs tests/e2e/models.test.mjs \
-    tests/e2e/chinese.test.mjs tests/e2e/scanned.test.mjs tests/e2e/open_with.test.mjs \
-    tests/e2e/newer_library.test.mjs
-  rc=$?
-  kill "$driver" 2>/dev/null
-  wait "$driver" 2>/dev/null
-  exit $rc
-'
+bash tests/e2e/run.sh tests/e2e/app.test.mjs tests/e2e/models.test.mjs tests/e2e/chinese.test.mjs \
+  tests/e2e/scanned.test.mjs tests/e2e/open_with.test.mjs tests/e2e/newer_library.test.mjs
 say "screenshots in $shots"

@@ -147,20 +147,13 @@ echo "$added" >&2
 window_tests() {
   local files=()
   for f in "$@"; do files+=("$mnt/e2e/$f"); done
+  inside mkdir -p "$home/e2e" "$home/e2e-run"
+  inside chmod 700 "$home/e2e-run"
   as_user QUIRE_APP=/usr/bin/quire-app QUIRE_E2E_WORK="$home/e2e" QUIRE_E2E_PDFS="$mnt/pdfs" \
     QUIRE_E2E_SCREENSHOTS="$home/e2e-shots" QUIRE_LIBRARY="$home/e2e-library" QUIRE_SETTINGS="$home/e2e-settings.json" \
-    DRIVER="$mnt-tools/tauri-driver" NODE="$mnt/node/bin/node" FILES="${files[*]}" \
-    PORT="$port" WEBDRIVER_URL="http://127.0.0.1:$port" XDG_RUNTIME_DIR="$home/e2e-run" \
-    bash -c '
-    mkdir -p "$QUIRE_E2E_WORK" "$XDG_RUNTIME_DIR"; chmod 700 "$XDG_RUNTIME_DIR"
-    exec xvfb-run --auto-servernum --server-args="-screen 0 1400x900x24" dbus-run-session -- bash -c "
-      \"\$DRIVER\" --port \$PORT --native-port \$((PORT + 1)) --native-driver /usr/bin/WebKitWebDriver &
-      driver=\$!
-      for _ in \$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/\$PORT) 2>/dev/null && break; sleep 0.1; done
-      \"\$NODE\" --test --test-concurrency=1 --test-reporter=spec \$FILES
-      rc=\$?
-      kill \$driver 2>/dev/null; wait \$driver 2>/dev/null
-      exit \$rc"'
+    TAURI_DRIVER="$mnt-tools/tauri-driver" NODE="$mnt/node/bin/node" XDG_RUNTIME_DIR="$home/e2e-run" \
+    E2E_PORT="$port" WEBDRIVER_URL="http://127.0.0.1:$port" \
+    bash "$mnt/e2e/run.sh" "${files[@]}"
 }
 
 say "without the model pack, the installed window says what is missing (Xvfb)"
