@@ -1,4 +1,4 @@
-.PHONY: bench test start fuzz package package-test
+.PHONY: bench test start fuzz package package-test postgres
 
 # Every benchmark, side by side with its baseline; writes docs/benchmarks.md and docs/bench/*.png.
 bench:
@@ -21,3 +21,7 @@ package:
 # Installs those packages on this machine and tests the installed app (root or sudo needed).
 package-test:
 	bash scripts/package-test.sh
+
+# A local PostgreSQL with pgvector on loopback for trying the team library; prints its URL.
+postgres:
+	bash scripts/postgres.sh start --dir $${QUIRE_POSTGRES_DIR:-$$HOME/.local/share/quire/postgres}

@@ -50,6 +50,9 @@ bash scripts/zh-manuals.sh >/dev/null
 say "fetching models"
 python3 models/fetch.py ${QUIRE_FETCH_ARGS:-}
 
+# PostgreSQL with pgvector (unpacked, not installed): the tests start throwaway clusters with it.
+bash scripts/postgres.sh install >/dev/null
+
 # The window's UI (Node.js, its packages as locked, a build when the sources changed).
 # shellcheck source=scripts/node.sh
 . scripts/node.sh
