@@ -14,12 +14,12 @@ use crate::conversation::{no_conversation, Checked, Exchange};
 use crate::error::{Error, Result};
 use crate::focus::focus_passage;
 use crate::generate::{Flow, GenerationStats, Generator, Message, Sampling, StopReason};
-use crate::library::Library;
 use crate::markers::{segments, without_dangling_marker, MarkerStream, Segment};
 use crate::retrieve::{
     search_by, validate_k, PendingVectors, Query, QueryVectors, SearchMode, SearchOptions,
 };
 use crate::runtime::{Embedding, Models};
+use crate::storage::Storage;
 use crate::support::{dot, SourceSentences};
 use crate::text::query_terms;
 use crate::verify::{
@@ -245,7 +245,7 @@ enum Update {
 }
 
 pub(crate) fn ask(
-    library: &Library,
+    library: &dyn Storage,
     models: &Models,
     question: &str,
     options: &AskOptions,
@@ -357,7 +357,7 @@ pub const COVERED_SIMILARITY_ABSENT: f32 = 0.56;
 /// Whether the sources seem to answer the question at all: a name the documents never use, or
 /// sentences far from the question in meaning, say they do not.
 fn coverage(
-    library: &Library,
+    library: &dyn Storage,
     embedding: &Embedding,
     question: &str,
     options: &AskOptions,
@@ -380,7 +380,7 @@ fn coverage(
         let checkable = term.chars().count() >= 3
             && term.chars().all(|c| c.is_ascii_alphanumeric())
             && !term.chars().all(|c| c.is_ascii_digit());
-        if checkable && !library.store().has_term(&term, &options.docs)? {
+        if checkable && !library.has_term(&term, &options.docs)? {
             absent_terms.push(term);
         }
     }
@@ -500,7 +500,7 @@ fn cited_sources(sources: &[Source], sentences: &[AnswerSentence]) -> Vec<Citati
 /// Checks the request, then finds the sources for the question (with the conversation's
 /// previous question for a follow-up).
 fn retrieve(
-    library: &Library,
+    library: &dyn Storage,
     models: &Models,
     question: &str,
     options: &AskOptions,
@@ -508,12 +508,12 @@ fn retrieve(
     if question.trim().is_empty() {
         return Err(Error::Usage("the question is empty".into()));
     }
-    if library.store().ready_documents()? == 0 {
+    if library.ready_documents()? == 0 {
         return Err(Error::EmptyLibrary);
     }
     let history = match options.conversation {
         Some(id) => {
-            let store = library.store();
+            let store = library;
             store.conversation(id)?.ok_or_else(|| no_conversation(id))?;
             store.recent_turns(id, options.history_messages)?
         }
@@ -615,8 +615,8 @@ fn write_answer(
 }
 
 /// Stores the question and answer in its conversation (a new one unless continuing one).
-fn save(library: &Library, answer: &mut Answer) -> Result<()> {
-    let mut store = library.store();
+fn save(library: &dyn Storage, answer: &mut Answer) -> Result<()> {
+    let store = library;
     let id = match answer.conversation_id {
         Some(id) => id,
         None => store.create_conversation(&conversation_title(&answer.question))?,

@@ -8,6 +8,7 @@ use crate::answer::{Citation, Quote};
 use crate::error::{Error, Result};
 use crate::generate::{Message, Role};
 use crate::markers::{segments, Segment};
+use crate::storage::Storage;
 use crate::store::{passage_columns, Passage, Store};
 use crate::verify::{AnswerSentence, Omission, Outcome};
 
@@ -110,8 +111,8 @@ impl Store {
             > 0)
     }
 
-    /// The last `limit` messages of a conversation, oldest first, as the model sees history.
-    /// Answers that were stopped before they said anything are left out with their question.
+    /// The last `limit` messages of a conversation, oldest first, as the model sees history
+    /// ([`paired_turns`]).
     pub fn recent_turns(&self, conversation_id: i64, limit: usize) -> Result<Vec<Message>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT role, content FROM messages WHERE conversation_id = ?1
@@ -131,25 +132,7 @@ impl Store {
             turns.push(Message::new(role, content));
         }
         turns.reverse();
-        // History starts with a question and pairs each with its answer.
-        while turns.first().is_some_and(|m| m.role != Role::User) {
-            turns.remove(0);
-        }
-        let mut paired = Vec::with_capacity(turns.len());
-        let mut i = 0;
-        while i + 1 < turns.len() {
-            if turns[i].role == Role::User
-                && turns[i + 1].role == Role::Assistant
-                && !turns[i + 1].content.trim().is_empty()
-            {
-                paired.push(turns[i].clone());
-                paired.push(turns[i + 1].clone());
-                i += 2;
-            } else {
-                i += 1;
-            }
-        }
-        Ok(paired)
+        Ok(paired_turns(turns))
     }
 
     /// Stores a question and its answer with their sources and quotes in one transaction.
@@ -291,15 +274,40 @@ impl Store {
     }
 }
 
+/// The last messages of a conversation, oldest first, as the model sees history: starting with
+/// a question, each paired with its answer; answers stopped before they said anything are left
+/// out with their question.
+pub(crate) fn paired_turns(mut turns: Vec<Message>) -> Vec<Message> {
+    // History starts with a question and pairs each with its answer.
+    while turns.first().is_some_and(|m| m.role != Role::User) {
+        turns.remove(0);
+    }
+    let mut paired = Vec::with_capacity(turns.len());
+    let mut i = 0;
+    while i + 1 < turns.len() {
+        if turns[i].role == Role::User
+            && turns[i + 1].role == Role::Assistant
+            && !turns[i + 1].content.trim().is_empty()
+        {
+            paired.push(turns[i].clone());
+            paired.push(turns[i + 1].clone());
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    paired
+}
+
 /// Every message of a conversation, oldest first.
-pub(crate) fn messages(store: &Store, id: i64) -> Result<Vec<StoredMessage>> {
+pub(crate) fn messages(store: &dyn Storage, id: i64) -> Result<Vec<StoredMessage>> {
     if store.conversation(id)?.is_none() {
         return Err(no_conversation(id));
     }
     store.messages(id)
 }
 
-pub(crate) fn rename(store: &Store, id: i64, title: &str) -> Result<()> {
+pub(crate) fn rename(store: &dyn Storage, id: i64, title: &str) -> Result<()> {
     let title = title.trim();
     if title.is_empty() {
         return Err(Error::Usage("a conversation needs a title".into()));
@@ -310,7 +318,7 @@ pub(crate) fn rename(store: &Store, id: i64, title: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn delete(store: &Store, id: i64) -> Result<()> {
+pub(crate) fn delete(store: &dyn Storage, id: i64) -> Result<()> {
     if !store.delete_conversation(id)? {
         return Err(no_conversation(id));
     }

@@ -18,10 +18,10 @@ use crate::extract::{Extractor, Isolation};
 use crate::generate::Flow;
 use crate::index::Precision;
 use crate::ingest::{self, AddOptions, AddProgress, AddReport};
-use crate::library::Library;
 use crate::retrieve::{self, SearchHit, SearchOptions};
 use crate::runtime::{ModelOptions, Models};
 use crate::status::{self, LibraryStatus};
+use crate::storage::{Backend, Embedded, Postgres, Storage};
 use crate::store::Document;
 
 /// Folder name of the default embedding model inside the models directory.
@@ -105,7 +105,10 @@ fn choose_models_dir(own: PathBuf, system: &[PathBuf]) -> PathBuf {
 /// size, sources per answer) is in the options of that call.
 #[derive(Debug, Clone)]
 pub struct LibraryOptions {
+    /// The library's folder (its database and vector file when embedded).
     pub dir: PathBuf,
+    /// Where the library is kept: in `dir` (the default), or in a PostgreSQL database.
+    pub backend: Backend,
     pub models_dir: PathBuf,
     /// A BERT-family model folder; default: `models_dir/all-MiniLM-L6-v2`.
     pub embedding_model: Option<PathBuf>,
@@ -128,6 +131,7 @@ impl LibraryOptions {
         let isolation = Isolation::current_exe().unwrap_or(Isolation::Thread);
         LibraryOptions {
             dir: dir.into(),
+            backend: Backend::Embedded,
             models_dir: models_dir.into(),
             embedding_model: None,
             answer_model: None,
@@ -170,7 +174,7 @@ impl LibraryOptions {
 /// it needs them.
 pub struct Engine {
     options: LibraryOptions,
-    library: Library,
+    library: Box<dyn Storage>,
     models: Models,
 }
 
@@ -179,7 +183,10 @@ impl Engine {
     /// changing it, the library opens read-only: search, list and status work, add and remove
     /// report [`Error::Busy`]. Models load on first need.
     pub fn open(options: LibraryOptions) -> Result<Engine> {
-        let library = Library::open(&options.dir, options.precision)?;
+        let library: Box<dyn Storage> = match &options.backend {
+            Backend::Embedded => Box::new(Embedded::open(&options.dir, options.precision)?),
+            Backend::Postgres(url) => Box::new(Postgres::open(url)?),
+        };
         let models = Models::new(options.model_options());
         Ok(Engine {
             options,
@@ -213,7 +220,7 @@ impl Engine {
     ) -> Result<AddReport> {
         options.validate()?;
         ingest::add(
-            &self.library,
+            &*self.library,
             &self.models,
             &self.options.extractor,
             paths,
@@ -224,14 +231,14 @@ impl Engine {
 
     /// Removes a document with its chunks and vectors.
     pub fn remove(&self, id: i64) -> Result<()> {
-        ingest::remove(&self.library, id)
+        ingest::remove(&*self.library, id)
     }
 
     // ---- documents ----
 
     /// All documents, oldest first.
     pub fn documents(&self) -> Result<Vec<Document>> {
-        self.library.store().documents()
+        self.library.documents()
     }
 
     /// Finds a document by id or by path.
@@ -254,7 +261,6 @@ impl Engine {
     /// The file of a document in the library (only documents in the library are served).
     pub fn document_path(&self, id: i64) -> Result<PathBuf> {
         self.library
-            .store()
             .document(id)?
             .map(|d| PathBuf::from(d.path))
             .ok_or_else(|| Error::Usage(format!("there is no document {id}")))
@@ -263,7 +269,7 @@ impl Engine {
     /// What OCR read on a page of a document: the boxes of its words (to draw a cited passage
     /// on a scanned page) and how sure it was; `None` for a page with a text layer.
     pub fn page_ocr(&self, document_id: i64, page: u32) -> Result<Option<OcrLayer>> {
-        self.library.store().page_ocr(document_id, page)
+        self.library.page_ocr(document_id, page)
     }
 
     // ---- retrieve ----
@@ -271,7 +277,7 @@ impl Engine {
     /// Passages for `query`: hybrid by default (meaning and words, fused by rank).
     pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<SearchHit>> {
         options.validate()?;
-        retrieve::search(&self.library, &self.models, query, options)
+        retrieve::search(&*self.library, &self.models, query, options)
     }
 
     /// Passages of ready documents that have no vector yet: waiting for the embedding after an
@@ -299,7 +305,7 @@ impl Engine {
         on_event: &mut dyn FnMut(&AskEvent) -> Flow,
     ) -> Result<Answer> {
         options.validate()?;
-        ask::ask(&self.library, &self.models, question, options, on_event)
+        ask::ask(&*self.library, &self.models, question, options, on_event)
     }
 
     /// Whether `passage` supports `sentence` (an answer's sentence to `question`), by the rule
@@ -326,20 +332,20 @@ impl Engine {
 
     /// All conversations, the most recently active first.
     pub fn conversations(&self) -> Result<Vec<Conversation>> {
-        self.library.store().conversations()
+        self.library.conversations()
     }
 
     /// Every message of a conversation, oldest first.
     pub fn conversation_messages(&self, id: i64) -> Result<Vec<StoredMessage>> {
-        crate::conversation::messages(&self.library.store(), id)
+        crate::conversation::messages(&*self.library, id)
     }
 
     pub fn rename_conversation(&self, id: i64, title: &str) -> Result<()> {
-        crate::conversation::rename(&self.library.store(), id, title)
+        crate::conversation::rename(&*self.library, id, title)
     }
 
     pub fn delete_conversation(&self, id: i64) -> Result<()> {
-        crate::conversation::delete(&self.library.store(), id)
+        crate::conversation::delete(&*self.library, id)
     }
 
     // ---- status and models ----
@@ -348,7 +354,7 @@ impl Engine {
     /// `check`, also the device probe and the consistency check of database and vector index,
     /// which reads every chunk id.
     pub fn status(&self, check: bool) -> Result<LibraryStatus> {
-        status::status(&self.library, &self.models, &self.options, check)
+        status::status(&*self.library, &self.models, &self.options, check)
     }
 
     /// When `auto` wanted a GPU that could not be used, the reason (the CPU is used instead);

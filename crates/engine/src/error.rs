@@ -45,6 +45,9 @@ pub enum Error {
     EmptyLibrary,
     #[error("library database: {0}")]
     Database(rusqlite::Error),
+    /// From a library kept in PostgreSQL: the server's own words, or why it cannot be reached.
+    #[error("library database: {0}")]
+    Postgres(String),
     /// The library's format is newer than this Quire reads.
     #[error(
         "this library was made by a newer version of Quire (library format {found}; this \
@@ -108,7 +111,9 @@ impl Error {
             Error::Embedding(_) => ErrorKind::Embedding,
             Error::Generation(_) => ErrorKind::Generation,
             Error::EmptyLibrary => ErrorKind::EmptyLibrary,
-            Error::Database(_) | Error::NewerLibrary { .. } => ErrorKind::Database,
+            Error::Database(_) | Error::Postgres(_) | Error::NewerLibrary { .. } => {
+                ErrorKind::Database
+            }
             Error::Index(_) => ErrorKind::Index,
             Error::Io(_) => ErrorKind::Io,
             Error::Cancelled => ErrorKind::Cancelled,

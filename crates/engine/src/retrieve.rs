@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::embed::PendingEmbedding;
 use crate::error::{Error, Result};
-use crate::library::Library;
 use crate::runtime::Models;
+use crate::storage::Storage;
 use crate::store::StoredChunk;
 use crate::text::query_terms;
 
@@ -90,7 +90,7 @@ pub struct SearchHit {
 }
 
 pub(crate) fn search(
-    library: &Library,
+    library: &dyn Storage,
     models: &Models,
     query: &str,
     options: &SearchOptions,
@@ -100,7 +100,7 @@ pub(crate) fn search(
             "the search is empty: say what to look for".into(),
         ));
     }
-    if library.store().ready_documents()? == 0 {
+    if library.ready_documents()? == 0 {
         return Err(Error::EmptyLibrary);
     }
     let query = Query::new(models, query);
@@ -155,7 +155,7 @@ pub(crate) struct PendingVectors {
 impl PendingVectors {
     /// Starts embedding the query ahead of any ingestion work queued on the shared embedder,
     /// after checking that the stored vectors come from the same model.
-    pub fn submit(library: &Library, models: &Models, query: &Query) -> Result<PendingVectors> {
+    pub fn submit(library: &dyn Storage, models: &Models, query: &Query) -> Result<PendingVectors> {
         let embedding = models.embedder()?;
         library.check_model(embedding.thread.info())?;
         let asked = embedding.thread.submit_query(&query.asked)?;
@@ -181,7 +181,7 @@ impl PendingVectors {
 
 /// Search with the query's vectors already made (needed unless the mode is keyword only).
 pub(crate) fn search_by(
-    library: &Library,
+    library: &dyn Storage,
     query: &Query,
     vectors: Option<&QueryVectors>,
     options: &SearchOptions,
@@ -207,7 +207,7 @@ struct KeywordCandidates {
 }
 
 fn keyword_candidates(
-    library: &Library,
+    library: &dyn Storage,
     query: &Query,
     options: &SearchOptions,
 ) -> Result<KeywordCandidates> {
@@ -215,9 +215,7 @@ fn keyword_candidates(
         if options.mode == SearchMode::Dense {
             return Ok(Vec::new());
         }
-        library
-            .store()
-            .keyword_search(&query_terms(text), candidates(options.k), &options.docs)
+        library.keyword_search(&query_terms(text), candidates(options.k), &options.docs)
     };
     Ok(KeywordCandidates {
         asked: find(&query.asked)?,
@@ -229,26 +227,12 @@ fn keyword_candidates(
 /// best first. Chunks of documents still being added are in the shared index already; they
 /// are left out until their document is ready, as the keyword search does.
 fn dense_candidates(
-    library: &Library,
+    library: &dyn Storage,
     vector: &[f32],
     count: usize,
     docs: &[i64],
 ) -> Result<Vec<(i64, f32)>> {
-    let allowed = if docs.is_empty() {
-        None
-    } else {
-        Some(library.store().ready_chunk_filter(docs)?)
-    };
-    let found = library.read_index(|index| match index {
-        Some(index) => index.search(vector, count, allowed.as_ref()),
-        None => Ok(Vec::new()),
-    })?;
-    let ids: Vec<i64> = found.iter().map(|f| f.0).collect();
-    let ready = library.store().ready_among(&ids)?;
-    Ok(found
-        .into_iter()
-        .filter(|(id, _)| ready.contains(id))
-        .collect())
+    library.nearest(vector, count, docs)
 }
 
 /// Passages ranked: ids with their fused scores, best first, and what each list knows of them.
@@ -266,7 +250,7 @@ struct Ranked {
 /// documents by the question as asked, the others by its English terms — and the two rankings
 /// are fused by reciprocal rank.
 fn rank(
-    library: &Library,
+    library: &dyn Storage,
     vectors: Option<&QueryVectors>,
     keyword: KeywordCandidates,
     options: &SearchOptions,
@@ -288,7 +272,7 @@ fn rank(
     ids.dedup();
     // A passage takes its document's language: the code listings of a Chinese manual are
     // ranked by the question as asked, like its prose.
-    let chinese = library.store().cjk_chunks(&ids)?;
+    let chinese = library.cjk_chunks(&ids)?;
     let asked_ids: Vec<i64> = asked
         .fused
         .iter()
@@ -327,7 +311,7 @@ fn rank(
 
 /// Dense candidates for `vector`, fused with the keyword candidates by reciprocal rank.
 fn rank_one(
-    library: &Library,
+    library: &dyn Storage,
     vector: Option<&[f32]>,
     keyword: Vec<i64>,
     options: &SearchOptions,
@@ -344,13 +328,7 @@ fn rank_one(
     // lose to every passage both lists rank; instead its keyword rank stands in for the rank by
     // meaning it does not have (it is counted twice). Only when both lists are searched.
     let unseen: Vec<i64> = if vector.is_some() && options.mode == SearchMode::Hybrid {
-        library.read_index(|index| {
-            Ok(keyword
-                .iter()
-                .copied()
-                .filter(|&id| !index.is_some_and(|i| i.contains(id)))
-                .collect())
-        })?
+        library.missing_vectors(&keyword)?
     } else {
         Vec::new()
     };
@@ -372,12 +350,11 @@ fn rank_one(
 }
 
 /// The best `k` of the ranked passages, read back.
-fn read_hits(library: &Library, mut ranked: Ranked, k: usize) -> Result<Vec<SearchHit>> {
+fn read_hits(library: &dyn Storage, mut ranked: Ranked, k: usize) -> Result<Vec<SearchHit>> {
     ranked.fused.truncate(k);
     let scores: HashMap<i64, f64> = ranked.fused.iter().copied().collect();
     let ids: Vec<i64> = ranked.fused.iter().map(|f| f.0).collect();
     Ok(library
-        .store()
         .chunks(&ids)?
         .into_iter()
         .map(|chunk| SearchHit {

@@ -1,7 +1,6 @@
 //! Where a library stands: its models, device and counts — cheap enough to ask after every
 //! file — and, on demand, the consistency check of database against vector index.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -10,8 +9,8 @@ use crate::device::select_device;
 use crate::embed::{ModelCard, ModelFiles};
 use crate::engine::LibraryOptions;
 use crate::error::Result;
-use crate::library::Library;
 use crate::runtime::{ModelStatus, Models};
+use crate::storage::Storage;
 use crate::store::DocStatus;
 use crate::text::is_cjk;
 
@@ -86,7 +85,7 @@ pub struct ModelSuggestion {
 const CJK_LIBRARY_SHARE: f32 = 0.3;
 
 fn suggestion(
-    library: &Library,
+    library: &dyn Storage,
     options: &LibraryOptions,
     chunks: u64,
 ) -> Result<Option<ModelSuggestion>> {
@@ -97,7 +96,7 @@ fn suggestion(
     if ModelCard::read(&current).is_ok_and(|c| c.multilingual()) {
         return Ok(None);
     }
-    let sample = library.store().sample_texts(500)?;
+    let sample = library.sample_texts(500)?;
     let cjk = sample.iter().filter(|t| t.chars().any(is_cjk)).count();
     let cjk_share = cjk as f32 / sample.len().max(1) as f32;
     if cjk_share < CJK_LIBRARY_SHARE {
@@ -135,13 +134,13 @@ fn suggestion(
 }
 
 pub(crate) fn status(
-    library: &Library,
+    library: &dyn Storage,
     models: &Models,
     options: &LibraryOptions,
     check: bool,
 ) -> Result<LibraryStatus> {
     let (documents, chunks, keyword_rows, indexed_with) = {
-        let store = library.store();
+        let store = library;
         let mut counts = DocumentCounts::default();
         for (status, n) in store.document_counts()? {
             match status {
@@ -160,7 +159,7 @@ pub(crate) fn status(
             indexed_with,
         )
     };
-    let vectors = library.read_index(|index| Ok(index.map_or(0, |i| i.len() as u64)))?;
+    let vectors = library.vector_count()?;
     let chunks_waiting = library.passages_waiting()?;
     let (mut device, mut device_warning) = match models.embedding_device() {
         Some(device) => (device, None),
@@ -173,7 +172,7 @@ pub(crate) fn status(
                 Err(e) => ("none".to_string(), Some(e.to_string())),
             };
         }
-        consistency_problems(library, chunks, keyword_rows)?
+        library.consistency_problems()?
     } else {
         Vec::new()
     };
@@ -201,65 +200,4 @@ pub(crate) fn status(
         consistent: check.then_some(problems.is_empty()),
         problems,
     })
-}
-
-/// Everything on which database and vector index disagree (reads every chunk id).
-fn consistency_problems(library: &Library, chunks: u64, keyword_rows: u64) -> Result<Vec<String>> {
-    let mut problems = Vec::new();
-    let (check, chunk_ids, documents) = {
-        let store = library.store();
-        (store.quick_check()?, store.chunk_ids()?, store.documents()?)
-    };
-    if check != "ok" {
-        problems.push(format!("database check: {check}"));
-    }
-    if let Some(problem) = library.vectors_problem()? {
-        problems.push(format!(
-            "{problem}; it was set aside and the next add embeds the stored passages again"
-        ));
-    }
-    if keyword_rows != chunks {
-        problems.push(format!(
-            "{chunks} chunks but {keyword_rows} keyword index rows"
-        ));
-    }
-    // Documents still waiting for vectors have chunks without one by design.
-    let ready: HashSet<i64> = documents
-        .iter()
-        .filter(|d| d.status == DocStatus::Ready && d.embedded)
-        .map(|d| d.id)
-        .collect();
-    library.read_index(|index| {
-        let Some(index) = index else {
-            if chunks > 0 {
-                problems.push(format!("{chunks} chunks but no vector index"));
-            }
-            return Ok(());
-        };
-        let missing = chunk_ids
-            .iter()
-            .filter(|(c, d)| ready.contains(d) && !index.contains(*c))
-            .count();
-        if missing > 0 {
-            problems.push(format!(
-                "{missing} chunks of embedded documents have no vector"
-            ));
-        }
-        let with_vectors = chunk_ids.iter().filter(|(c, _)| index.contains(*c)).count();
-        if index.len() > with_vectors {
-            let orphans = index.len() - with_vectors;
-            problems.push(format!("{orphans} vectors belong to no chunk"));
-        }
-        Ok(())
-    })?;
-    if library.is_writable() {
-        let stuck = documents
-            .iter()
-            .filter(|d| d.status == DocStatus::Indexing)
-            .count();
-        if stuck > 0 {
-            problems.push(format!("{stuck} documents are stuck in indexing"));
-        }
-    }
-    Ok(problems)
 }

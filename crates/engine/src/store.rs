@@ -161,7 +161,7 @@ impl DocStatus {
         }
     }
 
-    fn parse(s: &str) -> DocStatus {
+    pub(crate) fn parse(s: &str) -> DocStatus {
         match s {
             "ready" => DocStatus::Ready,
             "failed" => DocStatus::Failed,
@@ -967,7 +967,7 @@ fn delete_chunks(tx: &rusqlite::Transaction, id: i64) -> Result<Vec<i64>> {
 /// Deletes a document's chunks and pages; returns the chunk ids.
 /// Word boxes as stored: `[[start, end, x, y, w, h], ...]`, four decimals (1/10,000 of the
 /// page) being finer than any screen.
-fn words_json(words: &[WordBox]) -> String {
+pub(crate) fn words_json(words: &[WordBox]) -> String {
     let round = |v: f32| (v as f64 * 10_000.0).round() / 10_000.0;
     let rows: Vec<(u32, u32, f64, f64, f64, f64)> = words
         .iter()
@@ -985,7 +985,7 @@ fn words_json(words: &[WordBox]) -> String {
     serde_json::to_string(&rows).expect("numbers serialise")
 }
 
-fn words_from_json(json: &str) -> Vec<WordBox> {
+pub(crate) fn words_from_json(json: &str) -> Vec<WordBox> {
     serde_json::from_str::<Vec<(u32, u32, f32, f32, f32, f32)>>(json)
         .unwrap_or_default()
         .into_iter()

@@ -4,8 +4,8 @@
 
 use crate::answer::{Quote, Source};
 use crate::error::Result;
-use crate::library::Library;
 use crate::runtime::Embedding;
+use crate::storage::Storage;
 use crate::text::is_cjk;
 use crate::verify::content_words;
 
@@ -146,7 +146,7 @@ pub(crate) struct SourceSentences {
 impl SourceSentences {
     /// The sentences of `sources` (at most [`SENTENCES_PER_SOURCE`] each) with their vectors.
     pub fn read(
-        library: &Library,
+        library: &dyn Storage,
         embedding: &Embedding,
         sources: &[Source],
     ) -> Result<SourceSentences> {
@@ -154,7 +154,7 @@ impl SourceSentences {
         let mut all: Vec<Sentence> = Vec::new();
         for source in sources {
             let doc = source.chunk.document_id;
-            let page_text = |page: u32| library.store().page_text(doc, page).ok().flatten();
+            let page_text = |page: u32| library.page_text(doc, page).ok().flatten();
             let own = source_sentences(source, &page_text);
             sentences.extend(
                 own.iter()

@@ -17,8 +17,8 @@ use serde::Serialize;
 use crate::chunk::{chunk_pages, ChunkOptions, TokenCounter};
 use crate::error::{Error, Result};
 use crate::extract::{ExtractError, ExtractedPdf, Extractor, FailureKind};
-use crate::library::Library;
 use crate::runtime::{Embedding, Models};
+use crate::storage::Storage;
 use crate::store::{DocStatus, FileStamp};
 
 mod plan;
@@ -229,7 +229,7 @@ struct Work {
 
 /// One `add` in progress: what it needs and what it has done so far.
 struct Run<'a> {
-    library: &'a Library,
+    library: &'a dyn Storage,
     embedding: &'a Embedding,
     options: &'a AddOptions,
     progress: &'a dyn AddProgress,
@@ -239,7 +239,7 @@ struct Run<'a> {
 }
 
 pub(crate) fn add(
-    library: &Library,
+    library: &dyn Storage,
     models: &Models,
     extractor: &Extractor,
     paths: &[PathBuf],
@@ -251,9 +251,8 @@ pub(crate) fn add(
     let mut run = {
         let _changing = library.begin_change()?;
         library.adopt_model(embedding.thread.info())?;
-        library.store().set_meta("dirty", "1")?;
-        library.queue_lost_vectors()?;
-        let queued = library.store().next_queue_number()?;
+        library.begin_add()?;
+        let queued = library.next_queue_number()?;
         let mut run = Run {
             library,
             embedding: &embedding,
@@ -271,7 +270,7 @@ pub(crate) fn add(
         run
     };
     run.report.searchable_after = started.elapsed().as_secs_f64();
-    let waiting = library.store().chunks_waiting()?;
+    let waiting = library.chunks_waiting()?;
     let stored = run
         .report
         .files
@@ -290,7 +289,7 @@ pub(crate) fn add(
         run.report.stages.embed += embedded.embed_seconds;
         run.report.stages.index += embedded.index_seconds;
     }
-    run.report.chunks_waiting = library.store().chunks_waiting()?;
+    run.report.chunks_waiting = library.chunks_waiting()?;
     let mut report = run.report;
     report.elapsed = started.elapsed().as_secs_f64();
     progress.on_event(&AddEvent::Done {
@@ -316,7 +315,7 @@ pub(crate) struct Embedded {
 /// checkpoints. Documents stored meanwhile are taken next. When another thread of this
 /// process is already embedding, returns at once: it takes the new chunks first.
 pub(crate) fn embed_waiting(
-    library: &Library,
+    library: &dyn Storage,
     embedding: &Embedding,
     options: &AddOptions,
     progress: &dyn AddProgress,
@@ -330,7 +329,7 @@ pub(crate) fn embed_waiting(
     // Documents whose vectors are all in the index, not yet saved.
     let mut finished: Vec<i64> = Vec::new();
     let mut generation = library.stored_generation();
-    let mut queue = library.store().embedding_queue()?;
+    let mut queue = library.embedding_queue()?;
     let mut total: usize = queue.iter().map(|(_, c)| c.len()).sum();
     let mut position = 0;
     // Chunks of the queue that have their vectors (from this run, or an earlier checkpoint).
@@ -338,23 +337,16 @@ pub(crate) fn embed_waiting(
     while position < queue.len() {
         let (doc, chunks) = queue[position].clone();
         let path = library
-            .store()
             .document(doc)?
             .map(|d| PathBuf::from(d.path))
             .unwrap_or_default();
-        let todo: Vec<i64> = library.read_index(|index| {
-            Ok(chunks
-                .iter()
-                .copied()
-                .filter(|&c| !index.is_some_and(|i| i.contains(c)))
-                .collect())
-        })?;
+        let todo = library.missing_vectors(&chunks)?;
         let mut doc_done = chunks.len() - todo.len();
         counted += doc_done;
         for batch in todo.chunks(EMBED_BATCH) {
             let changing = library.begin_change()?;
             // Removed or replaced meanwhile: its chunks are gone.
-            let texts = library.store().texts_of(batch)?;
+            let texts = library.texts_of(batch)?;
             let t = Instant::now();
             let vectors = embedding
                 .thread
@@ -363,7 +355,7 @@ pub(crate) fn embed_waiting(
             let t = Instant::now();
             let items: Vec<(i64, Vec<f32>)> =
                 texts.iter().map(|(id, _)| *id).zip(vectors).collect();
-            library.write_index(|index| index.add(&items))?;
+            library.add_vectors(&items)?;
             done.index_seconds += t.elapsed().as_secs_f64();
             drop(changing);
             done.chunks += items.len() as u64;
@@ -398,40 +390,31 @@ pub(crate) fn embed_waiting(
         if now != generation {
             generation = now;
             checkpoint(library, &mut finished, &mut done)?;
-            queue = library.store().embedding_queue()?;
+            queue = library.embedding_queue()?;
             position = 0;
             total = counted + queue.iter().map(|(_, c)| c.len()).sum::<usize>();
         }
     }
     checkpoint(library, &mut finished, &mut done)?;
-    if library.store().chunks_waiting()? == 0 {
-        library.vectors_repaired();
-        let _changing = library.begin_change()?;
-        library.store().set_meta("dirty", "0")?;
-    }
+    library.embedding_finished()?;
     Ok(done)
 }
 
 /// Saves the vector index, then marks the `finished` documents (all their vectors in it) as
 /// embedded.
-fn checkpoint(library: &Library, finished: &mut Vec<i64>, done: &mut Embedded) -> Result<()> {
+fn checkpoint(library: &dyn Storage, finished: &mut Vec<i64>, done: &mut Embedded) -> Result<()> {
     let t = Instant::now();
     let _changing = library.begin_change()?;
-    library.save_index()?;
-    library.store().set_embedded(finished, true)?;
+    library.checkpoint(finished)?;
     finished.clear();
     done.index_seconds += t.elapsed().as_secs_f64();
     Ok(())
 }
 
 /// Removes a document with its chunks and vectors.
-pub(crate) fn remove(library: &Library, id: i64) -> Result<()> {
+pub(crate) fn remove(library: &dyn Storage, id: i64) -> Result<()> {
     let _changing = library.begin_change()?;
-    library.store().set_meta("dirty", "1")?;
-    let chunks = library.store().remove_document(id)?;
-    library.write_index(|index| index.remove(&chunks))?;
-    library.save_index()?;
-    library.store().set_meta("dirty", "0")
+    library.remove_document(id)
 }
 
 impl Run<'_> {
@@ -490,7 +473,7 @@ impl Run<'_> {
             .title
             .clone()
             .unwrap_or_else(|| fallback_title(&work.path));
-        let (id, _, replaced) = self.library.store().put_document(
+        let id = self.library.put_document(
             &key,
             &title,
             &work.stamp,
@@ -503,7 +486,6 @@ impl Run<'_> {
         )?;
         self.library.stored_more();
         self.report.stages.store += t.elapsed().as_secs_f64();
-        self.library.write_index(|index| index.remove(&replaced))?;
         self.report.pages += pdf.pages.len() as u64;
         self.report.chunks += chunks.len() as u64;
         Ok(FileOutcome {
@@ -546,12 +528,11 @@ impl Run<'_> {
         }
         let t = Instant::now();
         let options = self.chunk_options();
-        let documents = self.library.store().documents()?;
+        let documents = self.library.documents()?;
         for doc in documents.iter().filter(|d| d.status == DocStatus::Ready) {
-            let pages = self.library.store().pages(doc.id)?;
+            let pages = self.library.pages(doc.id)?;
             let chunks = chunk_pages(&pages, &options, &self.embedding.tokens);
             self.library
-                .store()
                 .replace_chunks(doc.id, &chunks, self.queued - 1)?;
             self.library.stored_more();
             self.report.chunks += chunks.len() as u64;
@@ -566,7 +547,7 @@ impl Run<'_> {
     fn record_failure(&mut self, work: &Work, e: ExtractError) -> Result<FileOutcome> {
         let t = Instant::now();
         let key = work.path.to_string_lossy();
-        let (id, replaced) = self.library.store().put_failure(
+        let id = self.library.put_failure(
             &key,
             &fallback_title(&work.path),
             &work.stamp,
@@ -574,7 +555,6 @@ impl Run<'_> {
             &e.message,
         )?;
         self.report.stages.store += t.elapsed().as_secs_f64();
-        self.library.write_index(|index| index.remove(&replaced))?;
         Ok(FileOutcome::failed(&work.path, Some(id), e.kind, e.message))
     }
 

@@ -54,7 +54,7 @@ impl Run<'_> {
     /// Decides whether `path` needs indexing.
     fn plan_file(&self, path: &Path) -> Result<Plan> {
         let key = path.to_string_lossy();
-        let existing = self.library.store().document_by_path(&key)?;
+        let existing = self.library.document_by_path(&key)?;
         let meta = std::fs::metadata(path)?;
         if let Some(doc) = &existing {
             // Same size and modification time: trust it without reading the file again.
@@ -79,7 +79,7 @@ impl Run<'_> {
     /// can no longer be read is recorded as failed.
     fn interrupted(&self, queued: &HashSet<PathBuf>) -> Result<Vec<Work>> {
         let mut work = Vec::new();
-        let documents = self.library.store().documents()?;
+        let documents = self.library.documents()?;
         for doc in documents {
             let path = PathBuf::from(&doc.path);
             if doc.status != DocStatus::Interrupted || queued.contains(&path) {
@@ -98,7 +98,7 @@ impl Run<'_> {
                         mtime_ns: doc.mtime_ns,
                     };
                     let message = format!("the file can no longer be read: {e}");
-                    self.library.store().put_failure(
+                    self.library.put_failure(
                         &doc.path,
                         &doc.title,
                         &stamp,
