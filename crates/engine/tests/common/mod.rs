@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+pub mod postgres;
+
 /// The real default embedding model, fetched by models/fetch.py ($QUIRE_MODELS or the default
 /// models folder).
 #[allow(dead_code)] // not every test file uses every helper
