@@ -16,6 +16,7 @@ use quire_engine::{
 mod add;
 mod ask;
 mod models;
+mod serve;
 mod show;
 
 #[derive(Parser)]
@@ -118,6 +119,9 @@ enum Command {
         #[arg(long = "folder", value_name = "DIR")]
         folders: Vec<PathBuf>,
     },
+    /// Serve a team library in PostgreSQL over HTTP (users, collections, uploads, search,
+    /// answers); `quire serve user add NAME` and `collection add|grant` manage who sees what
+    Serve(serve::ServeArgs),
 }
 
 /// How `ask` and `chat` answer.
@@ -311,6 +315,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         options.context_tokens = answer.context;
         options.generation_threads = answer.threads;
     }
+    if let Command::Serve(args) = &cli.command {
+        return serve::run(args, options);
+    }
     let engine = Engine::open(options)
         .with_context(|| format!("cannot open the library in {}", dir.display()))?;
     let code = match &cli.command {
@@ -354,7 +361,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Remove { documents } => show::remove(&engine, documents),
         Command::Status => show::status(&engine, cli.json),
         Command::CheckCitations => ask::check_citations(&engine, cli.json),
-        Command::Models { .. } => unreachable!("answered before the library opens"),
+        Command::Models { .. } | Command::Serve(_) => {
+            unreachable!("answered before the library opens")
+        }
     };
     if let Some(warning) = engine.take_device_warning() {
         eprintln!("quire: warning: {warning}");

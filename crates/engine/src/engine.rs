@@ -224,6 +224,30 @@ impl Engine {
             &self.models,
             &self.options.extractor,
             paths,
+            &[],
+            options,
+            progress,
+        )
+    }
+
+    /// [`Engine::add`] for files stored under names of the caller's choosing: each `(file,
+    /// name)` is read from `file` and kept, listed and cited as `name` (the library keys
+    /// documents by it). For a server that holds uploads in temporary files: the same bytes
+    /// under the same name again are unchanged, other bytes replace the document. Files only,
+    /// no folders; names are taken as they are.
+    pub fn add_named(
+        &self,
+        files: &[(PathBuf, String)],
+        options: &AddOptions,
+        progress: &dyn AddProgress,
+    ) -> Result<AddReport> {
+        options.validate()?;
+        ingest::add(
+            &*self.library,
+            &self.models,
+            &self.options.extractor,
+            &[],
+            files,
             options,
             progress,
         )

@@ -221,7 +221,10 @@ impl AddReport {
 
 /// A file that needs indexing.
 struct Work {
+    /// Where it is read from.
     path: PathBuf,
+    /// The name it is stored under when not its path (see [`crate::Engine::add_named`]).
+    name: Option<String>,
     stamp: FileStamp,
     /// A document at this path was in the library (it is replaced, keeping its id).
     existed: bool,
@@ -243,6 +246,7 @@ pub(crate) fn add(
     models: &Models,
     extractor: &Extractor,
     paths: &[PathBuf],
+    named: &[(PathBuf, String)],
     options: &AddOptions,
     progress: &dyn AddProgress,
 ) -> Result<AddReport> {
@@ -265,7 +269,7 @@ pub(crate) fn add(
             queued,
         };
         run.rechunk_stored()?;
-        let work = run.plan(paths)?;
+        let work = run.plan(paths, named)?;
         run.index_all(extractor, &work)?;
         run
     };
@@ -417,6 +421,24 @@ pub(crate) fn remove(library: &dyn Storage, id: i64) -> Result<()> {
     library.remove_document(id)
 }
 
+impl Work {
+    /// What the library keys the document by: its name, else its path.
+    fn key(&self) -> String {
+        match &self.name {
+            Some(name) => name.clone(),
+            None => self.path.to_string_lossy().into_owned(),
+        }
+    }
+
+    /// The path reported for it: its name, else its path.
+    fn shown(&self) -> PathBuf {
+        match &self.name {
+            Some(name) => PathBuf::from(name),
+            None => self.path.clone(),
+        }
+    }
+}
+
 impl Run<'_> {
     /// Extracts the files on a second thread (one file ahead) and stores each here, searchable
     /// by words once its transaction commits.
@@ -439,7 +461,7 @@ impl Run<'_> {
                         // A write failed (a full disk): this file is not stored, and nothing
                         // more is done.
                         let failed =
-                            FileOutcome::not_stored(&work[i].path, format!("not stored: {e}"));
+                            FileOutcome::not_stored(&work[i].shown(), format!("not stored: {e}"));
                         self.finish(failed);
                         self.fail_rest(&work[i + 1..], &e);
                         return Err(e);
@@ -468,11 +490,11 @@ impl Run<'_> {
         self.report.stages.chunk += t.elapsed().as_secs_f64();
 
         let t = Instant::now();
-        let key = work.path.to_string_lossy();
+        let key = work.key();
         let title = pdf
             .title
             .clone()
-            .unwrap_or_else(|| fallback_title(&work.path));
+            .unwrap_or_else(|| fallback_title(&work.shown()));
         let id = self.library.put_document(
             &key,
             &title,
@@ -489,7 +511,7 @@ impl Run<'_> {
         self.report.pages += pdf.pages.len() as u64;
         self.report.chunks += chunks.len() as u64;
         Ok(FileOutcome {
-            path: work.path.clone(),
+            path: work.shown(),
             status: if work.existed {
                 AddStatus::Replaced
             } else {
@@ -546,23 +568,28 @@ impl Run<'_> {
     /// Stores why a file could not be read (anything stored for it before goes).
     fn record_failure(&mut self, work: &Work, e: ExtractError) -> Result<FileOutcome> {
         let t = Instant::now();
-        let key = work.path.to_string_lossy();
+        let key = work.key();
         let id = self.library.put_failure(
             &key,
-            &fallback_title(&work.path),
+            &fallback_title(&work.shown()),
             &work.stamp,
             e.kind,
             &e.message,
         )?;
         self.report.stages.store += t.elapsed().as_secs_f64();
-        Ok(FileOutcome::failed(&work.path, Some(id), e.kind, e.message))
+        Ok(FileOutcome::failed(
+            &work.shown(),
+            Some(id),
+            e.kind,
+            e.message,
+        ))
     }
 
     /// Reports the files the run did not reach because a write failed.
     fn fail_rest(&mut self, rest: &[Work], cause: &Error) {
         for work in rest {
             let message = format!("not added: the run stopped ({cause})");
-            self.finish(FileOutcome::not_stored(&work.path, message));
+            self.finish(FileOutcome::not_stored(&work.shown(), message));
         }
     }
 
@@ -587,7 +614,7 @@ fn extract_all(
         let mut keep_going = true;
         let result = extractor.extract(&item.path, &mut |read| {
             keep_going &= progress.on_event(&AddEvent::Reading {
-                path: item.path.clone(),
+                path: item.shown(),
                 pages_done: read.pages_done,
                 pages_total: read.pages_total,
                 ocr_page: read.ocr_page,

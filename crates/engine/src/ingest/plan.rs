@@ -16,23 +16,39 @@ enum Plan {
 }
 
 impl Run<'_> {
-    /// Expands `paths` into the files that need work; files already done are reported at once.
-    pub(super) fn plan(&mut self, paths: &[PathBuf]) -> Result<Vec<Work>> {
+    /// Expands `paths` into the files that need work, then takes the `named` files as they
+    /// are (a file read from its path, stored under its name); files already done are reported
+    /// at once.
+    pub(super) fn plan(
+        &mut self,
+        paths: &[PathBuf],
+        named: &[(PathBuf, String)],
+    ) -> Result<Vec<Work>> {
         let (files, mut missing) = collect_pdfs(paths);
+        let files = files.into_iter().map(|path| (path, None));
+        let named = named
+            .iter()
+            .map(|(path, name)| (path.clone(), Some(name.clone())));
         let mut work = Vec::new();
-        let mut queued: HashSet<PathBuf> = HashSet::new();
-        for path in files {
-            if !queued.insert(path.clone()) {
+        // The keys (stored paths) planned so far.
+        let mut queued: HashSet<String> = HashSet::new();
+        for (path, name) in files.chain(named) {
+            let key = name
+                .clone()
+                .unwrap_or_else(|| path.to_string_lossy().into_owned());
+            if !queued.insert(key.clone()) {
                 continue;
             }
-            match self.plan_file(&path) {
+            let shown = name.as_ref().map(PathBuf::from).unwrap_or(path.clone());
+            match self.plan_file(&path, &key, &shown) {
                 Ok(Plan::Done(outcome)) => self.report.files.push(outcome),
                 Ok(Plan::Index(stamp, existed)) => work.push(Work {
                     path,
+                    name,
                     stamp,
                     existed,
                 }),
-                Err(e) => missing.push((path, e.to_string())),
+                Err(e) => missing.push((shown, e.to_string())),
             }
         }
         work.extend(self.interrupted(&queued)?);
@@ -51,22 +67,22 @@ impl Run<'_> {
         Ok(work)
     }
 
-    /// Decides whether `path` needs indexing.
-    fn plan_file(&self, path: &Path) -> Result<Plan> {
-        let key = path.to_string_lossy();
-        let existing = self.library.document_by_path(&key)?;
+    /// Decides whether the file at `path`, stored as `key` and reported as `shown`, needs
+    /// indexing.
+    fn plan_file(&self, path: &Path, key: &str, shown: &Path) -> Result<Plan> {
+        let existing = self.library.document_by_path(key)?;
         let meta = std::fs::metadata(path)?;
         if let Some(doc) = &existing {
             // Same size and modification time: trust it without reading the file again.
             if doc.size == meta.len() && doc.mtime_ns == mtime_ns(&meta) {
-                if let Some(outcome) = unchanged_outcome(path, doc) {
+                if let Some(outcome) = unchanged_outcome(shown, doc) {
                     return Ok(Plan::Done(outcome));
                 }
             }
         }
         let stamp = file_stamp(path)?;
         if let Some(doc) = existing.as_ref().filter(|d| d.sha256 == stamp.sha256) {
-            if let Some(outcome) = unchanged_outcome(path, doc) {
+            if let Some(outcome) = unchanged_outcome(shown, doc) {
                 return Ok(Plan::Done(outcome));
             }
         }
@@ -77,17 +93,18 @@ impl Run<'_> {
 
     /// Documents a previous run did not finish (and that were not asked for again); one that
     /// can no longer be read is recorded as failed.
-    fn interrupted(&self, queued: &HashSet<PathBuf>) -> Result<Vec<Work>> {
+    fn interrupted(&self, queued: &HashSet<String>) -> Result<Vec<Work>> {
         let mut work = Vec::new();
         let documents = self.library.documents()?;
         for doc in documents {
             let path = PathBuf::from(&doc.path);
-            if doc.status != DocStatus::Interrupted || queued.contains(&path) {
+            if doc.status != DocStatus::Interrupted || queued.contains(&doc.path) {
                 continue;
             }
             match file_stamp(&path) {
                 Ok(stamp) => work.push(Work {
                     path,
+                    name: None,
                     stamp,
                     existed: false,
                 }),

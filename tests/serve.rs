@@ -1,0 +1,617 @@
+//! End-to-end tests of `quire serve`: the real binary against a real PostgreSQL with pgvector
+//! (`scripts/postgres.sh`, a throwaway cluster on a free port of 127.0.0.1), the real models,
+//! real PDFs from Debian's texlive-latex-base-doc, and plain HTTP/1.1 over `std::net` (what
+//! any client sends; no client library between the test and the server).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{models_dir, texlive_pdf};
+use serde_json::{json, Value};
+
+// ---- a throwaway PostgreSQL ----
+
+struct Postgres {
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres.sh")
+}
+
+impl Postgres {
+    fn start() -> Postgres {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("bash")
+            .arg(script())
+            .args(["start", "--port", "auto", "--dir"])
+            .arg(dir.path().join("pg"))
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "scripts/postgres.sh start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        assert!(url.contains("@127.0.0.1:"), "not on loopback: {url}");
+        Postgres { dir, url }
+    }
+
+    /// One SQL command through the bundled psql; its output, unaligned.
+    fn psql(&self, sql: &str) -> String {
+        let out = Command::new("bash")
+            .arg(script())
+            .args(["psql", "--dir"])
+            .arg(self.dir.path().join("pg"))
+            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "psql {sql:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["stop", "--dir"])
+            .arg(self.dir.path().join("pg"))
+            .output();
+    }
+}
+
+// ---- the server ----
+
+fn quire() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quire"));
+    cmd.env("QUIRE_MODELS", models_dir())
+        .env_remove("QUIRE_POSTGRES")
+        .args(["--device", "cpu"]);
+    cmd
+}
+
+/// An admin command (`quire serve ARGS --postgres URL`); its stdout.
+fn admin(url: &str, args: &[&str]) -> String {
+    let out = quire()
+        .arg("serve")
+        .args(args)
+        .args(["--postgres", url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "quire serve {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A running `quire serve`, killed when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(url: &str, args: &[&str]) -> Server {
+        let mut child = quire()
+            .arg("serve")
+            .args(args)
+            // From the environment, as an operator may give it.
+            .env("QUIRE_POSTGRES", url)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("quire serve: listening on http://")
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("the server did not start: {line:?}")
+            })
+            .parse()
+            .unwrap();
+        Server { child, addr }
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        http(self.addr, "GET", path, token, None)
+    }
+
+    fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        http(self.addr, "DELETE", path, token, None)
+    }
+
+    fn send(&self, method: &str, path: &str, token: &str, body: Value) -> Reply {
+        let body = body.to_string();
+        let body = Some(("application/json", body.as_bytes()));
+        http(self.addr, method, path, Some(token), body)
+    }
+
+    fn upload(&self, token: &str, collection: &str, name: &str, bytes: &[u8]) -> Reply {
+        let path = format!("/v1/collections/{collection}/documents?name={name}");
+        http(
+            self.addr,
+            "POST",
+            &path,
+            Some(token),
+            Some(("application/pdf", bytes)),
+        )
+    }
+
+    /// Waits for an upload's job to end; the job.
+    fn job_done(&self, token: &str, job: i64) -> Value {
+        let started = Instant::now();
+        loop {
+            let reply = self.get(&format!("/v1/jobs/{job}"), Some(token));
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            let job = reply.json();
+            if job["status"] == "done" || job["status"] == "failed" {
+                return job;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "job still {job}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---- plain HTTP/1.1 ----
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: not JSON: {}", self.text()))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A JSON error answer with this status; its message.
+    fn error(&self, status: u16) -> String {
+        assert_eq!(self.status, status, "{}", self.text());
+        let body = self.json();
+        body["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error message: {body}"))
+            .to_string()
+    }
+
+    /// The server-sent events of the body: (name, data as JSON).
+    fn events(&self) -> Vec<(String, Value)> {
+        let text = self.text();
+        let mut events = Vec::new();
+        for block in text.split("\n\n") {
+            let (mut name, mut data) = (String::new(), String::new());
+            for line in block.lines() {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = n.trim().to_string();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.strip_prefix(' ').unwrap_or(d));
+                }
+            }
+            if !name.is_empty() {
+                let value = serde_json::from_str(&data).unwrap_or_else(|e| panic!("{e}: {data}"));
+                events.push((name, value));
+            }
+        }
+        events
+    }
+}
+
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, &[u8])>,
+) -> Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(600)))
+        .unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let (content_type, bytes) = body.unwrap_or(("application/octet-stream", b""));
+    if body.is_some() {
+        head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", bytes.len()));
+    stream.write_all(head.as_bytes()).unwrap();
+    // A server that answers before reading everything may close early: read its answer anyway.
+    let _ = stream.write_all(bytes);
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP answer: {}", String::from_utf8_lossy(&raw)));
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut reply = Reply {
+        status: status.parse().unwrap(),
+        headers,
+        body: raw[split + 4..].to_vec(),
+    };
+    if reply
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        reply.body = unchunk(&reply.body);
+    }
+    reply
+}
+
+fn unchunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = std::str::from_utf8(&data[..end]).unwrap();
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[end + 2 + size + 2..];
+    }
+}
+
+// ---- the tests ----
+
+#[test]
+fn a_team_library_keeps_each_users_documents_and_conversations_to_them() {
+    let pg = Postgres::start();
+    let alice = admin(&pg.url, &["user", "add", "alice"]).trim().to_string();
+    let bob = admin(&pg.url, &["user", "add", "bob"]).trim().to_string();
+    assert_eq!(alice.len(), 64, "a 32-byte token in hex: {alice}");
+    assert_ne!(alice, bob);
+    admin(&pg.url, &["collection", "add", "legal"]);
+    admin(&pg.url, &["collection", "add", "lab"]);
+    admin(&pg.url, &["collection", "grant", "legal", "alice"]);
+    admin(&pg.url, &["collection", "grant", "lab", "bob"]);
+    let users = admin(&pg.url, &["user", "list"]);
+    assert!(
+        users.contains("alice") && users.contains("legal"),
+        "{users}"
+    );
+    // Only the tokens' digests are kept.
+    let stored = pg.psql("SELECT string_agg(token_sha256, ',') FROM serve_users");
+    assert!(
+        !stored.contains(&alice) && !stored.contains(&bob),
+        "{stored}"
+    );
+
+    let server = Server::start(
+        &pg.url,
+        &["--listen", "127.0.0.1:0", "--max-upload-mb", "1"],
+    );
+    assert!(server.addr.ip().is_loopback());
+
+    // No token, or a wrong one: nothing.
+    for path in [
+        "/v1/documents",
+        "/v1/conversations",
+        "/v1/openapi.json",
+        "/v1/jobs/1",
+    ] {
+        let reply = server.get(path, None);
+        assert!(reply.error(401).contains("Bearer"), "{}", reply.text());
+        assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+        server.get(path, Some(&"0".repeat(64))).error(401);
+    }
+    let reply = http(
+        server.addr,
+        "POST",
+        "/v1/collections/legal/documents?name=x.pdf",
+        None,
+        Some(("application/pdf", b"%PDF-1.4")),
+    );
+    reply.error(401);
+
+    // Alice adds a real PDF to her collection.
+    let pdf = std::fs::read(texlive_pdf("base/lppl.pdf")).unwrap();
+    let reply = server.upload(&alice, "legal", "lppl.pdf", &pdf);
+    assert_eq!(reply.status, 202, "{}", reply.text());
+    let job_id = reply.json()["job"].as_i64().unwrap();
+    let job = server.job_done(&alice, job_id);
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["outcome"], "added", "{job}");
+    let doc = job["document_id"].as_i64().unwrap();
+
+    // Not a PDF; too large (1.3 MB against 1 MB): refused, with a reason.
+    let message = server
+        .upload(&alice, "legal", "notes.pdf", b"just some text")
+        .error(415);
+    assert!(message.contains("PDF"), "{message}");
+    let large = std::fs::read(texlive_pdf("base/encguide.pdf")).unwrap();
+    assert!(large.len() > 1 << 20);
+    let message = server
+        .upload(&alice, "legal", "encguide.pdf", &large)
+        .error(413);
+    assert!(message.contains("1 MB"), "{message}");
+    // Into a collection she is not in, or one that does not exist: the same answer.
+    let a = server.upload(&alice, "lab", "lppl.pdf", &pdf).error(404);
+    let b = server
+        .upload(&alice, "nowhere", "lppl.pdf", &pdf)
+        .error(404);
+    assert_eq!(a.replace("lab", "X"), b.replace("nowhere", "X"));
+
+    // Alice sees it, as `legal/lppl.pdf`, and can download the very bytes.
+    let listed = server.get("/v1/documents", Some(&alice)).json();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["id"], doc);
+    assert_eq!(listed[0]["path"], "legal/lppl.pdf");
+    assert_eq!(listed[0]["collection"], "legal");
+    let download = server.get(&format!("/v1/documents/{doc}/pdf"), Some(&alice));
+    assert_eq!(download.status, 200);
+    assert_eq!(download.header("content-type"), Some("application/pdf"));
+    assert!(download.body == pdf, "the PDF comes back as uploaded");
+
+    // Bob, not in `legal`, sees none of it: not listed, not found, not downloaded, not
+    // deleted, not its job, not uploaded to.
+    assert_eq!(server.get("/v1/documents", Some(&bob)).json(), json!([]));
+    server
+        .get(&format!("/v1/documents/{doc}/pdf"), Some(&bob))
+        .error(404);
+    // As for a document that does not exist: its existence is not revealed.
+    let missing = server
+        .get("/v1/documents/999999/pdf", Some(&bob))
+        .error(404);
+    let hidden = server
+        .get(&format!("/v1/documents/{doc}/pdf"), Some(&bob))
+        .error(404);
+    assert_eq!(missing, hidden);
+    server
+        .delete(&format!("/v1/documents/{doc}"), Some(&bob))
+        .error(404);
+    server
+        .get(&format!("/v1/jobs/{job_id}"), Some(&bob))
+        .error(404);
+    server.upload(&bob, "legal", "mine.pdf", &pdf).error(404);
+    let hits = server.send(
+        "POST",
+        "/v1/search",
+        &bob,
+        json!({"query": "modified versions of the work", "k": 5}),
+    );
+    assert_eq!(hits.status, 200, "{}", hits.text());
+    assert_eq!(hits.json(), json!([]), "bob has no documents to search");
+    let asked = server.send(
+        "POST",
+        "/v1/ask",
+        &bob,
+        json!({"question": "What is the LPPL?"}),
+    );
+    asked.error(409);
+    // The document is still there.
+    assert_eq!(
+        server.get("/v1/documents", Some(&alice)).json()[0]["id"],
+        doc
+    );
+
+    // Alice searches her document.
+    let hits = server.send(
+        "POST",
+        "/v1/search",
+        &alice,
+        json!({"query": "conditions for distributing a modified version of the work", "k": 3}),
+    );
+    assert_eq!(hits.status, 200, "{}", hits.text());
+    let hits = hits.json();
+    let hits = hits.as_array().unwrap();
+    assert!(!hits.is_empty());
+    for hit in hits {
+        assert_eq!(hit["document_id"], doc, "{hit}");
+        assert_eq!(hit["path"], "legal/lppl.pdf");
+    }
+
+    // Alice asks; the answer streams as server-sent events and cites her document.
+    let asked = server.send(
+        "POST",
+        "/v1/ask",
+        &alice,
+        json!({"question": "What must you do when you distribute a modified version of the work?"}),
+    );
+    assert_eq!(asked.status, 200, "{}", asked.text());
+    assert!(asked
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/event-stream")));
+    let events = asked.events();
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"sources"), "{names:?}");
+    assert_eq!(names.last(), Some(&"done"), "{names:?}");
+    assert!(!names.contains(&"error"), "{events:?}");
+    let sources = &events[0].1["data"];
+    assert!(!sources.as_array().unwrap().is_empty());
+    for source in sources.as_array().unwrap() {
+        assert_eq!(source["document_id"], doc, "{source}");
+        assert_eq!(source["path"], "legal/lppl.pdf");
+    }
+    let answer = &events.last().unwrap().1["data"];
+    assert!(!answer["answer"].as_str().unwrap().is_empty(), "{answer}");
+    assert!(
+        answer["citations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["document_id"] == doc),
+        "{answer}"
+    );
+    let conversation = answer["conversation_id"].as_i64().unwrap();
+
+    // Her conversation is hers.
+    let mine = server.get("/v1/conversations", Some(&alice)).json();
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine[0]["id"], conversation);
+    let path = format!("/v1/conversations/{conversation}");
+    let messages = server.get(&path, Some(&alice)).json();
+    assert_eq!(
+        messages["messages"].as_array().unwrap().len(),
+        2,
+        "{messages}"
+    );
+    assert_eq!(
+        server.get("/v1/conversations", Some(&bob)).json(),
+        json!([])
+    );
+    server.get(&path, Some(&bob)).error(404);
+    server
+        .send("PATCH", &path, &bob, json!({"title": "mine now"}))
+        .error(404);
+    server.delete(&path, Some(&bob)).error(404);
+    server
+        .send(
+            "POST",
+            "/v1/ask",
+            &bob,
+            json!({"question": "And then?", "conversation": conversation}),
+        )
+        .error(404);
+    let renamed = server.send("PATCH", &path, &alice, json!({"title": "LPPL duties"}));
+    assert_eq!(renamed.status, 200, "{}", renamed.text());
+    let mine = server.get("/v1/conversations", Some(&alice)).json();
+    assert_eq!(mine[0]["title"], "LPPL duties");
+
+    // The same bytes under the same name again: unchanged, the same document.
+    let reply = server.upload(&alice, "legal", "lppl.pdf", &pdf);
+    let again = server.job_done(&alice, reply.json()["job"].as_i64().unwrap());
+    assert_eq!(again["outcome"], "unchanged", "{again}");
+    assert_eq!(again["document_id"], doc);
+
+    // A job whose server stopped beating an hour ago is taken over; one whose server beats
+    // is left to it.
+    let file = pg.psql(&format!(
+        "INSERT INTO serve_files (sha256, size, bytes)
+         SELECT sha256, size, bytes FROM serve_files WHERE document_id = {doc} RETURNING id"
+    ));
+    let orphan = pg.psql(&format!(
+        "INSERT INTO serve_jobs (collection_id, name, file_id, status, claimed_by, claimed_at,
+                                 attempts)
+         SELECT id, 'lppl.pdf', {file}, 'running', 'dead-server', now() - interval '1 hour', 1
+         FROM serve_collections WHERE name = 'legal' RETURNING id"
+    ));
+    let busy = pg.psql(
+        "INSERT INTO serve_jobs (collection_id, name, status, claimed_by, claimed_at, attempts)
+         SELECT id, 'busy.pdf', 'running', 'busy-server', now(), 1
+         FROM serve_collections WHERE name = 'legal' RETURNING id",
+    );
+    let taken = server.job_done(&alice, orphan.parse().unwrap());
+    assert_eq!(taken["outcome"], "unchanged", "{taken}");
+    assert_eq!(taken["document_id"], doc);
+    assert_eq!(taken["attempts"], 2);
+    let claimer = pg.psql(&format!(
+        "SELECT claimed_by FROM serve_jobs WHERE id = {orphan}"
+    ));
+    assert_ne!(claimer, "dead-server");
+    let still = server.get(&format!("/v1/jobs/{busy}"), Some(&alice)).json();
+    assert_eq!(still["status"], "running", "{still}");
+    assert_eq!(
+        pg.psql(&format!(
+            "SELECT claimed_by FROM serve_jobs WHERE id = {busy}"
+        )),
+        "busy-server"
+    );
+    assert_eq!(
+        server
+            .get("/v1/documents", Some(&alice))
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "no duplicate document"
+    );
+
+    // The API describes itself.
+    let spec = server.get("/v1/openapi.json", Some(&bob));
+    assert_eq!(spec.status, 200);
+    assert_eq!(spec.json()["openapi"], "3.1.0");
+
+    // Alice removes her document: gone, with its PDF.
+    let removed = server.delete(&format!("/v1/documents/{doc}"), Some(&alice));
+    assert_eq!(removed.status, 204, "{}", removed.text());
+    server
+        .get(&format!("/v1/documents/{doc}/pdf"), Some(&alice))
+        .error(404);
+    assert_eq!(server.get("/v1/documents", Some(&alice)).json(), json!([]));
+    assert_eq!(
+        pg.psql(&format!(
+            "SELECT count(*) FROM serve_files WHERE document_id = {doc}"
+        )),
+        "0"
+    );
+}
+
+/// The addresses of this machine other than loopback (from the kernel's routing table).
+fn other_addresses() -> Vec<std::net::IpAddr> {
+    let out = Command::new("hostname").arg("-I").output();
+    let Ok(out) = out else { return Vec::new() };
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|a| a.parse().ok())
+        .filter(|a: &std::net::IpAddr| !a.is_loopback())
+        .collect()
+}
+
+#[test]
+fn by_default_the_server_listens_on_this_machine_only() {
+    let pg = Postgres::start();
+    let token = admin(&pg.url, &["user", "add", "carol"]).trim().to_string();
+    let server = Server::start(&pg.url, &[]);
+    assert_eq!(server.addr, "127.0.0.1:8484".parse().unwrap());
+    assert_eq!(server.get("/v1/documents", Some(&token)).json(), json!([]));
+    for ip in other_addresses() {
+        let elsewhere = SocketAddr::new(ip, 8484);
+        assert!(
+            TcpStream::connect_timeout(&elsewhere, Duration::from_secs(2)).is_err(),
+            "reachable on {elsewhere}"
+        );
+    }
+}
