@@ -484,6 +484,21 @@ fn a_team_library_keeps_each_users_documents_and_conversations_to_them() {
             .all(|c| c["document_id"] == doc),
         "{answer}"
     );
+    assert_ne!(answer["outcome"], "not_covered", "{answer}");
+    let cited = answer["citations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["cited"] == true)
+        .count();
+    let quotes = answer["quotes"].as_array().unwrap();
+    assert!(quotes.iter().all(|q| q["document_id"] == doc), "{answer}");
+    assert!(cited > 0 || !quotes.is_empty(), "cites nothing: {answer}");
+    eprintln!(
+        "answer: {} ({cited} cited, {} quotes)",
+        answer["answer"],
+        quotes.len()
+    );
     let conversation = answer["conversation_id"].as_i64().unwrap();
 
     // Her conversation is hers.
