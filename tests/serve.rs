@@ -118,8 +118,8 @@ impl Server {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
+        let line = line.trim().replacen("https://", "http://", 1);
         let addr = line
-            .trim()
             .strip_prefix("quire serve: listening on http://")
             .unwrap_or_else(|| {
                 let _ = child.kill();
@@ -629,4 +629,64 @@ fn by_default_the_server_listens_on_this_machine_only() {
             "reachable on {elsewhere}"
         );
     }
+}
+
+#[test]
+fn with_a_certificate_and_key_the_server_speaks_https_only() {
+    let pg = Postgres::start();
+    let token = admin(&pg.url, &["user", "add", "dave"]).trim().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let server = Server::start(
+        &pg.url,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let curl = |scheme: &str| {
+        Command::new("curl")
+            .args(["-sS", "--max-time", "20", "--cacert"])
+            .arg(&cert)
+            .args(["-H", &format!("Authorization: Bearer {token}")])
+            .arg(format!("{scheme}://{}/v1/documents", server.addr))
+            .output()
+            .expect("curl runs")
+    };
+    let out = curl("https");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[]");
+    // Plain HTTP gets nothing.
+    let out = curl("http");
+    assert!(!out.status.success() || !out.stdout.starts_with(b"["));
 }

@@ -101,7 +101,16 @@ impl Run<'_> {
             if doc.status != DocStatus::Interrupted || queued.contains(&doc.path) {
                 continue;
             }
-            match file_stamp(&path) {
+            // A document added under a name (`add_named`) has no path to read it again from:
+            // never a file relative to wherever this process runs.
+            let stamp = if path.is_absolute() {
+                file_stamp(&path)
+            } else {
+                Err(std::io::Error::other(
+                    "it was added under a name, not from a file",
+                ))
+            };
+            match stamp {
                 Ok(stamp) => work.push(Work {
                     path,
                     name: None,
