@@ -598,3 +598,89 @@ fn a_database_that_cannot_be_reached_is_named_without_its_password() {
     let e = Postgres::open("not a url").err().unwrap().to_string();
     assert!(e.contains("not a PostgreSQL URL"), "{e}");
 }
+
+/// The whole engine on both back ends, with the real embedding model and real PDFs: the same
+/// documents give the same five passages in the same order, by meaning, by words (SQLite's
+/// BM25 and the same BM25 computed in PostgreSQL) and both fused.
+#[test]
+fn the_same_pdfs_give_the_same_passages_on_both_back_ends() {
+    use quire_engine::{
+        AddOptions, AddStatus, DeviceChoice, Engine, Extractor, Isolation, LibraryOptions,
+        SearchMode, SearchOptions,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pg = TestPostgres::start();
+    let models = common::embedding_model_dir()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let open = |backend| {
+        let mut options = LibraryOptions::new(dir.path().join("library"), models.clone());
+        options.backend = backend;
+        options.extractor = Extractor::new(Isolation::Thread);
+        options.device = DeviceChoice::Cpu;
+        Engine::open(options).unwrap()
+    };
+    let engines = [
+        open(quire_engine::storage::Backend::Embedded),
+        open(quire_engine::storage::Backend::Postgres(
+            pg.database("engine"),
+        )),
+    ];
+    let pdfs = [
+        common::texlive("lppl.pdf"),
+        common::texlive("clsguide.pdf"),
+        common::texlive("cfgguide.pdf"),
+    ];
+    for engine in &engines {
+        let report = engine
+            .add(&pdfs, &AddOptions::default(), &|_: &_| true)
+            .unwrap();
+        assert!(report.files.iter().all(|f| f.status == AddStatus::Added));
+        assert_eq!(report.chunks_waiting, 0);
+        let status = engine.status(true).unwrap();
+        assert_eq!(status.consistent, Some(true), "{:?}", status.problems);
+        // Adding again changes nothing.
+        let again = engine
+            .add(&pdfs, &AddOptions::default(), &|_: &_| true)
+            .unwrap();
+        assert!(again.files.iter().all(|f| f.status == AddStatus::Unchanged));
+    }
+    let [embedded, postgres] = &engines;
+    assert_eq!(
+        embedded.status(false).unwrap().chunks,
+        postgres.status(false).unwrap().chunks
+    );
+    let questions = [
+        "May I distribute a modified version of the work?",
+        "How do I declare an option for my class?",
+        "Which file configures hyphenation patterns?",
+        "What does the LPPL say about the maintainer?",
+        "How can a package load another package?",
+        "Where do I put local configuration files?",
+    ];
+    let place = |hits: Vec<quire_engine::SearchHit>| -> Vec<(String, u32, usize)> {
+        hits.into_iter()
+            .map(|h| {
+                (
+                    h.chunk.passage.path,
+                    h.chunk.passage.page_start,
+                    h.chunk.passage.char_start,
+                )
+            })
+            .collect()
+    };
+    for q in questions {
+        for mode in [SearchMode::Dense, SearchMode::Keyword, SearchMode::Hybrid] {
+            let search = |engine: &Engine| {
+                let options = SearchOptions {
+                    k: 5,
+                    docs: Vec::new(),
+                    mode,
+                };
+                place(engine.search(q, &options).unwrap())
+            };
+            assert_eq!(search(embedded), search(postgres), "{mode:?}: {q}");
+        }
+    }
+}

@@ -37,6 +37,14 @@ use crate::text::keyword_form;
 
 /// The schema, in steps; `meta.schema` records how many ran.
 const MIGRATIONS: &[&str] = &[r#"
+-- The keyword index's words as SQLite's `porter unicode61` tokenizer makes them: the original
+-- Porter stemmer, and no stop words (the search leaves out its own).
+CREATE TEXT SEARCH DICTIONARY quire_porter (TEMPLATE = snowball, LANGUAGE = porter);
+CREATE TEXT SEARCH CONFIGURATION quire (COPY = simple);
+ALTER TEXT SEARCH CONFIGURATION quire
+    ALTER MAPPING FOR asciiword, word, numword, asciihword, hword, numhword, hword_asciipart,
+        hword_part, hword_numpart
+    WITH quire_porter;
 CREATE TABLE documents (
     id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     path       TEXT NOT NULL UNIQUE,
@@ -71,7 +79,9 @@ CREATE TABLE chunks (
     char_end    BIGINT NOT NULL,
     tokens      BIGINT NOT NULL,
     text        TEXT NOT NULL,
-    keywords    TSVECTOR NOT NULL
+    -- The keyword form's words, and their number (BM25's length of the chunk).
+    keywords    TSVECTOR NOT NULL,
+    words       BIGINT NOT NULL
 );
 CREATE INDEX chunks_by_document ON chunks(document_id, ordinal);
 CREATE INDEX chunks_keywords ON chunks USING gin(keywords);
@@ -133,8 +143,12 @@ const IDLE_CONNECTIONS: usize = 8;
 /// Candidates the HNSW search explores, as the embedded index does.
 const EF_SEARCH: usize = crate::index::EXPANSION_SEARCH;
 
-/// The text search configuration: English stemming (as SQLite's Porter tokenizer does).
-const TS_CONFIG: &str = "english";
+/// The text search configuration made by the schema: Porter stemming, no stop words.
+const TS_CONFIG: &str = "quire";
+
+/// BM25's parameters, as SQLite's FTS5 `bm25()` has them.
+const BM25_K1: f64 = 1.2;
+const BM25_B: f64 = 0.75;
 
 const DOCUMENT_COLUMNS: &str = "d.id, d.path, d.title, d.sha256, d.pages, d.size, d.mtime_ns, \
      d.status, d.error_kind, d.error, d.added_at, \
@@ -347,15 +361,22 @@ fn set_meta(tx: &mut Transaction, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// A chunk's text as the keyword index reads it: [`keyword_form`] split at every character
-/// that is not a letter or digit, as SQLite's unicode61 tokenizer splits (PostgreSQL's own
-/// parser would keep `file.txt` or `a-b` as one token).
-fn keyword_text(text: &str) -> String {
-    keyword_form(text)
+/// A chunk's text as the keyword index reads it: [`keyword_form`] without diacritics, split at
+/// every character that is not a letter or digit — as SQLite's `unicode61 remove_diacritics 2`
+/// tokenizer reads it (PostgreSQL's own parser would keep `file.txt` or `a-b` as one token).
+/// Also the number of words.
+fn keyword_text(text: &str) -> (String, i64) {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    let folded: String = keyword_form(text)
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .collect();
+    let words: Vec<&str> = folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect();
+    (words.join(" "), words.len() as i64)
 }
 
 /// An SQL condition on `c.document_id` limiting a query to `docs` (none: no limit). Ids are
@@ -416,10 +437,11 @@ fn upsert_document(
 fn insert_chunks(tx: &mut Transaction, id: i64, chunks: &[Chunk]) -> Result<()> {
     let insert = tx.prepare(&format!(
         "INSERT INTO chunks(document_id, ordinal, page_start, page_end, char_start, char_end,
-                            tokens, text, keywords)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_tsvector('{TS_CONFIG}', $9))"
+                            tokens, text, keywords, words)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_tsvector('{TS_CONFIG}', $9), $10)"
     ))?;
     for (ordinal, c) in chunks.iter().enumerate() {
+        let (keywords, words) = keyword_text(&c.text);
         tx.execute(
             &insert,
             &[
@@ -431,7 +453,8 @@ fn insert_chunks(tx: &mut Transaction, id: i64, chunks: &[Chunk]) -> Result<()> 
                 &(c.char_end as i64),
                 &(c.tokens as i64),
                 &c.text,
-                &keyword_text(&c.text),
+                &keywords,
+                &words,
             ],
         )?;
     }
@@ -901,37 +924,52 @@ impl Storage for Postgres {
         Ok(None)
     }
 
-    /// Ranked by the sum over the matched terms of each term's rank in the chunk weighted by
-    /// its inverse document frequency (rare terms count more, as in BM25).
+    /// Ranked by BM25 as SQLite's FTS5 computes it: over all chunks, each term's inverse
+    /// document frequency `ln((N - n + 0.5) / (n + 0.5))` (at least 1e-6) times its saturated
+    /// frequency in the chunk, `tf (k1 + 1) / (tf + k1 (1 - b + b len / avglen))`; ties by id.
     fn keyword_search(&self, terms: &[String], limit: usize, docs: &[i64]) -> Result<Vec<i64>> {
-        if terms.is_empty() {
+        let terms: Vec<String> = terms.iter().map(|t| keyword_text(t).0).collect();
+        if terms.iter().all(|t| t.is_empty()) {
             return Ok(Vec::new());
         }
         let filter = document_filter(docs);
         let sql = format!(
-            "WITH terms AS (
-                 SELECT q FROM (SELECT plainto_tsquery('{TS_CONFIG}', t) AS q
-                                FROM unnest($1::text[]) AS t) s
-                 WHERE numnode(q) > 0),
-             total AS (SELECT greatest(count(*), 1)::float8 AS n FROM chunks),
+            "WITH lexemes AS (
+                 SELECT DISTINCT u.lexeme FROM unnest($1::text[]) AS t,
+                     LATERAL unnest(to_tsvector('{TS_CONFIG}', t)) AS u),
+             total AS (
+                 SELECT greatest(count(*), 1)::float8 AS n,
+                        greatest(coalesce(avg(words), 1), 1)::float8 AS avglen
+                 FROM chunks),
              weighted AS (
-                 SELECT q, ln(1 + (total.n - df + 0.5) / (df + 0.5)) AS idf FROM terms, total,
-                     LATERAL (SELECT count(*)::float8 AS df FROM chunks WHERE keywords @@ q) f),
-             any_term AS (SELECT string_agg('(' || q::text || ')', ' | ')::tsquery AS q FROM terms),
+                 SELECT l.lexeme,
+                        greatest(ln((total.n - f.n + 0.5) / (f.n + 0.5)), 1e-6) AS idf
+                 FROM lexemes l, total,
+                     LATERAL (SELECT count(*)::float8 AS n FROM chunks
+                              WHERE keywords @@ quote_literal(l.lexeme)::tsquery) f),
+             any_term AS (
+                 SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS q FROM lexemes),
              found AS (
-                 SELECT c.id, c.keywords FROM chunks c JOIN documents d ON d.id = c.document_id,
-                        any_term
+                 SELECT c.id, c.keywords, c.words FROM chunks c
+                 JOIN documents d ON d.id = c.document_id, any_term
                  WHERE c.keywords @@ any_term.q AND d.status = 'ready' {filter})
-             SELECT found.id FROM found JOIN weighted w ON found.keywords @@ w.q
+             SELECT found.id FROM found, total, unnest(found.keywords) AS u
+             JOIN weighted w ON w.lexeme = u.lexeme
              GROUP BY found.id
-             ORDER BY sum(w.idf * ts_rank(found.keywords, w.q, 1)) DESC, found.id
-             LIMIT $2"
+             ORDER BY sum(w.idf * (cardinality(u.positions) * ({k1} + 1))
+                 / (cardinality(u.positions)
+                    + {k1} * (1 - {b} + {b} * found.words / total.avglen))) DESC,
+                 found.id
+             LIMIT $2",
+            k1 = BM25_K1,
+            b = BM25_B,
         );
         let rows = self.conn()?.query(&sql, &[&terms, &(limit as i64)])?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     fn has_term(&self, term: &str, docs: &[i64]) -> Result<bool> {
+        let term = keyword_text(term).0;
         let sql = format!(
             "SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id
              WHERE c.keywords @@ plainto_tsquery('{TS_CONFIG}', $1)
@@ -1214,8 +1252,8 @@ mod tests {
     #[test]
     fn keyword_text_splits_like_sqlite() {
         assert_eq!(
-            keyword_text("See file.txt, a-b and \\usepackage"),
-            "see file txt a b and usepackage"
+            keyword_text("See file.txt, a-b and \\usepackage café"),
+            ("see file txt a b and usepackage cafe".to_string(), 8)
         );
     }
 }
