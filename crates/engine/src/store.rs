@@ -661,6 +661,20 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The chunk ids of these documents, each with its document id.
+    pub fn chunk_ids_of(&self, docs: &[i64]) -> Result<Vec<(i64, i64)>> {
+        if docs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT c.id, c.document_id FROM chunks c WHERE 1 {}",
+            document_filter(docs)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The largest chunk id ever handed out (AUTOINCREMENT's high-water mark).
     pub fn max_chunk_id(&self) -> Result<i64> {
         Ok(self

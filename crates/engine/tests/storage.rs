@@ -684,3 +684,56 @@ fn the_same_pdfs_give_the_same_passages_on_both_back_ends() {
         }
     }
 }
+
+/// Two processes on one PostgreSQL library share the embedding: each takes the documents no
+/// live other holds; one that dies (stops renewing its claim) is taken over after the lease;
+/// a document replaced while another embeds it is not marked embedded with chunks missing.
+#[test]
+fn processes_on_one_database_share_the_embedding_and_take_over_a_dead_ones_work() {
+    use std::time::Duration;
+    let pg = TestPostgres::start();
+    let url = pg.database("shared");
+    let lease = Duration::from_millis(800);
+    let a = Postgres::open(&url).unwrap().with_claim_lease(lease);
+    let b = Postgres::open(&url).unwrap().with_claim_lease(lease);
+    a.adopt_model(&model(4, "m")).unwrap();
+    b.adopt_model(&model(4, "m")).unwrap();
+    let one = put(&a, "/one.pdf", &["first document"], 1);
+    let two = put(&a, "/two.pdf", &["second document"], 2);
+    // A takes both; B finds nothing to do while A is alive.
+    let queue_a = a.embedding_queue().unwrap();
+    assert_eq!(queue_a.len(), 2);
+    assert!(b.embedding_queue().unwrap().is_empty());
+    // A embeds one and dies before the other (its claim is never renewed again).
+    let ids_two = &queue_a[0].1;
+    assert_eq!(queue_a[0].0, two);
+    a.add_vectors(&[(ids_two[0], vec![1.0, 0.0, 0.0, 0.0])])
+        .unwrap();
+    a.checkpoint(&[two]).unwrap();
+    drop(a);
+    assert!(
+        b.embedding_queue().unwrap().is_empty(),
+        "the lease still runs"
+    );
+    std::thread::sleep(lease + Duration::from_millis(400));
+    let queue_b = b.embedding_queue().unwrap();
+    assert_eq!(queue_b.iter().map(|q| q.0).collect::<Vec<_>>(), vec![one]);
+    let missing = b.missing_vectors(&queue_b[0].1).unwrap();
+    assert_eq!(missing, queue_b[0].1);
+    b.add_vectors(&[(missing[0], vec![0.0, 1.0, 0.0, 0.0])])
+        .unwrap();
+    b.checkpoint(&[one]).unwrap();
+    assert_eq!(b.chunks_waiting().unwrap(), 0);
+    assert_eq!(b.vector_count().unwrap(), 2);
+    assert_eq!(b.chunk_count().unwrap(), 2, "no duplicates");
+    // Replaced while another embeds it: not marked embedded, and free for anyone to take.
+    let c = Postgres::open(&url).unwrap().with_claim_lease(lease);
+    let three = put(&b, "/three.pdf", &["third"], 3);
+    assert_eq!(b.embedding_queue().unwrap().len(), 1);
+    put(&c, "/three.pdf", &["third, changed", "and longer"], 4);
+    b.checkpoint(&[three]).unwrap();
+    assert!(!b.document(three).unwrap().unwrap().embedded);
+    let queue_c = c.embedding_queue().unwrap();
+    assert_eq!(queue_c.len(), 1);
+    assert_eq!(queue_c[0].1.len(), 2);
+}

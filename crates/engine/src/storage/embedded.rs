@@ -473,10 +473,24 @@ impl Storage for Embedded {
         Ok(())
     }
 
-    /// Saves the vector file, then marks the documents.
+    /// Saves the vector file, then marks the documents — only those whose chunks all have
+    /// their vectors: one replaced meanwhile has new chunks waiting.
     fn checkpoint(&self, finished: &[i64]) -> Result<()> {
         self.save_index()?;
-        self.store().set_embedded(finished, true)
+        let chunks = self.store().chunk_ids_of(finished)?;
+        let whole: Vec<i64> = self.read_index(|index| {
+            Ok(finished
+                .iter()
+                .copied()
+                .filter(|doc| {
+                    chunks
+                        .iter()
+                        .filter(|(_, d)| d == doc)
+                        .all(|(c, _)| index.is_some_and(|i| i.contains(*c)))
+                })
+                .collect())
+        })?;
+        self.store().set_embedded(&whole, true)
     }
 
     fn vector_count(&self) -> Result<u64> {

@@ -132,10 +132,22 @@ CREATE TABLE quotes (
     PRIMARY KEY (message_id, rank)
 );
 CREATE INDEX quotes_by_document ON quotes(document_id);
+-- Which process embeds a document's chunks: several Quire processes on one database share the
+-- embedding, each taking documents no live other holds. A claim not renewed for the lease time
+-- (its process died) is taken over.
+CREATE TABLE embedding_claims (
+    document_id BIGINT PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    owner       TEXT NOT NULL,
+    renewed_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+);
 "#];
 
 /// Serialises schema changes between processes (a transaction-level advisory lock).
 const SCHEMA_LOCK: i64 = 0x5155_4952_4501;
+
+/// How long a process's claim on documents to embed lasts without being renewed (each batch of
+/// vectors renews it); `QUIRE_POSTGRES_LEASE_SECS` changes it (tests use a short one).
+const CLAIM_LEASE: Duration = Duration::from_secs(60);
 
 /// Connections kept open for reuse.
 const IDLE_CONNECTIONS: usize = 8;
@@ -216,6 +228,9 @@ impl From<postgres::Error> for Error {
 /// A library in a PostgreSQL database.
 pub struct Postgres {
     config: postgres::Config,
+    /// This process's name in embedding claims.
+    owner: String,
+    lease: Duration,
     location: String,
     idle: Mutex<Vec<Client>>,
     changing: Mutex<()>,
@@ -284,8 +299,18 @@ impl Postgres {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        let lease = std::env::var("QUIRE_POSTGRES_LEASE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Duration::from_secs_f64)
+            .unwrap_or(CLAIM_LEASE);
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         let storage = Postgres {
             config,
+            owner: format!("{}:{}", std::process::id(), started.as_nanos()),
+            lease,
             location: without_password(url),
             idle: Mutex::new(Vec::new()),
             changing: Mutex::new(()),
@@ -294,6 +319,12 @@ impl Postgres {
         };
         storage.migrate()?;
         Ok(storage)
+    }
+
+    /// How long this process's claims on documents to embed last without renewal.
+    pub fn with_claim_lease(mut self, lease: Duration) -> Postgres {
+        self.lease = lease;
+        self
     }
 
     fn conn(&self) -> Result<Conn<'_>> {
@@ -404,8 +435,10 @@ fn upsert_document(
     status: &str,
     error: Option<(FailureKind, &str)>,
 ) -> Result<i64> {
+    // PostgreSQL's text cannot hold NUL (a PDF's title may).
+    let title = title.replace('\0', "");
     let (kind, message) = match error {
-        Some((k, m)) => (Some(k.as_str()), Some(m)),
+        Some((k, m)) => (Some(k.as_str()), Some(m.replace('\0', ""))),
         None => (None, None),
     };
     let row = tx.query_one(
@@ -431,6 +464,11 @@ fn upsert_document(
     let id: i64 = row.get(0);
     tx.execute("DELETE FROM chunks WHERE document_id = $1", &[&id])?;
     tx.execute("DELETE FROM pages WHERE document_id = $1", &[&id])?;
+    // Whoever was embedding the old chunks is not embedding these.
+    tx.execute(
+        "DELETE FROM embedding_claims WHERE document_id = $1",
+        &[&id],
+    )?;
     Ok(id)
 }
 
@@ -678,6 +716,10 @@ impl Storage for Postgres {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
         tx.execute("DELETE FROM chunks WHERE document_id = $1", &[&id])?;
+        tx.execute(
+            "DELETE FROM embedding_claims WHERE document_id = $1",
+            &[&id],
+        )?;
         insert_chunks(&mut tx, id, chunks)?;
         tx.execute(
             "UPDATE documents SET embedded = $2, queued = $3 WHERE id = $1",
@@ -770,12 +812,24 @@ impl Storage for Postgres {
         Ok(row.get(0))
     }
 
+    /// Only the documents this process may embed: those it claims now — unclaimed, its own,
+    /// or claimed by a process that stopped renewing its claim (died) — not those another
+    /// live process embeds.
     fn embedding_queue(&self) -> Result<Vec<(i64, Vec<i64>)>> {
+        let lease = self.lease.as_secs_f64();
         let rows = self.conn()?.query(
-            "SELECT d.id, c.id FROM documents d JOIN chunks c ON c.document_id = d.id
-             WHERE d.status = 'ready' AND NOT d.embedded
+            "WITH waiting AS (
+                 SELECT id FROM documents WHERE status = 'ready' AND NOT embedded),
+             claimed AS (
+                 INSERT INTO embedding_claims AS e (document_id, owner)
+                 SELECT id, $1 FROM waiting
+                 ON CONFLICT (document_id) DO UPDATE SET owner = $1, renewed_at = now()
+                 WHERE e.owner = $1 OR e.renewed_at < now() - make_interval(secs => $2)
+                 RETURNING document_id)
+             SELECT d.id, c.id FROM documents d JOIN chunks c ON c.document_id = d.id
+             WHERE d.id IN (SELECT document_id FROM claimed)
              ORDER BY d.queued DESC, d.id, c.ordinal",
-            &[],
+            &[&self.owner, &lease],
         )?;
         let mut out: Vec<(i64, Vec<i64>)> = Vec::new();
         for row in &rows {
@@ -867,16 +921,31 @@ impl Storage for Postgres {
         for (id, vector) in items {
             tx.execute(&update, &[id, &Vector::from(vector.clone())])?;
         }
+        tx.execute(
+            "UPDATE embedding_claims SET renewed_at = now() WHERE owner = $1",
+            &[&self.owner],
+        )?;
         tx.commit()?;
         Ok(())
     }
 
-    /// The vectors are committed as they are added; only the documents are marked.
+    /// The vectors are committed as they are added; only the documents are marked, and this
+    /// process's claims on them let go.
     fn checkpoint(&self, finished: &[i64]) -> Result<()> {
-        self.conn()?.execute(
-            "UPDATE documents SET embedded = TRUE WHERE id = ANY($1)",
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        // Only those whose chunks all have vectors: one replaced meanwhile (by this process or
+        // another) has new chunks waiting.
+        tx.execute(
+            "UPDATE documents d SET embedded = TRUE WHERE d.id = ANY($1) AND NOT EXISTS (
+                 SELECT 1 FROM chunks c WHERE c.document_id = d.id AND c.embedding IS NULL)",
             &[&finished],
         )?;
+        tx.execute(
+            "DELETE FROM embedding_claims WHERE document_id = ANY($1) AND owner = $2",
+            &[&finished, &self.owner],
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
