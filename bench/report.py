@@ -41,6 +41,52 @@ def status(ok: bool) -> str:
     return "met" if ok else "not yet"
 
 
+def team_section(results: str) -> list:
+    """The team library against the embedded one on the same PDFs, and under load."""
+    up = load(results, "team-ingestion-postgres.json")
+    emb = load(results, "team-ingestion-embedded.json")
+    rp = load(results, "team-retrieval-postgres.json")
+    re_ = load(results, "team-retrieval-embedded.json")
+    ld = load(results, "team-load.json")
+    if not (up and emb and rp and re_):
+        return ["Not measured yet."]
+    when = datetime.fromtimestamp(os.path.getmtime(os.path.join(results, "team-load.json"
+                                  if ld else "team-retrieval-postgres.json")), timezone.utc)
+    lines = [f"Measured {when.strftime('%Y-%m-%d %H:%M UTC')}, both libraries in the same run, "
+             "int8 encoder. PostgreSQL 18.3 with pgvector 0.8.2 on loopback (scripts/postgres.sh); "
+             "two `quire serve` processes share its ingestion queue; uploads through the HTTP API.\n",
+             "| measure | embedded (SQLite + usearch) | PostgreSQL (two servers) |",
+             "|---|---|---|",
+             f"| documents / chunks | {re_['documents_in_library']} / {re_['chunks_in_library']:,} | "
+             f"{rp['documents_in_library']} / {rp['chunks_in_library']:,} |",
+             f"| seconds until every document is searchable by words | {fmt(emb['searchable_seconds'], 0)} | "
+             f"{fmt(up['seconds_to_searchable'], 0)} |",
+             f"| seconds until every document is searchable by meaning | {fmt(emb['seconds'], 0)} | "
+             f"{fmt(up['seconds_to_embedded'], 0)} |"]
+    for e, p in zip(re_["modes"], rp["modes"]):
+        lines.append(f"| {e['mode']}: search p50 / p95 (full query, one client) | "
+                     f"{fmt(e['latency_ms_p50'])} / {fmt(e['latency_ms_p95'])} ms | "
+                     f"{fmt(p['latency_ms_p50'])} / {fmt(p['latency_ms_p95'])} ms |")
+    for e, p in zip(re_["modes"], rp["modes"]):
+        lines.append(f"| {e['mode']}: hit@5 / MRR@10 | {e['hit_at_5']:.3f} / {e['mrr_at_10']:.3f} | "
+                     f"{p['hit_at_5']:.3f} / {p['mrr_at_10']:.3f} |")
+    if up.get("jobs_by_server"):
+        shares = ", ".join(str(n) for n in up["jobs_by_server"].values())
+        lines.append(f"| uploads ingested by each server | | {shares} |")
+    if ld:
+        lines += ["", f"Load for {ld['seconds']} s against {ld['servers']} servers on one database "
+                  f"(bench/team_load.py), {fmt(ld['requests_per_second'])} requests/s in all:\n",
+                  "| requests | clients | done | errors | p50 | p95 | max |", "|---|---|---|---|---|---|---|"]
+        for kind, label in (("search", "search"), ("ask", "ask (answer streamed to its end)")):
+            k = ld[kind]
+            lat = [k[f"latency_ms_{p}"] for p in ("p50", "p95", "max")]
+            lines.append(f"| {label} | {k['clients']} | {k['requests'] - k['errors']} | {k['errors']} | "
+                         + " | ".join(f"{fmt(v)} ms" if v is not None else "" for v in lat) + " |")
+            for example in k.get("error_examples", []):
+                lines.append(f"\n- {kind} error: {example}")
+    return lines
+
+
 def main() -> None:
     results, docs = sys.argv[1], sys.argv[2]
     plots = os.path.join(docs, "bench")
@@ -299,6 +345,8 @@ def main() -> None:
                         ("retrieval.png", "Retrieval quality"), ("index.png", "Vector index")]:
         if os.path.exists(os.path.join(plots, name)):
             out.append(f"![{title}](bench/{name})\n")
+    out.append("\n## Team library: PostgreSQL + pgvector behind `quire serve` (bench/team.sh)\n")
+    out += team_section(results)
     answers = os.path.join(plots, "answers.md")
     out.append("\n## Answers (bench/answers.sh)\n")
     out.append(open(answers).read().strip() if os.path.exists(answers) else "Not measured yet.")

@@ -9,7 +9,9 @@
 #                                    (bench/answers.sh); `multilingual` compares the embedding
 #                                    models on English and Chinese (bench/multilingual.sh); `ocr`
 #                                    reads scanned copies of real pages against the tesseract
-#                                    command (bench/ocr.sh)
+#                                    command (bench/ocr.sh); `team` compares the team library
+#                                    (PostgreSQL behind two `quire serve`) with the embedded
+#                                    one and loads it (bench/team.sh)
 #
 # Results (JSON) go to $QUIRE_BENCH_OUT (default: <target>/bench); the report reads every result
 # there, so a section can be rerun alone. Baselines are installed here: poppler-utils (apt, by
@@ -23,7 +25,7 @@ set -euo pipefail
 threads="$(nproc)"
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(extraction embedding ingestion search generation index answers multilingual ocr)
+[ ${#sections[@]} -gt 0 ] || sections=(extraction embedding ingestion search generation index answers multilingual ocr team)
 
 say "setting up (packages, models, build)"
 bash scripts/setup.sh
@@ -99,6 +101,10 @@ for section in "${sections[@]}"; do
   multilingual)
     say "multilingual: each embedding model on English and Chinese questions and documents (bench/multilingual.sh)"
     QUIRE_BENCH_OUT="$out" QUIRE_CACHE="$cache" bash bench/multilingual.sh
+    ;;
+  team)
+    say "team: the team library (PostgreSQL + pgvector, two quire serve) vs the embedded one (bench/team.sh)"
+    QUIRE_BENCH_OUT="$out" QUIRE_CACHE="$cache" bash bench/team.sh
     ;;
   ocr)
     say "ocr: scanned copies of real pages, Quire vs the tesseract command (bench/ocr.sh)"

@@ -73,7 +73,8 @@ pub fn arg(args: &[String], name: &str) -> Option<String> {
 
 /// Library options for `dir` with the models in `models`, the embedding precision from
 /// $QUIRE_EMBEDDING_PRECISION (f32 or int8) and the embedding model folder from
-/// $QUIRE_EMBEDDING_MODEL (the CLI reads the same variables).
+/// $QUIRE_EMBEDDING_MODEL (the CLI reads the same variables); the library in the PostgreSQL
+/// database at $QUIRE_POSTGRES when set (`dir` is then unused).
 #[allow(dead_code)] // not every example that shares this module opens a library
 pub fn library_options(
     dir: &std::path::Path,
@@ -88,6 +89,12 @@ pub fn library_options(
     }
     if let Some(dir) = std::env::var_os("QUIRE_EMBEDDING_MODEL").filter(|d| !d.is_empty()) {
         options.embedding_model = Some(dir.into());
+    }
+    if let Some(url) = std::env::var("QUIRE_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        options.backend = quire_engine::storage::Backend::Postgres(url);
     }
     options
 }
