@@ -737,3 +737,15 @@ fn processes_on_one_database_share_the_embedding_and_take_over_a_dead_ones_work(
     assert_eq!(queue_c.len(), 1);
     assert_eq!(queue_c[0].1.len(), 2);
 }
+
+/// A database without pgvector, opened by a role that may not add it: the message says what is
+/// missing and who can add it.
+#[test]
+fn a_database_without_pgvector_says_what_to_do() {
+    let pg = TestPostgres::start();
+    pg.psql("CREATE ROLE clerk LOGIN");
+    let url = pg.database("plain").replacen("quire@", "clerk@", 1);
+    let e = Postgres::open(&url).err().unwrap().to_string();
+    assert!(e.contains("Quire needs the pgvector extension"), "{e}");
+    assert!(e.contains("CREATE EXTENSION vector"), "{e}");
+}

@@ -349,10 +349,33 @@ impl Postgres {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+        tx.batch_execute("CREATE EXTENSION IF NOT EXISTS vector")
+            .map_err(|e| {
+                Error::Postgres(format!(
+                    "{}: Quire needs the pgvector extension in this database (a superuser adds \
+                     it with CREATE EXTENSION vector, once pgvector is installed on the server)",
+                    Error::from(e)
+                        .to_string()
+                        .trim_start_matches("library database: ")
+                ))
+            })?;
         tx.batch_execute(
-            "CREATE EXTENSION IF NOT EXISTS vector;
-             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         )?;
+        // Filtered vector searches need pgvector's iterative index scans (0.8).
+        let version: String = tx
+            .query_one(
+                "SELECT extversion FROM pg_extension WHERE extname = 'vector'",
+                &[],
+            )?
+            .get(0);
+        let parts: Vec<u32> = version.split('.').filter_map(|p| p.parse().ok()).collect();
+        if parts.as_slice() < [0, 8].as_slice() {
+            return Err(Error::Postgres(format!(
+                "Quire needs pgvector 0.8 or newer in the database; it has {version} \
+                 (ALTER EXTENSION vector UPDATE, after installing a newer pgvector)"
+            )));
+        }
         let found: i64 = tx
             .query_opt("SELECT value FROM meta WHERE key = 'schema'", &[])?
             .and_then(|r| r.get::<_, String>(0).parse().ok())
