@@ -23,5 +23,8 @@ package-test:
 	bash scripts/package-test.sh
 
 # A local PostgreSQL with pgvector on loopback for trying the team library; prints its URL.
+# (As root its data goes to /var/lib/quire/postgres: the server runs as a system user, which
+# must not need a way into /root.)
 postgres:
-	bash scripts/postgres.sh start --dir $${QUIRE_POSTGRES_DIR:-$$HOME/.local/share/quire/postgres}
+	@default=$$HOME/.local/share/quire/postgres; [ "$$(id -u)" -ne 0 ] || default=/var/lib/quire/postgres; \
+	bash scripts/postgres.sh start --dir "$${QUIRE_POSTGRES_DIR:-$$default}"
