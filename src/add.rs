@@ -105,7 +105,7 @@ fn short_name(path: &Path) -> String {
 }
 
 /// The line printed for a finished file (none for an unchanged file under progress bars).
-fn outcome_line(outcome: &FileOutcome, json: bool, bars: bool) -> Option<String> {
+pub fn outcome_line(outcome: &FileOutcome, json: bool, bars: bool) -> Option<String> {
     if json {
         return serde_json::to_string(outcome).ok();
     }

@@ -4,7 +4,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use quire_engine::{Answer, AskEvent, AskOptions, Citation, Engine, Flow, Outcome, Quote, Support};
+use quire_engine::{
+    Answer, AskEvent, AskOptions, Citation, Conversation, Engine, Flow, Outcome, Quote, Support,
+};
 
 use crate::print_json;
 use crate::show::pages;
@@ -180,22 +182,46 @@ fn print_stats(answer: &Answer) {
     eprintln!("({line})");
 }
 
+/// Where answers come from: this computer's library, or a team library's server.
+pub trait Answerer {
+    /// Answers `question`, telling `on_event` each event as it comes; `None` when the answer
+    /// was stopped before it was finished (and so is not known here).
+    fn answer(
+        &self,
+        question: &str,
+        options: &AskOptions,
+        on_event: &mut dyn FnMut(&AskEvent) -> Flow,
+    ) -> anyhow::Result<Option<Answer>>;
+}
+
+impl Answerer for Engine {
+    fn answer(
+        &self,
+        question: &str,
+        options: &AskOptions,
+        on_event: &mut dyn FnMut(&AskEvent) -> Flow,
+    ) -> anyhow::Result<Option<Answer>> {
+        Ok(Some(self.ask(question, options, on_event)?))
+    }
+}
+
 /// Asks one question. Unless `json`: the extractive answer first, then the model's draft as it
 /// is written (on a terminal), then the checked answer and its sources.
+/// `None` when it was stopped before the answer was known (from a server).
 fn ask_once(
-    engine: &Engine,
+    engine: &dyn Answerer,
     question: &str,
     options: &AskOptions,
     json: bool,
     show_prompt: bool,
-) -> anyhow::Result<Answer> {
+) -> anyhow::Result<Option<Answer>> {
     CANCEL.store(false, Ordering::SeqCst);
     ANSWERING.store(true, Ordering::SeqCst);
     let terminal = std::io::stdout().is_terminal();
     let mut stdout = std::io::stdout();
     let mut sources: Vec<Citation> = Vec::new();
     let mut drafting = false;
-    let result = engine.ask(question, options, &mut |event| {
+    let result = engine.answer(question, options, &mut |event| {
         if !json {
             let piece = match event {
                 AskEvent::Sources(given) => {
@@ -230,7 +256,10 @@ fn ask_once(
     if drafting {
         let _ = write!(stdout, "\x1b[0m\n\n");
     }
-    let answer = result?;
+    let Some(answer) = result? else {
+        eprintln!("(stopped)");
+        return Ok(None);
+    };
     if show_prompt {
         eprintln!(
             "--- prompt ({} tokens) ---\n{}\n--- end of prompt ---",
@@ -244,11 +273,11 @@ fn ask_once(
         print_sources(&answer);
         print_stats(&answer);
     }
-    Ok(answer)
+    Ok(Some(answer))
 }
 
 pub fn ask(
-    engine: &Engine,
+    engine: &dyn Answerer,
     question: &str,
     options: &AskOptions,
     json: bool,
@@ -259,7 +288,7 @@ pub fn ask(
     // Stopped with Ctrl-C: what was written is shown (and saved), and the exit status says it
     // was interrupted, as a shell expects (128 + SIGINT).
     Ok(
-        if answer.stats.stop == quire_engine::StopReason::Cancelled {
+        if answer.is_none_or(|a| a.stats.stop == quire_engine::StopReason::Cancelled) {
             ExitCode::from(130)
         } else {
             ExitCode::SUCCESS
@@ -267,7 +296,11 @@ pub fn ask(
     )
 }
 
-pub fn chat(engine: &Engine, options: &AskOptions, show_prompt: bool) -> anyhow::Result<ExitCode> {
+pub fn chat(
+    engine: &dyn Answerer,
+    options: &AskOptions,
+    show_prompt: bool,
+) -> anyhow::Result<ExitCode> {
     install_ctrl_c();
     CHATTING.store(true, Ordering::SeqCst);
     let mut options = options.clone();
@@ -300,7 +333,8 @@ pub fn chat(engine: &Engine, options: &AskOptions, show_prompt: bool) -> anyhow:
             _ => {}
         }
         match ask_once(engine, question, &options, false, show_prompt) {
-            Ok(answer) => {
+            Ok(None) => {}
+            Ok(Some(answer)) => {
                 if options.save {
                     options.conversation = answer.conversation_id;
                 }
@@ -313,7 +347,11 @@ pub fn chat(engine: &Engine, options: &AskOptions, show_prompt: bool) -> anyhow:
 }
 
 pub fn conversations(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> {
-    let list = engine.conversations()?;
+    print_conversations(&engine.conversations()?, json)
+}
+
+/// Conversations as text, one line each, or as JSON.
+pub fn print_conversations(list: &[Conversation], json: bool) -> anyhow::Result<ExitCode> {
     if json {
         print_json(&list)?;
     } else if list.is_empty() {

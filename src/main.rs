@@ -16,6 +16,7 @@ use quire_engine::{
 mod add;
 mod ask;
 mod models;
+mod remote;
 mod serve;
 mod show;
 
@@ -50,6 +51,27 @@ struct Cli {
     /// Machine-readable output
     #[arg(long, global = true)]
     json: bool,
+    /// A team library (`quire serve`) to use instead of this computer's library: `add`, `list`,
+    /// `search`, `ask`, `chat`, `conversations`, `remove` and `status` go to it (the library
+    /// and model options do not apply then)
+    #[arg(long, global = true, env = "QUIRE_SERVER", value_name = "URL")]
+    server: Option<String>,
+    /// Your token for the team library (from its administrator's `quire serve user add`)
+    #[arg(
+        long,
+        global = true,
+        env = "QUIRE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
+    /// Read the token for the team library from this file
+    #[arg(long, global = true, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Trust the certificates in this PEM file for the team library's TLS (a self-signed
+    /// server's), instead of the public certificate authorities
+    #[arg(long, global = true, env = "QUIRE_CA_CERT", value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -73,6 +95,9 @@ enum Command {
         /// language's when its data is installed]
         #[arg(long, value_name = "LANGS", env = "QUIRE_OCR_LANG")]
         ocr_lang: Option<String>,
+        /// The team library's collection to add to (with --server)
+        #[arg(long, value_name = "NAME")]
+        collection: Option<String>,
     },
     /// Find the passages that answer a question
     Search {
@@ -275,6 +300,19 @@ fn explain(err: &anyhow::Error, kind: Option<ErrorKind>) -> String {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(server) = &cli.server {
+        return remote::run(&cli, server);
+    }
+    if let Command::Add {
+        collection: Some(_),
+        ..
+    } = &cli.command
+    {
+        return Err(quire_engine::Error::Usage(
+            "--collection names a collection of a team library: use it with --server URL".into(),
+        )
+        .into());
+    }
     let dir = cli
         .library
         .clone()

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use quire_engine::{Engine, LibraryStatus, ModelStatus, SearchOptions};
+use quire_engine::{Document, Engine, LibraryStatus, ModelStatus, SearchHit, SearchOptions};
 
 use crate::print_json;
 
@@ -23,7 +23,11 @@ pub fn search(
     options: &SearchOptions,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let hits = engine.search(query, options)?;
+    print_hits(&engine.search(query, options)?, json)
+}
+
+/// Search hits as text, or as JSON.
+pub fn print_hits(hits: &[SearchHit], json: bool) -> anyhow::Result<ExitCode> {
     if json {
         print_json(&hits)?;
         return Ok(ExitCode::SUCCESS);
@@ -80,7 +84,13 @@ pub fn list(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> {
     if docs.is_empty() {
         println!("The library is empty. Add PDFs with `quire add FILE.pdf` or `quire add FOLDER`.");
     }
-    for d in &docs {
+    print_documents(&docs);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Documents as text, two or three lines each.
+pub fn print_documents(docs: &[Document]) {
+    for d in docs {
         let status = if d.status == quire_engine::DocStatus::Ready && !d.embedded {
             "words only"
         } else {
@@ -102,7 +112,6 @@ pub fn list(engine: &Engine, json: bool) -> anyhow::Result<ExitCode> {
             println!("       {error}");
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 pub fn remove(engine: &Engine, documents: &[String]) -> anyhow::Result<ExitCode> {

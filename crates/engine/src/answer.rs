@@ -64,7 +64,7 @@ pub struct Source {
 }
 
 /// A source as the answer reports it: every source given to the model, cited or not.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Citation {
     pub n: usize,
     /// The answer refers to it.
@@ -83,7 +83,7 @@ pub struct Citation {
 
 /// A sentence from a source that supports the answer, located in its page's text (offsets in
 /// chars of the page's cleaned text, as stored).
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Quote {
     /// The source it comes from.
     pub n: usize,

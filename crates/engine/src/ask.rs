@@ -131,7 +131,7 @@ pub enum AskEvent {
 }
 
 /// How the prompt was put together (all zero when no model was asked).
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct PromptReport {
     /// The whole prompt text as the model got it.
     #[serde(skip)]
@@ -159,7 +159,7 @@ pub struct PromptReport {
 }
 
 /// Whether the documents seem to answer the question, decided before any model is asked.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Coverage {
     /// The closest in meaning (cosine) a sentence of the sources comes to the question.
     pub best_similarity: f32,

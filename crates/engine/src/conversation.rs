@@ -12,7 +12,7 @@ use crate::storage::Storage;
 use crate::store::{passage_columns, Passage, Store};
 use crate::verify::{AnswerSentence, Omission, Outcome};
 
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Conversation {
     pub id: i64,
     pub title: String,
@@ -22,7 +22,7 @@ pub struct Conversation {
 }
 
 /// A question or an answer as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct StoredMessage {
     pub id: i64,
     pub role: Role,

@@ -21,7 +21,7 @@ fn marker_char(c: char) -> bool {
 }
 
 /// A piece of an answer: plain text, or a citation of sources (numbered from 1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Segment {
     Text { text: String },

@@ -76,7 +76,7 @@ pub(crate) fn validate_k(k: usize, what: &str) -> Result<()> {
 }
 
 /// One passage found by a search.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct SearchHit {
     #[serde(flatten)]
     pub chunk: StoredChunk,

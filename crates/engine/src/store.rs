@@ -139,7 +139,7 @@ ALTER TABLE pages ADD COLUMN ocr_words TEXT;
 ];
 
 /// Where a document stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum DocStatus {
     /// Chunks being stored by a Quire from before two-phase indexing (a crash left it so).
@@ -172,7 +172,7 @@ impl DocStatus {
 }
 
 /// A document as listed to the user.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Document {
     pub id: i64,
     pub path: String,
@@ -221,7 +221,7 @@ pub struct FileStamp {
 /// A passage as people see it: its document's title and path, where it sits (pages, and char
 /// offsets into those pages' text, so that it can be highlighted), and its text. The one
 /// description of a passage that search hits, sources and citations share.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Passage {
     pub title: String,
     pub path: String,
@@ -263,7 +263,7 @@ impl Passage {
 }
 
 /// A stored chunk with its document, as returned by searches.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct StoredChunk {
     #[serde(rename = "chunk_id")]
     pub id: i64,

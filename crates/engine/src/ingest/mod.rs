@@ -62,7 +62,7 @@ impl AddOptions {
 }
 
 /// What happened to one file in `add`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum AddStatus {
     Added,
