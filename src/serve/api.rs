@@ -10,7 +10,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
@@ -25,7 +26,7 @@ use quire_engine::{AskEvent, AskOptions, Engine, ErrorKind, Flow, SearchOptions}
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::db::{Db, User};
+use super::db::{self, Db, User};
 use super::jobs::Wake;
 
 /// The OpenAPI description of this API, served at `/v1/openapi.json`.
@@ -68,7 +69,42 @@ impl ApiError {
     fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
+
+    /// The database is down, restarting or out of reach: 503, to be tried again.
+    fn unavailable(cause: &str) -> ApiError {
+        let cause = cause.trim_start_matches("library database: ");
+        log_unreachable(cause);
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the library's database cannot be reached ({cause}); try again in a moment"),
+        )
+    }
 }
+
+/// Says that the database cannot be reached, at most once every [`UNREACHABLE_LOG_EVERY`]
+/// (every request fails alike meanwhile), with how many such failures were not said.
+fn log_unreachable(cause: &str) {
+    static LAST: Mutex<Option<(Instant, u64)>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    match &mut *last {
+        Some((at, unsaid)) if at.elapsed() < UNREACHABLE_LOG_EVERY => *unsaid += 1,
+        _ => {
+            let unsaid = last.map_or(0, |(_, n)| n);
+            let more = match unsaid {
+                0 => String::new(),
+                n => format!(" (and {n} times more since it was last said)"),
+            };
+            eprintln!("quire serve: the database cannot be reached: {cause}{more}");
+            *last = Some((Instant::now(), 0));
+        }
+    }
+}
+
+/// See [`log_unreachable`].
+const UNREACHABLE_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Seconds a client is asked to wait before trying again after a 503.
+const RETRY_AFTER: &str = "5";
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -78,13 +114,22 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
+        }
         response
     }
 }
 
-/// Database and other unexpected failures: logged here, one sentence to the client.
+/// Database and other unexpected failures: logged here, one sentence to the client; 503 when
+/// the database cannot be reached.
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> ApiError {
+        if db::unreachable(&e) {
+            return ApiError::unavailable(&format!("{e:#}"));
+        }
         eprintln!("quire serve: {e:#}");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
     }
@@ -92,6 +137,9 @@ impl From<anyhow::Error> for ApiError {
 
 impl From<quire_engine::Error> for ApiError {
     fn from(e: quire_engine::Error) -> ApiError {
+        if db::engine_unreachable(&e) {
+            return ApiError::unavailable(&e.to_string());
+        }
         let status = match e.kind() {
             ErrorKind::Usage => StatusCode::BAD_REQUEST,
             ErrorKind::EmptyLibrary => StatusCode::CONFLICT,
@@ -497,7 +545,11 @@ async fn ask(
             }
         });
         if let Err(e) = result {
-            let data = json!({ "error": e.to_string() }).to_string();
+            let message = match db::engine_unreachable(&e) {
+                true => ApiError::unavailable(&e.to_string()).message,
+                false => e.to_string(),
+            };
+            let data = json!({ "error": message }).to_string();
             let _ = tx.blocking_send(Event::default().event("error").data(data));
         }
     });

@@ -11,6 +11,7 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use postgres::{Client, NoTls, Transaction};
@@ -78,10 +79,16 @@ CREATE TABLE IF NOT EXISTS serve_jobs (
 CREATE INDEX IF NOT EXISTS serve_jobs_waiting ON serve_jobs(status, id);
 "#;
 
+/// How long connecting to the database may take when the URL does not say
+/// (`connect_timeout=`): a request or the worker waits no longer for an unreachable host.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A pool of connections to the server's database. A connection that broke (the database
-/// restarted) is dropped, and the next call connects again.
+/// restarted) is dropped with every idle one (they broke with it), and the next call connects
+/// again.
 pub struct Db {
     url: String,
+    config: postgres::Config,
     idle: Mutex<Vec<Client>>,
 }
 
@@ -106,11 +113,16 @@ impl DerefMut for Conn<'_> {
 
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
-        if let Some(client) = self.client.take().filter(|c| !c.is_closed()) {
-            let mut idle = self.db.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < IDLE_CONNECTIONS {
-                idle.push(client);
-            }
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        let mut idle = self.db.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if client.is_closed() {
+            // The database went away (restarted, or the network to it broke): the idle
+            // connections went with it, and would each fail one more call.
+            idle.clear();
+        } else if idle.len() < IDLE_CONNECTIONS {
+            idle.push(client);
         }
     }
 }
@@ -163,8 +175,15 @@ impl Db {
     /// Connects once (so that a wrong URL is reported at start) and creates the tables that
     /// are missing. The library's own tables must exist: open the engine's storage first.
     pub fn open(url: &str) -> anyhow::Result<Db> {
+        let mut config: postgres::Config = url
+            .parse()
+            .with_context(|| format!("not a PostgreSQL URL: {}", without_password(url)))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let db = Db {
             url: url.to_string(),
+            config,
             idle: Mutex::new(Vec::new()),
         };
         let mut conn = db.conn()?;
@@ -181,7 +200,9 @@ impl Db {
         let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let client = match pooled.filter(|c| !c.is_closed()) {
             Some(client) => client,
-            None => Client::connect(&self.url, NoTls)
+            None => self
+                .config
+                .connect(NoTls)
                 .with_context(|| format!("cannot connect to {}", without_password(&self.url)))?,
         };
         Ok(Conn {
@@ -376,7 +397,7 @@ impl Db {
     pub fn job(&self, user: i64, id: i64) -> anyhow::Result<Option<serde_json::Value>> {
         let row = self.conn()?.query_opt(
             "SELECT j.id, c.name, j.name, j.status, j.outcome, j.error, j.document_id,
-                    j.attempts,
+                    j.attempts, j.claimed_by,
                     to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
                     to_char(j.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
              FROM serve_jobs j
@@ -395,8 +416,9 @@ impl Db {
                 "error": r.get::<_, Option<String>>(5),
                 "document_id": r.get::<_, Option<i64>>(6),
                 "attempts": r.get::<_, i32>(7),
-                "created_at": r.get::<_, String>(8),
-                "finished_at": r.get::<_, Option<String>>(9),
+                "claimed_by": r.get::<_, Option<String>>(8),
+                "created_at": r.get::<_, String>(9),
+                "finished_at": r.get::<_, Option<String>>(10),
             })
         }))
     }
@@ -480,6 +502,78 @@ impl Db {
         tx.commit()?;
         Ok(())
     }
+
+    /// Gives back a job this server could not finish because the database went away while it
+    /// worked (not the upload's fault): queued again for any server, this try not counted.
+    /// Nothing when another server took it meanwhile.
+    pub fn release(&self, server: &str, id: i64) -> anyhow::Result<()> {
+        self.conn()?.execute(
+            "UPDATE serve_jobs SET status = 'queued', claimed_by = NULL, claimed_at = NULL,
+                    attempts = greatest(attempts - 1, 0)
+             WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
+            &[&id, &server],
+        )?;
+        Ok(())
+    }
+}
+
+/// Whether `e` says the database cannot be reached now (refused, lost, shutting down or
+/// starting up), rather than that it refused what was asked: worth trying again later.
+pub fn unreachable(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        if let Some(e) = cause.downcast_ref::<postgres::Error>() {
+            return match e.as_db_error() {
+                Some(db) => unreachable_state(db.code()),
+                None => {
+                    e.is_closed()
+                        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+                        || e.to_string().starts_with("error connecting")
+                        || e.to_string().starts_with("error communicating")
+                        || e.to_string().starts_with("timeout")
+                }
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<quire_engine::Error>() {
+            return engine_unreachable(e);
+        }
+        cause.is::<std::io::Error>()
+    })
+}
+
+/// SQLSTATEs of a database that is going away or not there yet: connection exceptions (08),
+/// shutdown (57P01, 57P02), cannot connect now (57P03, starting up or in recovery).
+fn unreachable_state(code: &postgres::error::SqlState) -> bool {
+    let code = code.code();
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+}
+
+/// [`unreachable`] for the engine's errors, which carry the database's words only: those of a
+/// database that cannot be reached (the engine's own, and PostgreSQL's for the SQLSTATEs of
+/// [`unreachable_state`]).
+pub fn engine_unreachable(e: &quire_engine::Error) -> bool {
+    let quire_engine::Error::Postgres(message) = e else {
+        return false;
+    };
+    const SIGNS: &[&str] = &[
+        "cannot reach ",
+        "connection to the database was lost",
+        "error connecting to server",
+        "error communicating with the server",
+        "connection closed",
+        "timeout waiting for server",
+        "terminating connection due to administrator command",
+        "terminating connection because of crash of another server process",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "the database system is not yet accepting connections",
+        "the database system is not accepting connections",
+        "connection refused",
+        "connection reset",
+        "broken pipe",
+    ];
+    let message = message.to_lowercase();
+    SIGNS.iter().any(|sign| message.contains(sign))
 }
 
 /// Puts `document` in the job's collection with the job's upload as its PDF.
