@@ -28,6 +28,9 @@ fn explain(e: quire_client::Error) -> anyhow::Error {
             "{e}; check --token, --token-file or QUIRE_TOKEN (the server's administrator makes \
              tokens with `quire serve user add NAME`)"
         ),
+        quire_client::Error::Insecure { .. } => anyhow::anyhow!(
+            "{e}; a server with a certificate of its own needs it trusted: --ca-cert PEM"
+        ),
         quire_client::Error::Usage(m) => usage(m),
         quire_client::Error::Server { status: 400, .. } => usage(e.to_string()),
         e => e.into(),
@@ -276,6 +279,7 @@ fn add_files(
                 // No use trying the others: every upload would fail the same way.
                 Err(
                     e @ (quire_client::Error::Unreachable { .. }
+                    | quire_client::Error::Insecure { .. }
                     | quire_client::Error::Unauthorized(_)
                     | quire_client::Error::Server { status: 404, .. }),
                 ) => return Err(explain(e)),

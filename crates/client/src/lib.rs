@@ -29,6 +29,9 @@ pub enum Error {
     /// No connection: the server is down, the address is wrong, or the network is.
     #[error("cannot reach the team library at {url}: {detail}")]
     Unreachable { url: String, detail: String },
+    /// No secure connection: most often the server's certificate is not trusted.
+    #[error("cannot connect securely to the team library at {url}: {detail}")]
+    Insecure { url: String, detail: String },
     /// 401: no valid token.
     #[error("the server refused the token ({0})")]
     Unauthorized(String),
@@ -217,7 +220,10 @@ impl Client {
             .agent
             .post(self.at(&path))
             .query("name", name)
-            .header("Content-Type", "application/pdf");
+            .header("Content-Type", "application/pdf")
+            // The server refuses a bad token or collection before reading the PDF, and closes
+            // the connection: the bytes go only once it says to continue.
+            .header("Expect", "100-continue");
         let queued: Value = self.json(self.auth(request).send(bytes))?;
         queued["job"]
             .as_i64()
@@ -410,8 +416,24 @@ impl Client {
         })
     }
 
-    /// A failed exchange: unreachable, or broken off.
+    /// A failed exchange: unreachable, not secure, or broken off.
     fn failed(&self, e: ureq::Error) -> Error {
+        // rustls' handshake failures come as invalid data from the connection.
+        let tls = match &e {
+            ureq::Error::Rustls(_) | ureq::Error::Tls(_) => true,
+            ureq::Error::Io(io) => {
+                self.base.starts_with("https://")
+                    && io.kind() == std::io::ErrorKind::InvalidData
+                    && io.get_ref().is_some()
+            }
+            _ => false,
+        };
+        if tls {
+            return Error::Insecure {
+                url: self.base.clone(),
+                detail: tls_problem(&e.to_string()),
+            };
+        }
         let detail = match &e {
             ureq::Error::Io(io) => io.to_string(),
             ureq::Error::ConnectionFailed => "the connection failed".into(),
@@ -458,6 +480,23 @@ impl Client {
             _ => return Ok(None),
         }))
     }
+}
+
+/// A TLS failure in words, for the usual certificate problems.
+fn tls_problem(error: &str) -> String {
+    let why = if error.contains("UnknownIssuer") {
+        "its certificate is not signed by an authority trusted here"
+    } else if error.contains("CaUsedAsEndEntity") {
+        "its certificate is a CA certificate, which a server may not use as its own (give it \
+         one signed by that CA, or a self-signed one with basicConstraints CA:FALSE)"
+    } else if error.contains("NotValidForName") {
+        "its certificate is not for this address"
+    } else if error.contains("Expired") {
+        "its certificate has expired"
+    } else {
+        return error.to_string();
+    };
+    format!("{why} ({error})")
 }
 
 /// Reads the PEM certificates of `path`.
