@@ -52,6 +52,9 @@ type Shared = Arc<App>;
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// Failed on a connection that broke before the request (the database restarted since it
+    /// was last used): worth trying again at once, on a fresh one.
+    broken: bool,
 }
 
 impl ApiError {
@@ -59,6 +62,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            broken: false,
         }
     }
 
@@ -74,10 +78,12 @@ impl ApiError {
     fn unavailable(cause: &str) -> ApiError {
         let cause = cause.trim_start_matches("library database: ");
         log_unreachable(cause);
-        ApiError::new(
+        let mut error = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the library's database cannot be reached ({cause}); try again in a moment"),
-        )
+        );
+        error.broken = !db::connect_failure(cause);
+        error
     }
 }
 
@@ -155,11 +161,25 @@ impl From<quire_engine::Error> for ApiError {
 
 type Answer<T> = Result<T, ApiError>;
 
-/// Runs `work` (engine or database calls) on a blocking thread.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Answer<T> + Send + 'static,
-) -> Answer<T> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
+/// How many times a request is tried when its connections to the database turn out broken:
+/// more than the connections kept idle (the engine's and the server's), each of which a
+/// database restart breaks.
+const TRIES_ON_BROKEN: usize = 12;
+
+/// Runs `work` (engine or database calls) on a blocking thread; again when it failed on a
+/// connection that broke since it was last used (see [`ApiError::broken`]), which fails at its
+/// first use, before anything was done, until a fresh connection answers or cannot be made.
+async fn blocking<T: Send + 'static>(work: impl Fn() -> Answer<T> + Send + 'static) -> Answer<T> {
+    let tries = move || {
+        let mut tried = 1;
+        loop {
+            match work() {
+                Err(e) if e.broken && tried < TRIES_ON_BROKEN => tried += 1,
+                done => return done,
+            }
+        }
+    };
+    tokio::task::spawn_blocking(tries).await.map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the request failed: {e}"),
@@ -527,23 +547,39 @@ async fn ask(
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
     let question = request.question;
     tokio::task::spawn_blocking(move || {
-        let result = app.engine.ask(&question, &options, &mut |event| {
-            if let AskEvent::Done(answer) = event {
-                // Owned before the client hears of it, so that it can open it at once.
-                if let (None, Some(id)) = (options.conversation, answer.conversation_id) {
-                    if let Err(e) = app.db.own_conversation(user.id, id) {
-                        eprintln!("quire serve: conversation {id}: {e:#}");
+        // Tried again, as [`blocking`] does, when a broken connection failed it before it said
+        // anything.
+        let mut sent = false;
+        let mut tried = 0;
+        let result = loop {
+            tried += 1;
+            let result = app.engine.ask(&question, &options, &mut |event| {
+                sent = true;
+                if let AskEvent::Done(answer) = event {
+                    // Owned before the client hears of it, so that it can open it at once.
+                    if let (None, Some(id)) = (options.conversation, answer.conversation_id) {
+                        if let Err(e) = app.db.own_conversation(user.id, id) {
+                            eprintln!("quire serve: conversation {id}: {e:#}");
+                        }
                     }
                 }
+                let data = serde_json::to_string(event).unwrap_or_default();
+                let sse = Event::default().event(event_name(event)).data(data);
+                // The client went away: stop writing (what was written is kept).
+                match tx.blocking_send(sse) {
+                    Ok(()) => Flow::Continue,
+                    Err(_) => Flow::Stop,
+                }
+            });
+            match result {
+                Err(e)
+                    if !sent
+                        && tried < TRIES_ON_BROKEN
+                        && db::engine_unreachable(&e)
+                        && !db::connect_failure(&e.to_string()) => {}
+                result => break result,
             }
-            let data = serde_json::to_string(event).unwrap_or_default();
-            let sse = Event::default().event(event_name(event)).data(data);
-            // The client went away: stop writing (what was written is kept).
-            match tx.blocking_send(sse) {
-                Ok(()) => Flow::Continue,
-                Err(_) => Flow::Stop,
-            }
-        });
+        };
         if let Err(e) = result {
             let message = match db::engine_unreachable(&e) {
                 true => ApiError::unavailable(&e.to_string()).message,

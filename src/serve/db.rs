@@ -540,6 +540,18 @@ pub fn unreachable(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Whether an unreachable database's message (see [`unreachable`]) says that a new connection
+/// could not be made, rather than that one made before broke.
+pub fn connect_failure(message: &str) -> bool {
+    [
+        "cannot reach ",
+        "cannot connect to ",
+        "error connecting to server",
+    ]
+    .iter()
+    .any(|sign| message.contains(sign))
+}
+
 /// SQLSTATEs of a database that is going away or not there yet: connection exceptions (08),
 /// shutdown (57P01, 57P02), cannot connect now (57P03, starting up or in recovery).
 fn unreachable_state(code: &postgres::error::SqlState) -> bool {
