@@ -575,6 +575,15 @@ fn a_restarted_database_fails_clearly_then_works_again() {
     let pg = TestPostgres::start();
     let s = Postgres::open(&pg.database("restart")).unwrap();
     put(&s, "/a.pdf", &["before the restart"], 1);
+    // Several connections in the pool, as under load.
+    let fill = |s: &Postgres| {
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| s.documents().unwrap());
+            }
+        })
+    };
+    fill(&s);
     pg.stop();
     let e = s.documents().unwrap_err().to_string();
     assert!(e.starts_with("library database:"), "{e}");
@@ -582,6 +591,15 @@ fn a_restarted_database_fails_clearly_then_works_again() {
     assert_eq!(s.documents().unwrap().len(), 1);
     put(&s, "/b.pdf", &["after the restart"], 1);
     assert_eq!(s.documents().unwrap().len(), 2);
+    // A restart while nobody asks: the pooled connections are stale, and the first calls after
+    // it still succeed.
+    fill(&s);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    pg.stop();
+    pg.restart();
+    for _ in 0..6 {
+        assert_eq!(s.documents().unwrap().len(), 2);
+    }
 }
 
 #[test]

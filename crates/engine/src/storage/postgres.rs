@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pgvector::Vector;
 use postgres::types::ToSql;
@@ -149,6 +149,9 @@ const SCHEMA_LOCK: i64 = 0x5155_4952_4501;
 /// vectors renews it); `QUIRE_POSTGRES_LEASE_SECS` changes it (tests use a short one).
 const CLAIM_LEASE: Duration = Duration::from_secs(60);
 
+/// A pooled connection unused for this long is checked before it is used again.
+const IDLE_CHECK_AFTER: Duration = Duration::from_secs(1);
+
 /// Connections kept open for reuse.
 const IDLE_CONNECTIONS: usize = 8;
 
@@ -232,7 +235,8 @@ pub struct Postgres {
     owner: String,
     lease: Duration,
     location: String,
-    idle: Mutex<Vec<Client>>,
+    /// Open connections not in use, with when each was last used.
+    idle: Mutex<Vec<(Client, Instant)>>,
     changing: Mutex<()>,
     embedding: Mutex<()>,
     stored: AtomicU64,
@@ -258,17 +262,19 @@ impl DerefMut for Conn<'_> {
 }
 
 impl Drop for Conn<'_> {
+    /// Back to the pool; a connection found broken (the server restarted) means the idle ones
+    /// are broken too: they go, and the next calls connect afresh.
     fn drop(&mut self) {
         if let Some(client) = self.client.take() {
-            if !client.is_closed() {
-                let mut idle = self
-                    .pool
-                    .idle
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                if idle.len() < IDLE_CONNECTIONS {
-                    idle.push(client);
-                }
+            let mut idle = self
+                .pool
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if client.is_closed() {
+                idle.clear();
+            } else if idle.len() < IDLE_CONNECTIONS {
+                idle.push((client, Instant::now()));
             }
         }
     }
@@ -333,6 +339,13 @@ impl Postgres {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
+        // A connection idle for a while is checked first (one round trip): the server may have
+        // restarted meanwhile, which a connection notices only when next used.
+        let reused = reused.and_then(|(mut client, last_used)| {
+            let fresh = last_used.elapsed() < IDLE_CHECK_AFTER
+                || client.is_valid(Duration::from_secs(5)).is_ok();
+            fresh.then_some(client)
+        });
         let client = match reused {
             Some(client) => client,
             None => self.config.connect(NoTls).map_err(|e| {
