@@ -4,81 +4,17 @@
 //! texlive-latex-base-doc, and the real `quire` binary as its client.
 
 mod common;
+mod common_serve;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use common::{models_dir, texlive_pdf};
+use common::texlive_pdf;
+use common_serve::{admin, quire, Postgres};
 use serde_json::Value;
 
-// ---- a throwaway PostgreSQL and a server on it ----
-
-struct Postgres {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres.sh")
-}
-
-impl Postgres {
-    fn start() -> Postgres {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("bash")
-            .arg(script())
-            .args(["start", "--port", "auto", "--dir"])
-            .arg(dir.path().join("pg"))
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "scripts/postgres.sh start failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        Postgres { dir, url }
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .args(["stop", "--dir"])
-            .arg(self.dir.path().join("pg"))
-            .output();
-    }
-}
-
-/// The `quire` binary, with none of the team library's settings from the environment.
-fn quire() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quire"));
-    cmd.env("QUIRE_MODELS", models_dir())
-        .env_remove("QUIRE_POSTGRES")
-        .env_remove("QUIRE_SERVER")
-        .env_remove("QUIRE_TOKEN")
-        .env_remove("QUIRE_CA_CERT")
-        .args(["--device", "cpu"]);
-    cmd
-}
-
-/// An admin command (`quire serve ARGS --postgres URL`); its stdout.
-fn admin(url: &str, args: &[&str]) -> String {
-    let out = quire()
-        .arg("serve")
-        .args(args)
-        .args(["--postgres", url])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "quire serve {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+// ---- a server on a throwaway PostgreSQL ----
 
 /// A running `quire serve`, killed when dropped.
 struct Server {

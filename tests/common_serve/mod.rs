@@ -7,7 +7,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,93 +16,9 @@ use crate::common::models_dir;
 
 // ---- a throwaway PostgreSQL ----
 
-pub struct Postgres {
-    dir: tempfile::TempDir,
-    pub url: String,
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres.sh")
-}
-
-impl Postgres {
-    pub fn start() -> Postgres {
-        let dir = tempfile::tempdir().unwrap();
-        let url = start_cluster(&dir.path().join("pg"), "auto");
-        assert!(url.contains("@127.0.0.1:"), "not on loopback: {url}");
-        Postgres { dir, url }
-    }
-
-    /// The port it listens on (from its URL).
-    pub fn port(&self) -> u16 {
-        let after = self.url.rsplit_once(':').unwrap().1;
-        after.split('/').next().unwrap().parse().unwrap()
-    }
-
-    /// Stops the server (`pg_ctl stop -m fast`: sessions are ended, the data kept).
-    pub fn stop(&self) {
-        let out = Command::new("bash")
-            .arg(script())
-            .args(["stop", "--dir"])
-            .arg(self.dir.path().join("pg"))
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "scripts/postgres.sh stop failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// Starts it again on the same port, with the same data.
-    pub fn restart(&self) {
-        let url = start_cluster(&self.dir.path().join("pg"), &self.port().to_string());
-        assert_eq!(url, self.url, "restarted elsewhere");
-    }
-
-    /// One SQL command through the bundled psql; its output, unaligned.
-    pub fn psql(&self, sql: &str) -> String {
-        let out = Command::new("bash")
-            .arg(script())
-            .args(["psql", "--dir"])
-            .arg(self.dir.path().join("pg"))
-            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql])
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "psql {sql:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-}
-
-/// `scripts/postgres.sh start` on `dir` and `port`; the URL it prints.
-fn start_cluster(dir: &Path, port: &str) -> String {
-    let out = Command::new("bash")
-        .arg(script())
-        .args(["start", "--port", port, "--dir"])
-        .arg(dir)
-        .output()
-        .expect("bash runs");
-    assert!(
-        out.status.success(),
-        "scripts/postgres.sh start failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .args(["stop", "--dir"])
-            .arg(self.dir.path().join("pg"))
-            .output();
-    }
-}
+#[path = "../../crates/engine/tests/common/postgres.rs"]
+mod postgres;
+pub use postgres::TestPostgres as Postgres;
 
 // ---- the server ----
 
@@ -111,6 +26,9 @@ pub fn quire() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_quire"));
     cmd.env("QUIRE_MODELS", models_dir())
         .env_remove("QUIRE_POSTGRES")
+        .env_remove("QUIRE_SERVER")
+        .env_remove("QUIRE_TOKEN")
+        .env_remove("QUIRE_CA_CERT")
         .args(["--device", "cpu"]);
     cmd
 }

@@ -1,14 +1,16 @@
 #![allow(dead_code)] // each test file uses some of it
 //! A throwaway PostgreSQL with pgvector for a test: its own cluster in a temporary folder,
 //! started by `scripts/postgres.sh` on a free port of 127.0.0.1 (loopback only), stopped and
-//! deleted when dropped. Real PostgreSQL, never a mock.
+//! deleted when dropped. Real PostgreSQL, never a mock. (Also the root tests' helper:
+//! tests/common_serve includes this file.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub struct TestPostgres {
     dir: tempfile::TempDir,
-    url: String,
+    /// The URL of the cluster's default database.
+    pub url: String,
 }
 
 fn script() -> PathBuf {
@@ -39,9 +41,10 @@ impl TestPostgres {
         TestPostgres { dir, url }
     }
 
-    /// The URL of the cluster's default database.
-    pub fn url(&self) -> &str {
-        &self.url
+    /// The port it listens on (from its URL).
+    pub fn port(&self) -> u16 {
+        let after = self.url.rsplit_once(':').unwrap().1;
+        after.split('/').next().unwrap().parse().unwrap()
     }
 
     /// A new, empty database in the cluster; its URL.
@@ -68,24 +71,27 @@ impl TestPostgres {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
-    /// Stops the server (a crash or an administrator's restart, as clients see it).
+    /// Stops the server (`pg_ctl stop -m fast`: sessions are ended, the data kept), as a
+    /// crash or an administrator's restart looks to clients.
     pub fn stop(&self) {
-        self.run("stop");
-    }
-
-    /// Starts it again on the same port.
-    pub fn restart(&self) {
-        let port = self
-            .url
-            .rsplit_once(':')
-            .unwrap()
-            .1
-            .split('/')
-            .next()
-            .unwrap();
         let out = Command::new("bash")
             .arg(script())
-            .args(["start", "--port", port, "--dir"])
+            .args(["stop", "--dir"])
+            .arg(self.dir.path().join("pg"))
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "scripts/postgres.sh stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts it again on the same port, with the same data.
+    pub fn restart(&self) {
+        let out = Command::new("bash")
+            .arg(script())
+            .args(["start", "--port", &self.port().to_string(), "--dir"])
             .arg(self.dir.path().join("pg"))
             .output()
             .expect("bash runs");
@@ -94,19 +100,17 @@ impl TestPostgres {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-    }
-
-    fn run(&self, what: &str) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .args([what, "--dir"])
-            .arg(self.dir.path().join("pg"))
-            .output();
+        let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert_eq!(url, self.url, "restarted elsewhere");
     }
 }
 
 impl Drop for TestPostgres {
     fn drop(&mut self) {
-        self.run("stop");
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["stop", "--dir"])
+            .arg(self.dir.path().join("pg"))
+            .output();
     }
 }
