@@ -276,7 +276,8 @@ pub struct Store {
     pub(crate) conn: Connection,
 }
 
-const DOCUMENT_COLUMNS: &str = "d.id, d.path, d.title, d.sha256, d.pages, d.size, d.mtime_ns, \
+pub(crate) const DOCUMENT_COLUMNS: &str =
+    "d.id, d.path, d.title, d.sha256, d.pages, d.size, d.mtime_ns, \
      d.status, d.error_kind, d.error, d.added_at, \
      (SELECT count(*) FROM chunks c WHERE c.document_id = d.id), d.embedded, \
      (SELECT count(ocr_confidence) FROM pages p WHERE p.document_id = d.id), \
@@ -929,7 +930,7 @@ impl Store {
 
 /// An SQL condition on `c.document_id` limiting a query to `docs` (none: no limit). Ids are
 /// integers, so formatting them into the SQL is safe.
-fn document_filter(docs: &[i64]) -> String {
+pub(crate) fn document_filter(docs: &[i64]) -> String {
     if docs.is_empty() {
         return String::new();
     }

@@ -8,10 +8,9 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, TryLockError};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 
-use super::Storage;
+use super::{Locks, Storage};
 use crate::chunk::Chunk;
 use crate::conversation::{Conversation, Exchange, StoredMessage};
 use crate::embed::ModelInfo;
@@ -33,13 +32,7 @@ pub struct Embedded {
     index: RwLock<Option<VectorIndex>>,
     /// Holds the advisory write lock for the library's lifetime; `None`: read-only.
     lock: Option<File>,
-    /// Held by the one `add` or `remove` running in this process at a time (and by the
-    /// embedding for each batch).
-    changing: Mutex<()>,
-    /// Held by the one thread of this process that embeds waiting chunks.
-    embedding: Mutex<()>,
-    /// Counts documents stored, so that the embedding notices new ones (and takes them first).
-    stored: AtomicU64,
+    locks: Locks,
     /// What was wrong with the vector file when it was opened ("missing", "damaged"): the
     /// index started empty, and the next `add` embeds the stored chunks again.
     vectors_problem: Mutex<Option<String>>,
@@ -68,9 +61,7 @@ impl Embedded {
             store: Mutex::new(store),
             index: RwLock::new(None),
             lock,
-            changing: Mutex::new(()),
-            embedding: Mutex::new(()),
-            stored: AtomicU64::new(0),
+            locks: Locks::default(),
             vectors_problem: Mutex::new(None),
             read_only,
         };
@@ -260,6 +251,10 @@ impl Embedded {
 }
 
 impl Storage for Embedded {
+    fn locks(&self) -> &Locks {
+        &self.locks
+    }
+
     fn location(&self) -> String {
         self.dir.display().to_string()
     }
@@ -280,23 +275,7 @@ impl Storage for Embedded {
         if self.lock.is_none() {
             return Err(Error::Busy(self.dir.clone()));
         }
-        Ok(self.changing.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    fn begin_embedding(&self) -> Option<MutexGuard<'_, ()>> {
-        match self.embedding.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
-    }
-
-    fn stored_more(&self) {
-        self.stored.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn stored_generation(&self) -> u64 {
-        self.stored.load(Ordering::SeqCst)
+        Ok(self.locks.change())
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {

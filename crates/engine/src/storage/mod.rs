@@ -16,7 +16,8 @@
 //! gives the same results.
 
 use std::collections::HashSet;
-use std::sync::MutexGuard;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use crate::chunk::Chunk;
 use crate::conversation::{Conversation, Exchange, StoredMessage};
@@ -42,6 +43,24 @@ pub enum Backend {
     Postgres(String),
 }
 
+/// What one process keeps about its own work on a library, whatever the storage: the change
+/// lock, the embedding lock, and a count of documents stored (so that the embedding notices
+/// new ones and takes them first).
+#[derive(Default)]
+pub struct Locks {
+    changing: Mutex<()>,
+    embedding: Mutex<()>,
+    stored: AtomicU64,
+}
+
+impl Locks {
+    /// The change lock. A panic while it was held leaves the storage consistent (every change
+    /// is a transaction), so a poisoned lock is still usable.
+    pub fn change(&self) -> MutexGuard<'_, ()> {
+        self.changing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// A library's storage. Every method is safe to call from any thread; each is one short step
 /// (one transaction where it writes).
 pub trait Storage: Send + Sync {
@@ -56,17 +75,32 @@ pub trait Storage: Send + Sync {
     /// On storage Quire cannot write to at all (nothing can be saved, not even a conversation).
     fn is_read_only(&self) -> bool;
 
+    /// This process's locks on the library.
+    fn locks(&self) -> &Locks;
+
     /// The right to change the library: one change at a time in this process (others wait).
-    fn begin_change(&self) -> Result<MutexGuard<'_, ()>>;
+    fn begin_change(&self) -> Result<MutexGuard<'_, ()>> {
+        Ok(self.locks().change())
+    }
 
     /// The right to embed waiting chunks; `None` while another thread of this process does.
-    fn begin_embedding(&self) -> Option<MutexGuard<'_, ()>>;
+    fn begin_embedding(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.locks().embedding.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
 
     /// A document was stored (its chunks wait for vectors).
-    fn stored_more(&self);
+    fn stored_more(&self) {
+        self.locks().stored.fetch_add(1, Ordering::SeqCst);
+    }
 
     /// Changes whenever a document is stored (by this process).
-    fn stored_generation(&self) -> u64;
+    fn stored_generation(&self) -> u64 {
+        self.locks().stored.load(Ordering::SeqCst)
+    }
 
     fn meta(&self, key: &str) -> Result<Option<String>>;
     fn set_meta(&self, key: &str, value: &str) -> Result<()>;

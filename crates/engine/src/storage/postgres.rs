@@ -14,15 +14,14 @@
 
 use std::collections::HashSet;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use pgvector::Vector;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Transaction};
 
-use super::Storage;
+use super::{Locks, Storage};
 use crate::chunk::Chunk;
 use crate::conversation::{paired_turns, Conversation, Exchange, StoredMessage};
 use crate::embed::ModelInfo;
@@ -31,7 +30,8 @@ use crate::extract::{FailureKind, OcrLayer, Page};
 use crate::generate::{Message, Role};
 use crate::markers::segments;
 use crate::store::{
-    words_from_json, words_json, DocStatus, Document, FileStamp, Pages, Passage, StoredChunk,
+    document_filter, passage_columns, words_from_json, words_json, DocStatus, Document, FileStamp,
+    Pages, Passage, StoredChunk, DOCUMENT_COLUMNS,
 };
 use crate::text::keyword_form;
 
@@ -165,22 +165,7 @@ const TS_CONFIG: &str = "quire";
 const BM25_K1: f64 = 1.2;
 const BM25_B: f64 = 0.75;
 
-const DOCUMENT_COLUMNS: &str = "d.id, d.path, d.title, d.sha256, d.pages, d.size, d.mtime_ns, \
-     d.status, d.error_kind, d.error, d.added_at, \
-     (SELECT count(*) FROM chunks c WHERE c.document_id = d.id), d.embedded, \
-     (SELECT count(ocr_confidence) FROM pages p WHERE p.document_id = d.id), \
-     (SELECT count(*) FROM pages p WHERE p.document_id = d.id AND p.ocr_confidence < 70.0)";
-
-/// The passage columns of a row `of` (with `document_id`, `page_start`, `page_end`), in
-/// [`passage_from_row`]'s order.
-fn passage_columns(of: &str) -> String {
-    format!(
-        "title, path, page_start, page_end, char_start, char_end, text,
-         (SELECT min(o.ocr_confidence) FROM pages o WHERE o.document_id = {of}.document_id
-            AND o.number BETWEEN {of}.page_start AND {of}.page_end)"
-    )
-}
-
+/// Reads [`passage_columns`] from `row`, starting at column `at`.
 fn passage_from_row(row: &Row, at: usize) -> Passage {
     Passage {
         title: row.get(at),
@@ -194,6 +179,7 @@ fn passage_from_row(row: &Row, at: usize) -> Passage {
     }
 }
 
+/// Reads [`DOCUMENT_COLUMNS`] from `row`.
 fn document_from_row(row: &Row) -> Document {
     Document {
         id: row.get(0),
@@ -237,9 +223,7 @@ pub struct Postgres {
     location: String,
     /// Open connections not in use, with when each was last used.
     idle: Mutex<Vec<(Client, Instant)>>,
-    changing: Mutex<()>,
-    embedding: Mutex<()>,
-    stored: AtomicU64,
+    locks: Locks,
 }
 
 /// A pooled connection: back to the pool when dropped, unless it broke.
@@ -319,9 +303,7 @@ impl Postgres {
             lease,
             location: without_password(url),
             idle: Mutex::new(Vec::new()),
-            changing: Mutex::new(()),
-            embedding: Mutex::new(()),
-            stored: AtomicU64::new(0),
+            locks: Locks::default(),
         };
         storage.migrate()?;
         Ok(storage)
@@ -446,20 +428,6 @@ fn keyword_text(text: &str) -> (String, i64) {
     (words.join(" "), words.len() as i64)
 }
 
-/// An SQL condition on `c.document_id` limiting a query to `docs` (none: no limit). Ids are
-/// integers, so formatting them into the SQL is safe.
-fn document_filter(docs: &[i64]) -> String {
-    if docs.is_empty() {
-        return String::new();
-    }
-    let list = docs
-        .iter()
-        .map(|d| d.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    format!("AND c.document_id IN ({list})")
-}
-
 /// Inserts or updates the document row for `path` (keeping its id), deleting what was stored
 /// for it before.
 fn upsert_document(
@@ -536,6 +504,10 @@ fn insert_chunks(tx: &mut Transaction, id: i64, chunks: &[Chunk]) -> Result<()> 
 }
 
 impl Storage for Postgres {
+    fn locks(&self) -> &Locks {
+        &self.locks
+    }
+
     fn location(&self) -> String {
         self.location.clone()
     }
@@ -546,26 +518,6 @@ impl Storage for Postgres {
 
     fn is_read_only(&self) -> bool {
         false
-    }
-
-    fn begin_change(&self) -> Result<MutexGuard<'_, ()>> {
-        Ok(self.changing.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    fn begin_embedding(&self) -> Option<MutexGuard<'_, ()>> {
-        match self.embedding.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
-    }
-
-    fn stored_more(&self) {
-        self.stored.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn stored_generation(&self) -> u64 {
-        self.stored.load(Ordering::SeqCst)
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
