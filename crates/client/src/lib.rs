@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use quire_engine::{
-    AddStatus, Answer, AnswerSentence, AskEvent, Citation, Conversation, Coverage, Document, Flow,
-    GenerationStats, Omission, Outcome, PromptReport, Quote, SearchHit, Segment, StopReason,
-    StoredMessage,
+    AddStatus, Answer, AskEvent, Conversation, Document, Flow, SearchHit, StoredMessage,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -473,10 +471,7 @@ impl Client {
             "quotes" => AskEvent::Quotes(serde_json::from_value(data).map_err(parse)?),
             "text" => AskEvent::Text(serde_json::from_value(data).map_err(parse)?),
             "cite" => AskEvent::Cite(serde_json::from_value(data).map_err(parse)?),
-            "done" => {
-                let answer: WireAnswer = serde_json::from_value(data).map_err(parse)?;
-                AskEvent::Done(Box::new(answer.into()))
-            }
+            "done" => AskEvent::Done(Box::new(serde_json::from_value(data).map_err(parse)?)),
             _ => return Ok(None),
         }))
     }
@@ -571,70 +566,6 @@ fn read_events(
 fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     let value = line.strip_prefix(name)?.strip_prefix(':')?;
     Some(value.strip_prefix(' ').unwrap_or(value))
-}
-
-/// The finished answer as the server sends it ([`Answer`]'s JSON), turned back into one.
-#[derive(Deserialize)]
-struct WireAnswer {
-    conversation_id: Option<i64>,
-    message_id: Option<i64>,
-    question: String,
-    query: String,
-    outcome: Outcome,
-    answer: String,
-    segments: Vec<Segment>,
-    sentences: Vec<AnswerSentence>,
-    omitted: Vec<Omission>,
-    raw: String,
-    citations: Vec<Citation>,
-    quotes: Vec<Quote>,
-    coverage: Coverage,
-    #[serde(flatten)]
-    prompt: PromptReport,
-    #[serde(flatten)]
-    stats: WireStats,
-    model: String,
-}
-
-/// [`GenerationStats`] as sent: its times in milliseconds.
-#[derive(Deserialize)]
-struct WireStats {
-    prompt_tokens: usize,
-    generated_tokens: usize,
-    time_to_first_token_ms: u64,
-    total_time_ms: u64,
-    tokens_per_second: f64,
-    stop: StopReason,
-}
-
-impl From<WireAnswer> for Answer {
-    fn from(w: WireAnswer) -> Answer {
-        Answer {
-            conversation_id: w.conversation_id,
-            message_id: w.message_id,
-            question: w.question,
-            query: w.query,
-            outcome: w.outcome,
-            text: w.answer,
-            segments: w.segments,
-            sentences: w.sentences,
-            omitted: w.omitted,
-            raw: w.raw,
-            citations: w.citations,
-            quotes: w.quotes,
-            coverage: w.coverage,
-            prompt: w.prompt,
-            stats: GenerationStats {
-                prompt_tokens: w.stats.prompt_tokens,
-                generated_tokens: w.stats.generated_tokens,
-                time_to_first_token: Duration::from_millis(w.stats.time_to_first_token_ms),
-                total_time: Duration::from_millis(w.stats.total_time_ms),
-                tokens_per_second: w.stats.tokens_per_second,
-                stop: w.stats.stop,
-            },
-            model: w.model,
-        }
-    }
 }
 
 #[cfg(test)]

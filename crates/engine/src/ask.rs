@@ -173,7 +173,7 @@ pub struct Coverage {
     pub covered: bool,
 }
 
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Answer {
     pub conversation_id: Option<i64>,
     pub message_id: Option<i64>,

@@ -98,7 +98,7 @@ impl StopReason {
 }
 
 /// What one generation cost.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct GenerationStats {
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
@@ -147,6 +147,13 @@ mod millis {
         s: S,
     ) -> std::result::Result<S::Ok, S::Error> {
         s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<std::time::Duration, D::Error> {
+        let millis: u64 = serde::Deserialize::deserialize(d)?;
+        Ok(std::time::Duration::from_millis(millis))
     }
 }
 
