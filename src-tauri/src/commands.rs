@@ -1,5 +1,7 @@
 //! The commands the window calls: parse, run the engine on a blocking thread, stream its
-//! events. Grouped by domain: library, answers, conversations, settings.
+//! events. Grouped by domain: library, answers, conversations, settings. When Settings name a
+//! team library, the library, answers and conversations are its server's, through
+//! `quire-client`, answered with the same types.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +19,7 @@ use quire_engine::{
 
 use crate::error::{CommandError, CommandResult};
 use crate::settings::{OcrLanguages, Settings};
+use crate::team::{AddUpdate, Team};
 use crate::AppState;
 
 /// The engine now (it is replaced when the settings change), or why there is none.
@@ -48,8 +51,38 @@ where
         .map_err(CommandError::internal)?
 }
 
+/// The team library now, if Settings name one (or why it cannot be used).
+fn team(state: &AppState) -> Option<CommandResult<Arc<Team>>> {
+    state
+        .team
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// Runs `local` on the engine, or `remote` on the team library when Settings name one, on a
+/// blocking thread (network calls too stay off the window's event loop).
+async fn either<T, L, R>(state: &AppState, local: L, remote: R) -> CommandResult<T>
+where
+    T: Send + 'static,
+    L: FnOnce(&Engine) -> CommandResult<T> + Send + 'static,
+    R: FnOnce(&Team) -> CommandResult<T> + Send + 'static,
+{
+    match team(state) {
+        None => with(state, local).await,
+        Some(team) => {
+            let team = team?;
+            tauri::async_runtime::spawn_blocking(move || remote(&team))
+                .await
+                .map_err(CommandError::internal)?
+        }
+    }
+}
+
 // ---- library ----
 
+/// This computer's library and models (a team library's are its server's: the window shows
+/// its documents instead).
 #[tauri::command]
 pub async fn status(state: State<'_, AppState>) -> CommandResult<LibraryStatus> {
     with(&state, |e| Ok(e.status(false)?)).await
@@ -57,13 +90,23 @@ pub async fn status(state: State<'_, AppState>) -> CommandResult<LibraryStatus> 
 
 #[tauri::command]
 pub async fn list_documents(state: State<'_, AppState>) -> CommandResult<Vec<Document>> {
-    with(&state, |e| Ok(e.documents()?)).await
+    either(
+        &state,
+        |e| Ok(e.documents()?),
+        |t| {
+            let docs = t.client.documents().map_err(crate::team::error)?;
+            Ok(docs.into_iter().map(|d| d.document).collect())
+        },
+    )
+    .await
 }
 
+/// Adds PDFs and folders: to this computer's library, or uploaded to the team library's
+/// collection and followed to the end of each one's job.
 #[tauri::command]
 pub async fn add_documents(
     paths: Vec<PathBuf>,
-    on_event: Channel<AddEvent>,
+    on_event: Channel<AddUpdate>,
     state: State<'_, AppState>,
 ) -> CommandResult<Vec<FileOutcome>> {
     let cancel = state.cancel_ingest.clone();
@@ -72,47 +115,72 @@ pub async fn add_documents(
         chunk_tokens: settings(&state)?.chunk_tokens,
         ..AddOptions::default()
     };
-    let report = with(&state, move |e| {
-        let progress = move |event: &AddEvent| {
-            let _ = on_event.send(event.clone());
-            !cancel.load(Ordering::SeqCst)
-        };
-        Ok(e.add(&paths, &options, &progress)?)
-    })
-    .await?;
-    Ok(report.files)
+    let (local_cancel, local_events, local_paths) =
+        (cancel.clone(), on_event.clone(), paths.clone());
+    either(
+        &state,
+        move |e| {
+            let progress = move |event: &AddEvent| {
+                let _ = local_events.send(AddUpdate::Local(event.clone()));
+                !local_cancel.load(Ordering::SeqCst)
+            };
+            Ok(e.add(&local_paths, &options, &progress)?.files)
+        },
+        move |t| {
+            crate::team::add(t, &paths, &cancel, &|update| {
+                let _ = on_event.send(update);
+            })
+        },
+    )
+    .await
 }
 
 #[tauri::command]
 pub async fn remove_document(id: i64, state: State<'_, AppState>) -> CommandResult<()> {
-    with(&state, move |e| Ok(e.remove(id)?)).await
+    either(
+        &state,
+        move |e| Ok(e.remove(id)?),
+        move |t| t.client.remove(id).map_err(crate::team::error),
+    )
+    .await
 }
 
-/// The bytes of a library document, for the viewer (only documents in the library are served).
+/// The bytes of a library document, for the viewer (only documents in the library are served;
+/// a team library's come from its server).
 #[tauri::command]
 pub async fn document_bytes(id: i64, state: State<'_, AppState>) -> CommandResult<Response> {
-    with(&state, move |e| {
-        let path = e.document_path(id)?;
-        let bytes = std::fs::read(&path).map_err(|err| {
-            CommandError::new(
-                ErrorKind::Io,
-                format!("cannot read {}: {err}", path.display()),
-            )
-        })?;
-        Ok(Response::new(bytes))
-    })
+    either(
+        &state,
+        move |e| {
+            let path = e.document_path(id)?;
+            let bytes = std::fs::read(&path).map_err(|err| {
+                CommandError::new(
+                    ErrorKind::Io,
+                    format!("cannot read {}: {err}", path.display()),
+                )
+            })?;
+            Ok(Response::new(bytes))
+        },
+        move |t| Ok(Response::new(t.client.pdf(id).map_err(crate::team::error)?)),
+    )
     .await
 }
 
 /// What OCR read on a page of a document (its words' boxes, to draw a cited passage on a
-/// scanned page); `null` for a page with a text layer.
+/// scanned page); `null` for a page with a text layer, and on a team library (its server does
+/// not send them yet: the viewer then finds the passage by its text).
 #[tauri::command]
 pub async fn page_ocr(
     document_id: i64,
     page: u32,
     state: State<'_, AppState>,
 ) -> CommandResult<Option<OcrLayer>> {
-    with(&state, move |e| Ok(e.page_ocr(document_id, page)?)).await
+    either(
+        &state,
+        move |e| Ok(e.page_ocr(document_id, page)?),
+        |_| Ok(None),
+    )
+    .await
 }
 
 // ---- answers ----
@@ -139,16 +207,39 @@ pub async fn ask(
         conversation: request.conversation,
         ..AskOptions::default()
     };
-    with(&state, move |e| {
-        Ok(e.ask(&request.question, &options, &mut |event| {
-            let _ = on_event.send(event.clone());
-            if cancel.load(Ordering::SeqCst) {
-                Flow::Stop
-            } else {
-                Flow::Continue
+    let question = request.question;
+    let mut on_event = move |event: &AskEvent| {
+        let _ = on_event.send(event.clone());
+        if cancel.load(Ordering::SeqCst) {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    };
+    let mut remote_events = on_event.clone();
+    let remote_question = question.clone();
+    let remote = quire_client::AskRequest {
+        k: options.k,
+        conversation: options.conversation,
+        generate: options.generate,
+    };
+    let only_some = !options.docs.is_empty();
+    either(
+        &state,
+        move |e| Ok(e.ask(&question, &options, &mut on_event)?),
+        move |t| {
+            if only_some {
+                return Err(CommandError::new(
+                    ErrorKind::Usage,
+                    "a team library answers from all the documents of your collections; \
+                     untick the documents to ask",
+                ));
             }
-        })?)
-    })
+            t.client
+                .ask(&remote_question, &remote, &mut remote_events)
+                .map_err(crate::team::error)
+        },
+    )
     .await
 }
 
@@ -175,7 +266,12 @@ pub fn cancel(what: CancelTarget, state: State<'_, AppState>) {
 
 #[tauri::command]
 pub async fn list_conversations(state: State<'_, AppState>) -> CommandResult<Vec<Conversation>> {
-    with(&state, |e| Ok(e.conversations()?)).await
+    either(
+        &state,
+        |e| Ok(e.conversations()?),
+        |t| t.client.conversations().map_err(crate::team::error),
+    )
+    .await
 }
 
 #[tauri::command]
@@ -183,7 +279,15 @@ pub async fn conversation_messages(
     id: i64,
     state: State<'_, AppState>,
 ) -> CommandResult<Vec<StoredMessage>> {
-    with(&state, move |e| Ok(e.conversation_messages(id)?)).await
+    either(
+        &state,
+        move |e| Ok(e.conversation_messages(id)?),
+        move |t| {
+            let conversation = t.client.conversation(id).map_err(crate::team::error)?;
+            Ok(conversation.messages)
+        },
+    )
+    .await
 }
 
 #[tauri::command]
@@ -192,12 +296,27 @@ pub async fn rename_conversation(
     title: String,
     state: State<'_, AppState>,
 ) -> CommandResult<()> {
-    with(&state, move |e| Ok(e.rename_conversation(id, &title)?)).await
+    let remote_title = title.clone();
+    either(
+        &state,
+        move |e| Ok(e.rename_conversation(id, &title)?),
+        move |t| {
+            t.client
+                .rename_conversation(id, &remote_title)
+                .map_err(crate::team::error)
+        },
+    )
+    .await
 }
 
 #[tauri::command]
 pub async fn delete_conversation(id: i64, state: State<'_, AppState>) -> CommandResult<()> {
-    with(&state, move |e| Ok(e.delete_conversation(id)?)).await
+    either(
+        &state,
+        move |e| Ok(e.delete_conversation(id)?),
+        move |t| t.client.delete_conversation(id).map_err(crate::team::error),
+    )
+    .await
 }
 
 // ---- models ----
@@ -242,13 +361,36 @@ pub fn ocr_languages(locale: Option<String>) -> OcrLanguages {
 /// Saves the settings; new folders, models, device or OCR languages take effect by opening the
 /// library again
 /// (after the running ingestion and answer stop). Sources per answer and chunk size apply to
-/// the next question and the next documents added.
+/// the next question and the next documents added. A team library is asked for its documents
+/// first: a refused token or a server that cannot be reached is said, and nothing saved.
 #[tauri::command]
 pub async fn save_settings(value: Settings, state: State<'_, AppState>) -> CommandResult<Settings> {
     if let Some(problem) = value.problem() {
         return Err(CommandError::new(ErrorKind::Usage, problem));
     }
+    let team_changed = settings(&state)?.team_library != value.team_library;
+    let team = match (&value.team_library, team_changed) {
+        (Some(chosen), true) => {
+            let chosen = chosen.clone();
+            let team = tauri::async_runtime::spawn_blocking(move || {
+                let team = Team::connect(&chosen)?;
+                team.client.documents().map_err(crate::team::error)?;
+                Ok::<_, CommandError>(team)
+            })
+            .await
+            .map_err(CommandError::internal)??;
+            Some(Some(Ok(Arc::new(team))))
+        }
+        (None, true) => Some(None),
+        (_, false) => None,
+    };
     value.save()?;
+    if let Some(team) = team {
+        // What runs against the library it leaves stops.
+        state.cancel_ingest.store(true, Ordering::SeqCst);
+        state.cancel_answer.store(true, Ordering::SeqCst);
+        *state.team.write().unwrap_or_else(PoisonError::into_inner) = team;
+    }
     let reopen = {
         let mut current = state
             .settings

@@ -7,6 +7,7 @@ mod error;
 mod fetch;
 mod launch;
 mod settings;
+mod team;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
@@ -16,10 +17,12 @@ use tauri::Manager;
 
 use crate::error::CommandError;
 use crate::settings::Settings;
+use crate::team::Team;
 
 pub use crate::commands::CancelTarget;
 pub use crate::error::CommandError as AppError;
-pub use crate::settings::{OcrLanguages, Settings as AppSettings};
+pub use crate::settings::{OcrLanguages, Settings as AppSettings, TeamLibrary};
+pub use crate::team::{AddUpdate, JobEvent};
 
 /// One engine for the whole window: it indexes and answers at the same time, each model loaded
 /// once. Replaced (after the running work stops) when the settings change its folders or models.
@@ -29,6 +32,10 @@ pub struct AppState {
     /// answers with that reason, so the window opens and says so instead of the program ending
     /// unseen.
     pub(crate) engine: RwLock<Result<Arc<Engine>, CommandError>>,
+    /// The team library the window uses instead, when Settings name one (or why it cannot be
+    /// used: an address that is not a URL, an unreadable CA certificate). The library, the
+    /// answers, the conversations and the viewer's PDFs are then the server's.
+    pub(crate) team: RwLock<Option<Result<Arc<Team>, CommandError>>>,
     pub(crate) settings: Mutex<Settings>,
     pub(crate) cancel_ingest: Arc<AtomicBool>,
     pub(crate) cancel_answer: Arc<AtomicBool>,
@@ -40,8 +47,13 @@ impl AppState {
         if let Err(e) = &engine {
             eprintln!("quire: cannot open the library: {e}");
         }
+        let team = settings
+            .team_library
+            .as_ref()
+            .map(|t| Team::connect(t).map(Arc::new));
         AppState {
             engine: RwLock::new(engine.map_err(CommandError::from)),
+            team: RwLock::new(team),
             settings: Mutex::new(settings),
             cancel_ingest: Arc::new(AtomicBool::new(false)),
             cancel_answer: Arc::new(AtomicBool::new(false)),

@@ -38,6 +38,25 @@ pub struct Settings {
     /// (`["eng", "chi_sim"]`); `None`: English plus the UI language's where installed; empty:
     /// OCR off (scanned pages are then added without text).
     pub ocr_languages: Option<Vec<String>>,
+    /// A team library (`quire serve`) the window uses instead of this computer's library;
+    /// `None`: this computer's.
+    pub team_library: Option<TeamLibrary>,
+}
+
+/// A team library's server, the user's token there, and the collection their uploads go to.
+/// The token is kept in the settings file, which only its owner may read (0600).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, ts_rs::TS)]
+#[serde(default)]
+pub struct TeamLibrary {
+    /// `http://HOST:PORT` or `https://…`.
+    pub url: String,
+    pub token: String,
+    /// The collection uploads go to (one the user is a member of).
+    pub collection: String,
+    /// Trust the certificates in this PEM file (the server's own authority's) instead of the
+    /// public ones.
+    #[ts(type = "string | null")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// The OCR languages Settings offers: those installed, and what `None` (the default) means for
@@ -65,6 +84,7 @@ impl Default for Settings {
             locale: None,
             model_folders: Vec::new(),
             ocr_languages: None,
+            team_library: None,
         }
     }
 }
@@ -156,16 +176,23 @@ impl Settings {
         self.write(&file())
     }
 
-    /// Writes atomically: a crash leaves the old file or the new one, never half of one.
+    /// Writes atomically: a crash leaves the old file or the new one, never half of one. Only
+    /// its owner may read it (it may hold a team library's token).
     fn write(&self, path: &Path) -> std::io::Result<()> {
+        use std::io::Write;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?,
-        )?;
+        let _ = std::fs::remove_file(&tmp);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
+        file.write_all(&serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
+        file.sync_all()?;
+        drop(file);
         std::fs::rename(tmp, path)
     }
 
@@ -199,6 +226,9 @@ impl Settings {
                 return Some(e);
             }
         }
+        if let Some(team) = &self.team_library {
+            return team.problem();
+        }
         None
     }
 
@@ -217,6 +247,31 @@ impl Settings {
             || self.device != other.device
             || self.embedding_precision != other.embedding_precision
             || self.ocr() != other.ocr()
+    }
+}
+
+impl TeamLibrary {
+    /// What is missing or wrong, in one sentence, if anything (before any connection).
+    pub fn problem(&self) -> Option<String> {
+        let url = self.url.trim();
+        if url.is_empty() {
+            return Some(
+                "the team library's address is empty; give its URL (http://HOST:PORT or https://…)"
+                    .into(),
+            );
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Some(format!(
+                "the team library's address is an http:// or https:// URL, not {url:?}"
+            ));
+        }
+        if self.token.trim().is_empty() {
+            return Some("the token for the team library is empty; paste the one the server's administrator gave you".into());
+        }
+        if self.collection.trim().is_empty() {
+            return Some("name the collection your uploads go to (one you are a member of)".into());
+        }
+        None
     }
 }
 
@@ -298,6 +353,64 @@ mod tests {
         let listed = ocr_languages(Some("en"));
         assert_eq!(listed.installed, installed);
         assert_eq!(listed.default, english.ocr().languages);
+    }
+
+    #[test]
+    fn a_team_library_is_saved_with_its_token_readable_only_by_its_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        let team = Settings {
+            team_library: Some(TeamLibrary {
+                url: "https://quire.example:8484".into(),
+                token: "secret".into(),
+                collection: "legal".into(),
+                ca_cert: Some(PathBuf::from("/etc/quire/ca.pem")),
+            }),
+            ..Settings::default()
+        };
+        // Written before by an older Quire, readable by all: the new file is the owner's only.
+        std::fs::write(&path, b"{}").unwrap();
+        team.write(&path).unwrap();
+        assert_eq!(Settings::read(&path), team);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        // Files from before team libraries: this computer's library.
+        std::fs::write(&path, br#"{"k": 3}"#).unwrap();
+        assert_eq!(Settings::read(&path).team_library, None);
+        assert_eq!(team.problem(), None);
+    }
+
+    #[test]
+    fn a_team_library_without_address_token_or_collection_is_named() {
+        let with = |f: fn(&mut TeamLibrary)| {
+            let mut team = TeamLibrary {
+                url: "http://127.0.0.1:8484".into(),
+                token: "t".into(),
+                collection: "legal".into(),
+                ca_cert: None,
+            };
+            f(&mut team);
+            Settings {
+                team_library: Some(team),
+                ..Settings::default()
+            }
+            .problem()
+        };
+        assert_eq!(with(|_| {}), None);
+        assert!(with(|t| t.url = "quire.example:8484".into())
+            .unwrap()
+            .contains("http:// or https://"));
+        assert!(with(|t| t.url = " ".into())
+            .unwrap()
+            .contains("address is empty"));
+        assert!(with(|t| t.token = "".into()).unwrap().contains("token"));
+        assert!(with(|t| t.collection = " ".into())
+            .unwrap()
+            .contains("collection"));
     }
 
     #[test]

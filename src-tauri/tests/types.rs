@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use quire_app::{AppError, AppSettings, CancelTarget, OcrLanguages};
+use quire_app::{
+    AddUpdate, AppError, AppSettings, CancelTarget, JobEvent, OcrLanguages, TeamLibrary,
+};
 use quire_engine::conversation::Checked;
 use quire_engine::generate::Role;
 use quire_engine::{
@@ -40,6 +42,8 @@ fn generated() -> String {
         declaration::<AddStatus>(&cfg),
         declaration::<FileOutcome>(&cfg),
         declaration::<AddEvent>(&cfg),
+        declaration::<JobEvent>(&cfg),
+        declaration::<AddUpdate>(&cfg),
         declaration::<Passage>(&cfg),
         declaration::<WordBox>(&cfg),
         declaration::<OcrLayer>(&cfg),
@@ -74,6 +78,7 @@ fn generated() -> String {
         declaration::<SkippedFile>(&cfg),
         declaration::<SearchedFolder>(&cfg),
         declaration::<Discovery>(&cfg),
+        declaration::<TeamLibrary>(&cfg),
         declaration::<AppSettings>(&cfg),
         declaration::<OcrLanguages>(&cfg),
         declaration::<CancelTarget>(&cfg),

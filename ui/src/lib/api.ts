@@ -2,7 +2,7 @@
 // `invoke` themselves.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
-  AddEvent,
+  AddUpdate,
   Answer,
   AppError,
   AskEvent,
@@ -31,12 +31,13 @@ export const status = () => invoke<LibraryStatus>("status");
 export const listDocuments = () => invoke<Document[]>("list_documents");
 export const removeDocument = (id: number) => invoke<void>("remove_document", { id });
 
-/** Adds PDFs and folders; progress arrives through `onEvent` while it runs, ending with `done`. */
+/** Adds PDFs and folders (on a team library: uploads them to its collection and follows each
+ * one's job); progress arrives through `onEvent` while it runs, ending with `done`. */
 export function addDocuments(
   paths: string[],
-  onEvent: (e: AddEvent) => void,
+  onEvent: (e: AddUpdate) => void,
 ): Promise<FileOutcome[]> {
-  const channel = new Channel<AddEvent>();
+  const channel = new Channel<AddUpdate>();
   channel.onmessage = onEvent;
   return invoke<FileOutcome[]>("add_documents", { paths, onEvent: channel });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { applyIngest, fileFraction, initialIngest, ocrProgress, secondsLeft, storedDocument, visibleFiles } from "./ingest";
-import type { AddEvent } from "./types";
+import { applyIngest, fileFraction, inProgress, initialIngest, ocrProgress, secondsLeft, storedDocument, visibleFiles } from "./ingest";
+import type { AddEvent, AddUpdate } from "./types";
 
 describe("ingestion progress", () => {
   it("follows each file from reading to a result, and keeps failures with their reason", () => {
@@ -128,5 +128,37 @@ describe("ingestion progress", () => {
     expect(storedDocument(finished("unchanged", 3))).toEqual({ documentId: 3, path: "/a/x.pdf" });
     expect(storedDocument(finished("failed", null))).toBeNull();
     expect(storedDocument({ event: "planned", data: { files: 1, to_index: 1 } })).toBeNull();
+  });
+
+  it("follows uploads to a team library through their jobs: queued, running, then done or failed with the reason", () => {
+    const outcome = (path: string, status: "added" | "failed", error: string | null): AddUpdate => ({
+      event: "finished",
+      data: { path, status, document_id: status === "added" ? 9 : null, pages: status === "added" ? 4 : 0, chunks: 12, error, error_kind: null, warning: null },
+    });
+    const events: [AddUpdate, number][] = [
+      [{ event: "planned", data: { files: 2, to_index: 2 } }, 0],
+      [{ event: "queued", data: { path: "/a/lppl.pdf", job: 1 } }, 100],
+      [{ event: "queued", data: { path: "/a/notes.pdf", job: 2 } }, 150],
+      [{ event: "running", data: { path: "/a/lppl.pdf", job: 1 } }, 400],
+    ];
+    let state = initialIngest();
+    for (const [e, t] of events) state = applyIngest(state, e, t);
+    expect(state.running).toBe(true);
+    expect(state.order).toEqual(["/a/lppl.pdf", "/a/notes.pdf"]);
+    expect(state.byPath["/a/lppl.pdf"].phase).toBe("running");
+    expect(state.byPath["/a/notes.pdf"].phase).toBe("queued");
+    expect(visibleFiles(state).every(inProgress)).toBe(true);
+    state = applyIngest(state, outcome("/a/lppl.pdf", "added", null), 900);
+    state = applyIngest(state, { event: "running", data: { path: "/a/notes.pdf", job: 2 } }, 950);
+    state = applyIngest(state, outcome("/a/notes.pdf", "failed", "the file is not a PDF"), 1000);
+    expect(state.byPath["/a/lppl.pdf"].phase).toBe("added");
+    expect(inProgress(state.byPath["/a/lppl.pdf"])).toBe(false);
+    // A failed job is never "added": it shows the server's reason.
+    expect(state.byPath["/a/notes.pdf"].phase).toBe("failed");
+    expect(state.byPath["/a/notes.pdf"].error).toBe("the file is not a PDF");
+    state = applyIngest(state, { event: "done", data: { seconds: 1, failed: 1 } }, 1100);
+    expect(state.finished).toBe(2);
+    expect(state.failed).toBe(1);
+    expect(visibleFiles(state).map((f) => f.name)).toEqual(["notes.pdf"]);
   });
 });

@@ -1,7 +1,10 @@
-// Per-file ingestion progress, folded from the shell's stream of events.
-import type { AddEvent, FailureKind, FileOutcome } from "./types";
+// Per-file ingestion progress, folded from the shell's stream of events (the engine's, and on a
+// team library where each upload's job stands on the server).
+import type { AddUpdate, FailureKind, FileOutcome } from "./types";
 
-export type FilePhase = "reading" | "embedding" | "added" | "replaced" | "unchanged" | "failed";
+/** `queued` and `running`: uploaded to a team library, waiting for or being read by its server
+ * (which says no more than that until the file is finished). */
+export type FilePhase = "queued" | "running" | "reading" | "embedding" | "added" | "replaced" | "unchanged" | "failed";
 
 export interface FileProgress {
   path: string;
@@ -93,7 +96,7 @@ function file(state: IngestState, path: string, now: number): FileProgress {
 }
 
 /** The state after `event` (a new object; `now` in milliseconds). */
-export function applyIngest(prev: IngestState, event: AddEvent, now: number): IngestState {
+export function applyIngest(prev: IngestState, event: AddUpdate, now: number): IngestState {
   // A new batch after a finished one starts a fresh list.
   if (event.event === "planned" && !prev.running) prev = initialIngest();
   const state: IngestState = {
@@ -112,6 +115,17 @@ export function applyIngest(prev: IngestState, event: AddEvent, now: number): In
       state.files += event.data.files;
       state.toIndex += event.data.to_index;
       break;
+    case "queued": {
+      const f = copy(event.data.path);
+      f.phase = "queued";
+      break;
+    }
+    case "running": {
+      const f = copy(event.data.path);
+      f.phase = "running";
+      f.startedMs = now;
+      break;
+    }
     case "reading": {
       const f = copy(event.data.path);
       f.phase = "reading";
@@ -166,6 +180,11 @@ function finish(f: FileProgress, outcome: FileOutcome) {
   f.warning = outcome.warning;
 }
 
+/** Whether a file is still being worked on (here, or on a team library's server). */
+export function inProgress(f: FileProgress): boolean {
+  return f.phase === "queued" || f.phase === "running" || f.phase === "reading" || f.phase === "embedding";
+}
+
 /** Fraction done of one file: reading counts for a fifth, embedding for the rest. */
 export function fileFraction(f: FileProgress): number {
   if (f.phase !== "reading" && f.phase !== "embedding") return 1;
@@ -194,7 +213,7 @@ export function visibleFiles(state: IngestState): FileProgress[] {
 
 /** The document a `finished` event stored (added, replaced, or already there unchanged), to
  * open it; null for other events and failed files. */
-export function storedDocument(event: AddEvent): { documentId: number; path: string } | null {
+export function storedDocument(event: AddUpdate): { documentId: number; path: string } | null {
   if (event.event !== "finished" || event.data.status === "failed" || event.data.document_id === null) return null;
   return { documentId: event.data.document_id, path: event.data.path };
 }

@@ -59,6 +59,18 @@ warning: string | null, };
 export type AddEvent = { "event": "planned", "data": { files: number, to_index: number, } } | { "event": "reading", "data": { path: string, pages_done: number, pages_total: number, ocr_page: number, ocr_pages: number, } } | { "event": "embedding", "data": { path: string, chunks_done: number, chunks_total: number, } } | { "event": "vectors", "data": { chunks_done: number, chunks_total: number, seconds_left: number | null, } } | { "event": "searchable", "data": { documents: number, chunks_waiting: number, seconds: number, } } | { "event": "finished", "data": FileOutcome } | { "event": "done", "data": { seconds: number, failed: number, } };
 
 /**
+ * Where an upload stands on the server, between the engine's `planned` and `finished` events
+ * (the server says no more than this while it reads a file).
+ */
+export type JobEvent = { "event": "queued", "data": { path: string, job: number, } } | { "event": "running", "data": { path: string, job: number, } };
+
+/**
+ * What `add_documents` reports: the engine's progress, and on a team library where each
+ * upload's job stands.
+ */
+export type AddUpdate = AddEvent | JobEvent;
+
+/**
  * A passage as people see it: its document's title and path, where it sits (pages, and char
  * offsets into those pages' text, so that it can be highlighted), and its text. The one
  * description of a passage that search hits, sources and citations share.
@@ -533,6 +545,25 @@ export type Discovery = {
 models: Array<FoundModel>, skipped: Array<SkippedFile>, searched: Array<SearchedFolder>, };
 
 /**
+ * A team library's server, the user's token there, and the collection their uploads go to.
+ * The token is kept in the settings file, which only its owner may read (0600).
+ */
+export type TeamLibrary = { 
+/**
+ * `http://HOST:PORT` or `https://…`.
+ */
+url: string, token: string, 
+/**
+ * The collection uploads go to (one the user is a member of).
+ */
+collection: string, 
+/**
+ * Trust the certificates in this PEM file (the server's own authority's) instead of the
+ * public ones.
+ */
+ca_cert: string | null, };
+
+/**
  * Field names as everywhere in the contract (snake_case); files saved by earlier versions,
  * in camelCase, still read (see [`Settings::read`]).
  */
@@ -572,7 +603,12 @@ model_folders: string[],
  * (`["eng", "chi_sim"]`); `None`: English plus the UI language's where installed; empty:
  * OCR off (scanned pages are then added without text).
  */
-ocr_languages: Array<string> | null, };
+ocr_languages: Array<string> | null, 
+/**
+ * A team library (`quire serve`) the window uses instead of this computer's library;
+ * `None`: this computer's.
+ */
+team_library: TeamLibrary | null, };
 
 /**
  * The OCR languages Settings offers: those installed, and what `None` (the default) means for
