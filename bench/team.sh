@@ -10,6 +10,7 @@
 # 5. Load: 32 clients searching and 4 asking at once against the two servers for
 #    $TEAM_LOAD_SECONDS (default 60) seconds (bench/team_load.py): p50/p95 and errors.
 #
+# TEAM_PDFS=N takes the first N PDFs only (a quick check of the script, not a measurement).
 # Both libraries are embedded with the int8 encoder (the faster one; search quality is within
 # 0.01 of f32, see the ingestion section). Results: $out/team-*.json; bench/report.py tables them.
 set -euo pipefail
@@ -21,7 +22,8 @@ pg_dir="$cache/bench-postgres"
 # A team library names documents COLLECTION/FILE: of two files with one name (slides.pdf) the
 # first is taken, in both libraries, so that they hold the same documents.
 pdf_list="$out/team-pdfs.txt"
-dpkg -L texlive-latex-base-doc | grep '\.pdf$' | sort | awk -F/ '!seen[$NF]++' >"$pdf_list"
+dpkg -L texlive-latex-base-doc | grep '\.pdf$' | sort | awk -F/ '!seen[$NF]++' \
+  | head -n "${TEAM_PDFS:-100000}" >"$pdf_list"
 export QUIRE_EMBEDDING_PRECISION=int8
 export QUIRE_MODELS="$models"
 

@@ -48,6 +48,7 @@ fn a_team_library_keeps_each_users_documents_and_conversations_to_them() {
 
     // No token, or a wrong one: nothing.
     for path in [
+        "/v1/collections",
         "/v1/documents",
         "/v1/conversations",
         "/v1/openapi.json",
@@ -66,6 +67,21 @@ fn a_team_library_keeps_each_users_documents_and_conversations_to_them() {
         Some(("application/pdf", b"%PDF-1.4")),
     );
     reply.error(401);
+
+    // Each sees their own collections only.
+    let names = |token: &str| -> Vec<String> {
+        let reply = server.get("/v1/collections", Some(token));
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&alice), vec!["legal"]);
+    assert_eq!(names(&bob), vec!["lab"]);
 
     // Alice adds a real PDF to her collection.
     let pdf = std::fs::read(texlive_pdf("base/lppl.pdf")).unwrap();

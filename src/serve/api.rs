@@ -194,6 +194,7 @@ pub fn router(app: Shared) -> Router {
             "/v1/collections/{name}/documents",
             post(upload).layer(upload_limit),
         )
+        .route("/v1/collections", get(collections))
         .route("/v1/jobs/{id}", get(job))
         .route("/v1/documents", get(documents))
         .route("/v1/documents/{id}", axum::routing::delete(delete_document))
@@ -381,6 +382,17 @@ async fn job(
     })
     .await
     .map(Json)
+}
+
+/// The collections the user belongs to (where their uploads may go).
+async fn collections(
+    State(app): State<Shared>,
+    Extension(user): Extension<User>,
+) -> Answer<Json<Value>> {
+    let db = app.db.clone();
+    blocking(move || Ok(Value::Array(db.member_collections(user.id)?)))
+        .await
+        .map(Json)
 }
 
 async fn documents(
@@ -691,6 +703,7 @@ mod tests {
         let spec: Value = serde_json::from_str(OPENAPI).unwrap();
         assert_eq!(spec["openapi"], "3.1.0");
         for path in [
+            "/v1/collections",
             "/v1/collections/{name}/documents",
             "/v1/jobs/{id}",
             "/v1/documents",

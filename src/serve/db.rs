@@ -316,6 +316,30 @@ impl Db {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    /// The collections `user` belongs to, by name, with how many members and documents each
+    /// has.
+    pub fn member_collections(&self, user: i64) -> anyhow::Result<Vec<serde_json::Value>> {
+        let rows = self.conn()?.query(
+            "SELECT c.name,
+                    (SELECT count(*) FROM serve_members o WHERE o.collection_id = c.id),
+                    (SELECT count(*) FROM serve_documents d WHERE d.collection_id = c.id)
+             FROM serve_collections c
+             JOIN serve_members m ON m.collection_id = c.id AND m.user_id = $1
+             ORDER BY c.name",
+            &[&user],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "name": r.get::<_, String>(0),
+                    "members": r.get::<_, i64>(1),
+                    "documents": r.get::<_, i64>(2),
+                })
+            })
+            .collect())
+    }
+
     /// Whether `user` may see document `id`.
     pub fn can_see_document(&self, user: i64, id: i64) -> anyhow::Result<bool> {
         let row = self.conn()?.query_opt(

@@ -181,6 +181,7 @@ fn documents_are_stored_whole_replaced_in_place_and_chunk_ids_never_come_back() 
         assert!(s.document(a).unwrap().is_none());
         assert_eq!(s.chunk_count().unwrap(), 0);
         assert_eq!(s.keyword_rows().unwrap(), 0);
+        assert!(s.consistency_problems().unwrap().is_empty());
         (
             texts,
             s.ready_documents().unwrap(),
@@ -194,6 +195,7 @@ fn documents_are_stored_whole_replaced_in_place_and_chunk_ids_never_come_back() 
 fn the_same_path_stored_at_once_from_many_threads_is_one_document() {
     let b = backends();
     for (name, s) in &b.list {
+        s.adopt_model(&model(4, "m")).unwrap();
         std::thread::scope(|scope| {
             for i in 0..6 {
                 let s = s.clone();
@@ -211,6 +213,7 @@ fn the_same_path_stored_at_once_from_many_threads_is_one_document() {
         );
         assert_eq!(s.chunk_count().unwrap(), 2, "{name}");
         assert_eq!(s.keyword_rows().unwrap(), 2, "{name}");
+        assert!(s.consistency_problems().unwrap().is_empty(), "{name}");
     }
 }
 

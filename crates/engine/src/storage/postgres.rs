@@ -36,7 +36,8 @@ use crate::store::{
 use crate::text::keyword_form;
 
 /// The schema, in steps; `meta.schema` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 -- The keyword index's words as SQLite's `porter unicode61` tokenizer makes them: the original
 -- Porter stemmer, and no stop words (the search leaves out its own).
 CREATE TEXT SEARCH DICTIONARY quire_porter (TEMPLATE = snowball, LANGUAGE = porter);
@@ -140,7 +141,33 @@ CREATE TABLE embedding_claims (
     owner       TEXT NOT NULL,
     renewed_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
-"#];
+"#,
+    // BM25 needs the number of chunks and their mean length at every search: kept up to date
+    // here by triggers (a count over the chunks would read the whole table each time).
+    r#"
+CREATE TABLE keyword_totals (
+    one    BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+    chunks BIGINT NOT NULL,
+    words  BIGINT NOT NULL
+);
+INSERT INTO keyword_totals SELECT TRUE, count(*), coalesce(sum(words), 0) FROM chunks;
+CREATE FUNCTION quire_count_chunks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE keyword_totals SET chunks = chunks + (SELECT count(*) FROM changed_rows),
+            words = words + (SELECT coalesce(sum(words), 0) FROM changed_rows);
+    ELSE
+        UPDATE keyword_totals SET chunks = chunks - (SELECT count(*) FROM gone_rows),
+            words = words - (SELECT coalesce(sum(words), 0) FROM gone_rows);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER chunks_counted_in AFTER INSERT ON chunks REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION quire_count_chunks();
+CREATE TRIGGER chunks_counted_out AFTER DELETE ON chunks REFERENCING OLD TABLE AS gone_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION quire_count_chunks();
+"#,
+];
 
 /// Serialises schema changes between processes (a transaction-level advisory lock).
 const SCHEMA_LOCK: i64 = 0x5155_4952_4501;
@@ -221,6 +248,8 @@ pub struct Postgres {
     owner: String,
     lease: Duration,
     location: String,
+    /// The vector column's dimensions, once there is one (see [`Postgres::dimensions`]).
+    dims: std::sync::OnceLock<usize>,
     /// Open connections not in use, with when each was last used.
     idle: Mutex<Vec<(Client, Instant)>>,
     locks: Locks,
@@ -303,6 +332,7 @@ impl Postgres {
             lease,
             location: without_password(url),
             idle: Mutex::new(Vec::new()),
+            dims: std::sync::OnceLock::new(),
             locks: Locks::default(),
         };
         storage.migrate()?;
@@ -330,9 +360,18 @@ impl Postgres {
         });
         let client = match reused {
             Some(client) => client,
-            None => self.config.connect(NoTls).map_err(|e| {
-                Error::Postgres(format!("cannot reach {}: {}", self.location, cause(&e)))
-            })?,
+            None => {
+                let mut client = self.config.connect(NoTls).map_err(|e| {
+                    Error::Postgres(format!("cannot reach {}: {}", self.location, cause(&e)))
+                })?;
+                // Every vector search of this connection: as many candidates as the embedded
+                // index explores, and iterative scans, so that a filter on documents (a search
+                // in some documents, or a user's collections) still returns enough chunks.
+                client.batch_execute(&format!(
+                    "SET hnsw.ef_search = {EF_SEARCH}; SET hnsw.iterative_scan = relaxed_order"
+                ))?;
+                client
+            }
         };
         Ok(Conn {
             pool: self,
@@ -387,8 +426,17 @@ impl Postgres {
         Ok(())
     }
 
+    /// Whether the vector column exists yet (it does from the first model adopted on). Once
+    /// it does it always will, so that answer is kept.
     fn dimensions(&self) -> Result<Option<usize>> {
-        Ok(self.meta("dimensions")?.and_then(|d| d.parse().ok()))
+        if let Some(&dims) = self.dims.get() {
+            return Ok(Some(dims));
+        }
+        let dims = self.meta("dimensions")?.and_then(|d| d.parse().ok());
+        if let Some(dims) = dims {
+            let _ = self.dims.set(dims);
+        }
+        Ok(dims)
     }
 }
 
@@ -947,17 +995,12 @@ impl Storage for Postgres {
         Ok(row.get::<_, i64>(0) as u64)
     }
 
-    /// pgvector's HNSW index with iterative scans, so that a filter on documents (a search in
-    /// some documents, or a user's collections) still returns `count` chunks.
+    /// pgvector's HNSW index, with iterative scans (set on each connection) so that a filter
+    /// on documents still returns `count` chunks.
     fn nearest(&self, vector: &[f32], count: usize, docs: &[i64]) -> Result<Vec<(i64, f32)>> {
         if self.dimensions()?.is_none() {
             return Ok(Vec::new());
         }
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        tx.batch_execute(&format!(
-            "SET LOCAL hnsw.ef_search = {EF_SEARCH}; SET LOCAL hnsw.iterative_scan = relaxed_order;"
-        ))?;
         let sql = format!(
             "SELECT id, similarity FROM (
                  SELECT c.id, 1 - (c.embedding <=> $1) AS similarity,
@@ -969,8 +1012,7 @@ impl Storage for Postgres {
             document_filter(docs)
         );
         let query = Vector::from(vector.to_vec());
-        let rows = tx.query(&sql, &[&query, &(count as i64)])?;
-        tx.commit()?;
+        let rows = self.conn()?.query(&sql, &[&query, &(count as i64)])?;
         Ok(rows
             .iter()
             .map(|r| (r.get(0), r.get::<_, f64>(1) as f32))
@@ -991,14 +1033,14 @@ impl Storage for Postgres {
         }
         let filter = document_filter(docs);
         let sql = format!(
-            "WITH lexemes AS (
+            "WITH lexemes AS MATERIALIZED (
                  SELECT DISTINCT u.lexeme FROM unnest($1::text[]) AS t,
                      LATERAL unnest(to_tsvector('{TS_CONFIG}', t)) AS u),
-             total AS (
-                 SELECT greatest(count(*), 1)::float8 AS n,
-                        greatest(coalesce(avg(words), 1), 1)::float8 AS avglen
-                 FROM chunks),
-             weighted AS (
+             total AS MATERIALIZED (
+                 SELECT greatest(chunks, 1)::float8 AS n,
+                        greatest(words::float8 / greatest(chunks, 1), 1) AS avglen
+                 FROM keyword_totals),
+             weighted AS MATERIALIZED (
                  SELECT l.lexeme,
                         greatest(ln((total.n - f.n + 0.5) / (f.n + 0.5)), 1e-6) AS idf
                  FROM lexemes l, total,
@@ -1061,6 +1103,20 @@ impl Storage for Postgres {
             if chunks > 0 && self.documents_waiting()? == 0 {
                 problems.push(format!("{chunks} chunks but no vectors"));
             }
+        }
+        let row = self.conn()?.query_one(
+            "SELECT t.chunks, t.words, c.chunks, c.words FROM keyword_totals t,
+                 (SELECT count(*) AS chunks, coalesce(sum(words), 0)::bigint AS words
+                  FROM chunks) c",
+            &[],
+        )?;
+        let (kept, counted): ((i64, i64), (i64, i64)) =
+            ((row.get(0), row.get(1)), (row.get(2), row.get(3)));
+        if kept != counted {
+            problems.push(format!(
+                "the keyword totals say {} chunks of {} words, there are {} of {}",
+                kept.0, kept.1, counted.0, counted.1
+            ));
         }
         let row = self.conn()?.query_one(
             "SELECT count(*) FROM documents WHERE status = 'indexing'",
