@@ -47,5 +47,6 @@ export QUIRE_E2E_SCANNED="$work/lppl-scanned.pdf"
 say "running the end-to-end test under Xvfb"
 export TAURI_DRIVER="$tools/bin/tauri-driver"
 bash tests/e2e/run.sh tests/e2e/app.test.mjs tests/e2e/models.test.mjs tests/e2e/chinese.test.mjs \
-  tests/e2e/scanned.test.mjs tests/e2e/open_with.test.mjs tests/e2e/newer_library.test.mjs
+  tests/e2e/scanned.test.mjs tests/e2e/open_with.test.mjs tests/e2e/newer_library.test.mjs \
+  tests/e2e/team.test.mjs
 say "screenshots in $shots"
