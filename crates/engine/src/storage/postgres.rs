@@ -167,6 +167,34 @@ CREATE TRIGGER chunks_counted_in AFTER INSERT ON chunks REFERENCING NEW TABLE AS
 CREATE TRIGGER chunks_counted_out AFTER DELETE ON chunks REFERENCING OLD TABLE AS gone_rows
     FOR EACH STATEMENT EXECUTE FUNCTION quire_count_chunks();
 "#,
+    // The keyword index as an inverted list: a row per word of each chunk, with its frequency
+    // there (and the chunk's length and document), so that BM25 reads only the rows of the
+    // question's words instead of every matching chunk's whole word list. Filled by a trigger
+    // from the chunk's `keywords`; deleted with the chunk.
+    r#"
+CREATE TABLE chunk_terms (
+    lexeme      TEXT NOT NULL,
+    chunk_id    BIGINT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    document_id BIGINT NOT NULL,
+    tf          INTEGER NOT NULL,
+    words       BIGINT NOT NULL,
+    PRIMARY KEY (lexeme, chunk_id)
+);
+CREATE INDEX chunk_terms_by_chunk ON chunk_terms(chunk_id);
+CREATE FUNCTION quire_chunk_terms() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO chunk_terms (lexeme, chunk_id, document_id, tf, words)
+    SELECT u.lexeme, NEW.id, NEW.document_id, cardinality(u.positions), NEW.words
+    FROM unnest(NEW.keywords) AS u;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER chunks_terms AFTER INSERT ON chunks
+    FOR EACH ROW EXECUTE FUNCTION quire_chunk_terms();
+INSERT INTO chunk_terms (lexeme, chunk_id, document_id, tf, words)
+SELECT u.lexeme, c.id, c.document_id, cardinality(u.positions), c.words
+FROM chunks c, unnest(c.keywords) AS u;
+DROP INDEX chunks_keywords;
+"#,
 ];
 
 /// Serialises schema changes between processes (a transaction-level advisory lock).
@@ -1044,21 +1072,18 @@ impl Storage for Postgres {
                  SELECT l.lexeme,
                         greatest(ln((total.n - f.n + 0.5) / (f.n + 0.5)), 1e-6) AS idf
                  FROM lexemes l, total,
-                     LATERAL (SELECT count(*)::float8 AS n FROM chunks
-                              WHERE keywords @@ quote_literal(l.lexeme)::tsquery) f),
-             any_term AS (
-                 SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS q FROM lexemes),
-             found AS (
-                 SELECT c.id, c.keywords, c.words FROM chunks c
-                 JOIN documents d ON d.id = c.document_id, any_term
-                 WHERE c.keywords @@ any_term.q AND d.status = 'ready' {filter})
-             SELECT found.id FROM found, total, unnest(found.keywords) AS u
-             JOIN weighted w ON w.lexeme = u.lexeme
-             GROUP BY found.id
-             ORDER BY sum(w.idf * (cardinality(u.positions) * ({k1} + 1))
-                 / (cardinality(u.positions)
-                    + {k1} * (1 - {b} + {b} * found.words / total.avglen))) DESC,
-                 found.id
+                     LATERAL (SELECT count(*)::float8 AS n FROM chunk_terms t
+                              WHERE t.lexeme = l.lexeme) f)
+             SELECT c.chunk_id FROM weighted w,
+                 -- Each word's rows through the index (OFFSET 0: not flattened into a join,
+                 -- which a table without statistics yet would read whole).
+                 LATERAL (SELECT * FROM chunk_terms t WHERE t.lexeme = w.lexeme OFFSET 0) c
+             JOIN documents d ON d.id = c.document_id, total
+             WHERE d.status = 'ready' {filter}
+             GROUP BY c.chunk_id
+             ORDER BY sum(w.idf * c.tf * ({k1} + 1)
+                 / (c.tf + {k1} * (1 - {b} + {b} * c.words / total.avglen))) DESC,
+                 c.chunk_id
              LIMIT $2",
             k1 = BM25_K1,
             b = BM25_B,
@@ -1067,19 +1092,24 @@ impl Storage for Postgres {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    /// All of the term's words (one, mostly) in one chunk.
     fn has_term(&self, term: &str, docs: &[i64]) -> Result<bool> {
         let term = keyword_text(term).0;
         let sql = format!(
-            "SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id
-             WHERE c.keywords @@ plainto_tsquery('{TS_CONFIG}', $1)
-               AND numnode(plainto_tsquery('{TS_CONFIG}', $1)) > 0
-               AND d.status = 'ready' {} LIMIT 1",
+            "WITH lexemes AS MATERIALIZED (
+                 SELECT DISTINCT lexeme FROM unnest(to_tsvector('{TS_CONFIG}', $1)))
+             SELECT 1 FROM chunk_terms c JOIN documents d ON d.id = c.document_id
+             WHERE c.lexeme IN (SELECT lexeme FROM lexemes) AND d.status = 'ready' {}
+             GROUP BY c.chunk_id
+             HAVING count(*) = (SELECT count(*) FROM lexemes) AND count(*) > 0
+             LIMIT 1",
             document_filter(docs)
         );
         Ok(self.conn()?.query_opt(&sql, &[&term])?.is_some())
     }
 
-    /// Every chunk row carries its keywords (the column is NOT NULL).
+    /// Every chunk row carries its keywords (the column is NOT NULL; their inverted list is
+    /// checked by [`Storage::consistency_problems`]).
     fn keyword_rows(&self) -> Result<u64> {
         self.chunk_count()
     }
@@ -1110,6 +1140,19 @@ impl Storage for Postgres {
                   FROM chunks) c",
             &[],
         )?;
+        let unlisted: i64 = self
+            .conn()?
+            .query_one(
+                "SELECT count(*) FROM chunks c WHERE c.words > 0
+                 AND NOT EXISTS (SELECT 1 FROM chunk_terms t WHERE t.chunk_id = c.id)",
+                &[],
+            )?
+            .get(0);
+        if unlisted > 0 {
+            problems.push(format!(
+                "{unlisted} chunks are missing from the keyword index"
+            ));
+        }
         let (kept, counted): ((i64, i64), (i64, i64)) =
             ((row.get(0), row.get(1)), (row.get(2), row.get(3)));
         if kept != counted {
