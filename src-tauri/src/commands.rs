@@ -361,8 +361,9 @@ pub fn ocr_languages(locale: Option<String>) -> OcrLanguages {
 /// Saves the settings; new folders, models, device or OCR languages take effect by opening the
 /// library again
 /// (after the running ingestion and answer stop). Sources per answer and chunk size apply to
-/// the next question and the next documents added. A team library is asked for its documents
-/// first: a refused token or a server that cannot be reached is said, and nothing saved.
+/// the next question and the next documents added. A team library's server is asked first: a
+/// refused token, a collection not the user's or a server that cannot be reached is said, and
+/// nothing saved.
 #[tauri::command]
 pub async fn save_settings(value: Settings, state: State<'_, AppState>) -> CommandResult<Settings> {
     if let Some(problem) = value.problem() {
@@ -374,7 +375,7 @@ pub async fn save_settings(value: Settings, state: State<'_, AppState>) -> Comma
             let chosen = chosen.clone();
             let team = tauri::async_runtime::spawn_blocking(move || {
                 let team = Team::connect(&chosen)?;
-                team.client.documents().map_err(crate::team::error)?;
+                team.check()?;
                 Ok::<_, CommandError>(team)
             })
             .await

@@ -33,6 +33,40 @@ impl Team {
             collection: settings.collection.trim().to_string(),
         })
     }
+
+    /// Asks the server whether this user's token is valid and the collection one of theirs
+    /// (a server without the list of collections is asked for the documents only).
+    pub fn check(&self) -> CommandResult<()> {
+        let names: Vec<String> = match self.client.collections() {
+            Ok(list) => list.into_iter().map(|c| c.name).collect(),
+            Err(Error::Server { status: 404, .. }) => {
+                self.client.documents().map_err(error)?;
+                return Ok(());
+            }
+            Err(e) => return Err(error(e)),
+        };
+        if names.contains(&self.collection) {
+            return Ok(());
+        }
+        Err(CommandError::new(
+            ErrorKind::Usage,
+            not_a_member(&self.collection, self.client.url(), &names),
+        ))
+    }
+}
+
+/// Why uploads cannot go to `collection`, with the collections they may go to.
+fn not_a_member(collection: &str, url: &str, yours: &[String]) -> String {
+    let mine = if yours.is_empty() {
+        "you belong to none yet: the server's administrator adds you with `quire serve \
+         collection grant COLLECTION USER`"
+            .to_string()
+    } else {
+        format!("yours: {}", yours.join(", "))
+    };
+    format!(
+        "you are not a member of a collection {collection:?} on the team library at {url}; {mine}"
+    )
 }
 
 /// A client error as the window shows it: one sentence, with what to check in Settings.
@@ -289,6 +323,17 @@ mod tests {
             .message
             .starts_with("cannot reach the team library at http://127.0.0.1:9"));
         assert_eq!(error(Error::Stopped).kind, ErrorKind::Cancelled);
+    }
+
+    #[test]
+    fn a_collection_of_someone_else_names_the_users_own() {
+        let url = "http://127.0.0.1:8484";
+        assert_eq!(
+            not_a_member("hr", url, &["legal".into(), "research".into()]),
+            "you are not a member of a collection \"hr\" on the team library at \
+             http://127.0.0.1:8484; yours: legal, research"
+        );
+        assert!(not_a_member("hr", url, &[]).contains("collection grant COLLECTION USER"));
     }
 
     #[test]

@@ -167,7 +167,7 @@ test("a team library: the server's documents, uploads, answers, PDFs and convers
     }
   });
 
-  await t.test("Settings → Team library: a wrong token is refused on Save, the right one saved for its owner only", async () => {
+  await t.test("Settings → Team library: a wrong token or collection is refused on Save, the right ones saved for their owner only", async () => {
     await openSettings();
     await driver.until("Settings", 30, () => driver.run(`return document.querySelector("[data-testid=team-use]") !== null`));
     const [use] = await driver.findAll("[data-testid=team-use]");
@@ -190,7 +190,17 @@ test("a team library: the server's documents, uploads, answers, PDFs and convers
     assert.match(refused, /the server refused the token/);
     assert.equal(settingsFile().team_library, null, "nothing saved");
 
+    // The right token, but a collection that is not the user's: refused, naming theirs.
     await setInput("team-token", token);
+    await setInput("team-collection", "hr");
+    await driver.click(saveButton);
+    const notMember = await driver.until("Settings to refuse the collection", 30, () =>
+      driver.run(`const a = document.querySelector("form.settings [role=alert]")?.textContent ?? "";
+        return /not a member/.test(a) ? a : null;`),
+    );
+    console.log(`# Save with another's collection: ${notMember}`);
+    assert.match(notMember, /not a member of a collection "hr".*yours: legal/);
+    await setInput("team-collection", "legal");
     await driver.click(saveButton);
     await driver.until("Settings to close", 30, () => driver.run(`return document.querySelector("form.settings") === null`));
     const saved = settingsFile().team_library;

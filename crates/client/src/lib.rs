@@ -91,6 +91,16 @@ pub struct RemoteDocument {
     pub collection: String,
 }
 
+/// A collection the user belongs to: where their uploads may go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collection {
+    pub name: String,
+    /// How many users belong to it.
+    pub members: i64,
+    /// How many documents it holds.
+    pub documents: i64,
+}
+
 /// Where an upload's job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -198,6 +208,12 @@ impl Client {
     /// The documents of the user's collections, oldest first.
     pub fn documents(&self) -> Result<Vec<RemoteDocument>> {
         self.get("/v1/documents")
+    }
+
+    /// The collections the user belongs to, by name (a server from before `GET
+    /// /v1/collections` answers 404).
+    pub fn collections(&self) -> Result<Vec<Collection>> {
+        self.get("/v1/collections")
     }
 
     /// Uploads the PDF at `path` into `collection`, under its file name; the job that adds it.
