@@ -210,45 +210,6 @@ impl Answerer for Remote<'_> {
     }
 }
 
-/// The PDFs named: files as given, folders' `.pdf` files (recursively, in name order). A path
-/// that is not there is `Err` with the reason.
-fn pdf_files(paths: &[PathBuf]) -> Vec<(PathBuf, Result<(), String>)> {
-    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Result<(), String>)>) {
-        let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
-            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(e) => {
-                out.push((
-                    dir.to_path_buf(),
-                    Err(format!("cannot read the folder: {e}")),
-                ));
-                return;
-            }
-        };
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
-            {
-                out.push((path, Ok(())));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            walk(path, &mut out);
-        } else if path.exists() {
-            out.push((path.clone(), Ok(())));
-        } else {
-            out.push((path.clone(), Err("no such file or folder".into())));
-        }
-    }
-    out
-}
-
 fn failed(path: &Path, error: String) -> FileOutcome {
     FileOutcome {
         path: path.to_path_buf(),
@@ -272,7 +233,7 @@ fn add_files(
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut sent = Vec::new();
-    for (path, found) in pdf_files(paths) {
+    for (path, found) in quire_client::pdfs_to_upload(paths) {
         let job = match found {
             Ok(()) => match client.upload(collection, &path) {
                 Ok(job) => Ok(job),

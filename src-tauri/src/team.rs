@@ -122,45 +122,6 @@ pub enum AddUpdate {
     Job(JobEvent),
 }
 
-/// The PDFs named: files as given, the `.pdf` files of folders (recursively, in name order). A
-/// path that cannot be used is `Err` with the reason.
-fn pdf_files(paths: &[PathBuf]) -> Vec<(PathBuf, Result<(), String>)> {
-    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Result<(), String>)>) {
-        let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
-            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(e) => {
-                out.push((
-                    dir.to_path_buf(),
-                    Err(format!("cannot read the folder: {e}")),
-                ));
-                return;
-            }
-        };
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
-            {
-                out.push((path, Ok(())));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            walk(path, &mut out);
-        } else if path.exists() {
-            out.push((path.clone(), Ok(())));
-        } else {
-            out.push((path.clone(), Err("no such file or folder".into())));
-        }
-    }
-    out
-}
-
 fn failed(path: &Path, error: String, document_id: Option<i64>) -> FileOutcome {
     FileOutcome {
         path: path.to_path_buf(),
@@ -197,7 +158,7 @@ pub fn add(
     send: &dyn Fn(AddUpdate),
 ) -> CommandResult<Vec<FileOutcome>> {
     let started = Instant::now();
-    let files = pdf_files(paths);
+    let files = quire_client::pdfs_to_upload(paths);
     send(AddUpdate::Local(AddEvent::Planned {
         files: files.len(),
         to_index: files.len(),
@@ -353,26 +314,6 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&done).unwrap(),
             serde_json::json!({"event": "done", "data": {"seconds": 1.5, "failed": 0}})
-        );
-    }
-
-    #[test]
-    fn pdfs_of_folders_are_found_and_missing_paths_named() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("sub")).unwrap();
-        std::fs::write(dir.path().join("sub/b.PDF"), b"%PDF").unwrap();
-        std::fs::write(dir.path().join("a.pdf"), b"%PDF").unwrap();
-        std::fs::write(dir.path().join("notes.txt"), b"").unwrap();
-        let missing = dir.path().join("gone.pdf");
-        let found = pdf_files(&[dir.path().to_path_buf(), missing.clone()]);
-        let names: Vec<_> = found.iter().map(|(p, r)| (p.clone(), r.is_ok())).collect();
-        assert_eq!(
-            names,
-            [
-                (dir.path().join("a.pdf"), true),
-                (dir.path().join("sub/b.PDF"), true),
-                (missing, false),
-            ]
         );
     }
 }

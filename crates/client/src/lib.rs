@@ -584,6 +584,18 @@ fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     Some(value.strip_prefix(' ').unwrap_or(value))
 }
 
+/// The PDFs an upload of `paths` sends, found as a local `add` finds them
+/// ([`quire_engine::ingest::collect_pdfs`]: folders recursively, links followed once), then the
+/// paths that gave none, each with the reason.
+pub fn pdfs_to_upload(paths: &[PathBuf]) -> Vec<(PathBuf, std::result::Result<(), String>)> {
+    let (files, problems) = quire_engine::ingest::collect_pdfs(paths);
+    files
+        .into_iter()
+        .map(|path| (path, Ok(())))
+        .chain(problems.into_iter().map(|(path, why)| (path, Err(why))))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -648,6 +660,26 @@ mod tests {
             e.to_string()
                 .starts_with(&format!("cannot reach the team library at {url}")),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn pdfs_of_folders_are_found_and_missing_paths_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/b.PDF"), b"%PDF").unwrap();
+        std::fs::write(dir.path().join("a.pdf"), b"%PDF").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"").unwrap();
+        let missing = dir.path().join("gone.pdf");
+        let found = pdfs_to_upload(&[dir.path().to_path_buf(), missing.clone()]);
+        let names: Vec<_> = found.iter().map(|(p, r)| (p.clone(), r.is_ok())).collect();
+        assert_eq!(
+            names,
+            [
+                (dir.path().join("a.pdf"), true),
+                (dir.path().join("sub/b.PDF"), true),
+                (missing, false),
+            ]
         );
     }
 }

@@ -23,6 +23,8 @@ use crate::store::{DocStatus, FileStamp};
 
 mod plan;
 
+pub use plan::collect_pdfs;
+
 /// Chunks sent to the embedder per request: small enough that a question asked meanwhile
 /// waits little for the shared embedder, large enough to sort by length.
 const EMBED_BATCH: usize = 16;

@@ -188,7 +188,7 @@ fn file_stamp(path: &Path) -> std::io::Result<FileStamp> {
 /// once however many links lead to it. Symbolic links are followed, each folder entered once:
 /// a link back up the tree ends there instead of looping. Paths that do not exist, folders that
 /// cannot be read and folders without a PDF come back separately with a sentence saying so.
-fn collect_pdfs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+pub fn collect_pdfs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     let mut walk = Walk::default();
     for path in paths {
         match std::fs::canonicalize(path) {
