@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use postgres::{Client, NoTls, Transaction};
+pub use quire_engine::storage::without_password;
 use sha2::{Digest, Sha256};
 
 /// Serialises creating the tables between servers starting at once (a transaction-level
@@ -632,20 +633,6 @@ fn link_document(tx: &mut Transaction, job: &Claimed, document: i64) -> anyhow::
         )?;
     }
     Ok(())
-}
-
-/// A database URL for messages: without its password.
-pub fn without_password(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ mod embedded;
 mod postgres;
 
 pub use embedded::Embedded;
-pub use postgres::Postgres;
+pub use postgres::{without_password, Postgres};
 
 /// Where a library is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

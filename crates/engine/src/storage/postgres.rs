@@ -322,7 +322,7 @@ impl Drop for Conn<'_> {
 }
 
 /// `url` without its password, for messages.
-fn without_password(url: &str) -> String {
+pub fn without_password(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let credentials = &url[scheme + 3..at];
