@@ -15,26 +15,37 @@ import sys
 import time
 
 
-def tree_rss(root: int) -> int:
-    """Sum of VmRSS (bytes) over `root` and its descendants."""
-    parents = {}
-    rss = {}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid`, from its threads' `children` files (no scan of /proc: the
+    sampler must not take CPU time from the command it measures)."""
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            parents[int(pid)] = int(fields[1])
-            with open(f"/proc/{pid}/statm") as f:
-                rss[int(pid)] = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
             continue
+    return found
+
+
+def tree_rss(root: int) -> int:
+    """Sum of resident memory (bytes) over `root` and its descendants."""
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(p for p, parent in parents.items() if parent == pid)
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+        stack.extend(children(pid))
     return total
 
 

@@ -267,6 +267,53 @@ fn a_new_add_is_embedded_before_the_rest_of_an_earlier_batch() {
     assert_eq!(status.consistent, Some(true), "{:?}", status.problems);
 }
 
+/// The embedder always has the next batch in hand while the one before is stored. A document
+/// removed while one of its batches is in flight loses those chunks: their vectors are not
+/// stored (no vector of a passage that is gone), and the other document is embedded fully.
+#[test]
+fn a_document_removed_while_its_batch_is_in_flight_leaves_no_vectors_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(dir.path());
+    let removed = std::sync::Mutex::new(None::<String>);
+    let report = {
+        let watch = |event: &AddEvent| {
+            // At the first stored batch, the document it belongs to goes; its next batch is
+            // already with the embedder.
+            if let AddEvent::Embedding { path, .. } = event {
+                let mut removed = removed.lock().unwrap();
+                if removed.is_none() {
+                    let doc = engine
+                        .find_document(&path.to_string_lossy())
+                        .unwrap()
+                        .expect("the document being embedded");
+                    engine.remove(doc.id).unwrap();
+                    *removed = Some(doc.path);
+                }
+            }
+            true
+        };
+        // clsguide.pdf has several batches of chunks; lppl.pdf is the one kept.
+        let batch = [texlive("clsguide.pdf"), texlive("lppl.pdf")];
+        engine.add(&batch, &AddOptions::default(), &watch).unwrap()
+    };
+    assert_eq!(report.failed(), 0);
+    let removed = removed
+        .into_inner()
+        .unwrap()
+        .expect("a document was removed");
+    let documents = engine.documents().unwrap();
+    assert_eq!(documents.len(), 1, "{documents:?}");
+    assert_ne!(documents[0].path, removed);
+    assert_eq!(documents[0].status, DocStatus::Ready);
+    let status = engine.status(true).unwrap();
+    assert_eq!(status.chunks_waiting, 0);
+    assert_eq!(
+        status.vectors, status.chunks,
+        "a vector for each passage kept"
+    );
+    assert_eq!(status.consistent, Some(true), "{:?}", status.problems);
+}
+
 #[test]
 fn options_out_of_range_are_refused_by_the_engine() {
     let dir = tempfile::tempdir().unwrap();

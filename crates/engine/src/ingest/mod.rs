@@ -1,20 +1,25 @@
 //! Ingestion: adding PDFs and removing them, in two phases.
 //!
-//! 1. **Searchable by words**: each file is extracted (the next one while this one is stored),
-//!    chunked and stored with its keyword index in one transaction; from then on searches and
-//!    answers find it by its words, and it is reported added.
+//! 1. **Searchable by words**: files are extracted and chunked by reader threads (one per core,
+//!    a few files ahead) and stored here in the order given, each with its keyword index in
+//!    one transaction; from then on searches and answers find it by its words, and it is
+//!    reported added.
 //! 2. **Searchable by meaning**: the stored chunks that have no vector yet are embedded, the
-//!    newest add first ([`embed_waiting`]). Vectors are saved, and their documents marked
+//!    newest add first ([`embed_waiting`]), with the next batch always in the embedder's hands
+//!    while the last one's vectors are stored. Vectors are saved, and their documents marked
 //!    embedded, at checkpoints; after a crash or a stop the next run goes on from the last
 //!    checkpoint without embedding anything twice.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::chunk::{chunk_pages, ChunkOptions, TokenCounter};
+use crate::chunk::{chunk_pages, Chunk, ChunkOptions, TokenCounter};
+use crate::embed::{ModelTokens, PendingEmbedding};
 use crate::error::{Error, Result};
 use crate::extract::{ExtractError, ExtractedPdf, Extractor, FailureKind};
 use crate::runtime::{Embedding, Models};
@@ -25,6 +30,9 @@ mod plan;
 
 pub use plan::collect_pdfs;
 
+/// Reader threads for the first phase, at most: extraction (with OCR) and chunking are the
+/// work there, and each reader keeps a core busy.
+const READERS: usize = 2;
 /// Chunks sent to the embedder per request: small enough that a question asked meanwhile
 /// waits little for the shared embedder, large enough to sort by length.
 const EMBED_BATCH: usize = 16;
@@ -316,30 +324,38 @@ pub(crate) struct Embedded {
 }
 
 /// Embeds the chunks waiting for vectors until none are left, the newest add's first: in
-/// batches, each under the library's change lock (so that an `add` or `remove` meanwhile
+/// batches, each read under the library's change lock (so that an `add` or `remove` meanwhile
 /// waits at most one batch), saving the vectors and marking finished documents embedded at
 /// checkpoints. Documents stored meanwhile are taken next. When another thread of this
 /// process is already embedding, returns at once: it takes the new chunks first.
+///
+/// One batch is always in flight: the next batch is read and handed to the embedder before
+/// the vectors of the one before are stored, so that the embedder's cores never wait for the
+/// library (storing vectors, checkpoints).
 pub(crate) fn embed_waiting(
     library: &dyn Storage,
     embedding: &Embedding,
     options: &AddOptions,
     progress: &dyn AddProgress,
 ) -> Result<Embedded> {
-    let mut done = Embedded::default();
     let Some(_embedding) = library.begin_embedding() else {
-        return Ok(done);
+        return Ok(Embedded::default());
     };
-    let started = Instant::now();
+    let mut run = EmbedRun {
+        library,
+        progress,
+        started: Instant::now(),
+        done: Embedded::default(),
+        finished: Vec::new(),
+        counted: 0,
+        total: 0,
+    };
     let mut last_checkpoint = Instant::now();
-    // Documents whose vectors are all in the index, not yet saved.
-    let mut finished: Vec<i64> = Vec::new();
     let mut generation = library.stored_generation();
     let mut queue = library.embedding_queue()?;
-    let mut total: usize = queue.iter().map(|(_, c)| c.len()).sum();
+    run.total = queue.iter().map(|(_, c)| c.len()).sum();
     let mut position = 0;
-    // Chunks of the queue that have their vectors (from this run, or an earlier checkpoint).
-    let mut counted = 0;
+    let mut flight: Option<Batch> = None;
     while position < queue.len() {
         let (doc, chunks) = queue[position].clone();
         let path = library
@@ -348,62 +364,176 @@ pub(crate) fn embed_waiting(
             .unwrap_or_default();
         let todo = library.missing_vectors(&chunks)?;
         let mut doc_done = chunks.len() - todo.len();
-        counted += doc_done;
-        for batch in todo.chunks(EMBED_BATCH) {
+        run.counted += doc_done;
+        let batches: Vec<&[i64]> = todo.chunks(EMBED_BATCH).collect();
+        if batches.is_empty() {
+            // Its vectors were all stored before (none of its chunks is in flight).
+            run.finished.push(doc);
+        }
+        for (b, ids) in batches.iter().enumerate() {
             let changing = library.begin_change()?;
             // Removed or replaced meanwhile: its chunks are gone.
-            let texts = library.texts_of(batch)?;
-            let t = Instant::now();
-            let vectors = embedding
+            let texts = library.texts_of(ids)?;
+            let ids: Vec<i64> = texts.iter().map(|(id, _)| *id).collect();
+            let pending = embedding
                 .thread
-                .embed(texts.iter().map(|(_, t)| t.clone()).collect())?;
-            done.embed_seconds += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            let items: Vec<(i64, Vec<f32>)> =
-                texts.iter().map(|(id, _)| *id).zip(vectors).collect();
-            library.add_vectors(&items)?;
-            done.index_seconds += t.elapsed().as_secs_f64();
-            drop(changing);
-            done.chunks += items.len() as u64;
-            doc_done += batch.len();
-            counted += batch.len();
-            let pace = done.chunks as f64 / started.elapsed().as_secs_f64().max(1e-3);
-            let mut keep_going = progress.on_event(&AddEvent::Embedding {
+                .submit(texts.into_iter().map(|(_, t)| t).collect())?;
+            doc_done += ids.len();
+            let batch = Batch {
+                doc,
                 path: path.clone(),
-                chunks_done: doc_done,
-                chunks_total: chunks.len(),
-            });
-            keep_going &= progress.on_event(&AddEvent::Vectors {
-                chunks_done: counted,
-                chunks_total: total,
-                seconds_left: (done.chunks >= 2 * EMBED_BATCH as u64)
-                    .then(|| total.saturating_sub(counted) as f64 / pace),
-            });
+                ids,
+                pending,
+                doc_done,
+                doc_total: chunks.len(),
+                last_of_doc: b + 1 == batches.len(),
+            };
+            let landed = match flight.replace(batch) {
+                Some(previous) => Some(run.land(previous)?),
+                None => None,
+            };
+            drop(changing);
+            // Progress is told outside the lock: a listener may add or remove meanwhile.
+            if landed.is_some_and(|landed| !run.tell(landed)) {
+                return run.stop();
+            }
             if last_checkpoint.elapsed() >= options.checkpoint_every {
-                checkpoint(library, &mut finished, &mut done)?;
+                run.checkpoint()?;
                 last_checkpoint = Instant::now();
             }
-            if !keep_going {
-                done.stopped = true;
-                checkpoint(library, &mut finished, &mut done)?;
-                return Ok(done);
-            }
         }
-        finished.push(doc);
         position += 1;
         // Documents stored since the queue was read go first.
         let now = library.stored_generation();
         if now != generation {
             generation = now;
-            checkpoint(library, &mut finished, &mut done)?;
+            if let Some(batch) = flight.take() {
+                let landed = run.land_locked(batch)?;
+                if !run.tell(landed) {
+                    return run.stop();
+                }
+            }
+            run.checkpoint()?;
             queue = library.embedding_queue()?;
             position = 0;
-            total = counted + queue.iter().map(|(_, c)| c.len()).sum::<usize>();
+            run.total = run.counted + queue.iter().map(|(_, c)| c.len()).sum::<usize>();
         }
     }
-    checkpoint(library, &mut finished, &mut done)?;
+    if let Some(batch) = flight.take() {
+        let landed = run.land_locked(batch)?;
+        if !run.tell(landed) {
+            return run.stop();
+        }
+    }
+    run.checkpoint()?;
     library.embedding_finished()?;
-    Ok(done)
+    Ok(run.done)
+}
+
+/// A batch of one document's chunks handed to the embedder, not yet stored.
+struct Batch {
+    doc: i64,
+    path: PathBuf,
+    /// The chunks, in the order of the texts given to the embedder.
+    ids: Vec<i64>,
+    pending: PendingEmbedding,
+    /// The document's chunks with vectors once this batch is stored, of `doc_total`.
+    doc_done: usize,
+    doc_total: usize,
+    /// The document's last batch: once stored, the document has all its vectors.
+    last_of_doc: bool,
+}
+
+/// A stored batch, for the progress report.
+struct Landed {
+    path: PathBuf,
+    chunks_done: usize,
+    chunks_total: usize,
+}
+
+/// The state of one [`embed_waiting`] run.
+struct EmbedRun<'a> {
+    library: &'a dyn Storage,
+    progress: &'a dyn AddProgress,
+    started: Instant,
+    done: Embedded,
+    /// Documents whose vectors are all in the index, not yet saved.
+    finished: Vec<i64>,
+    /// Chunks of the queue that have their vectors (from this run, or an earlier checkpoint).
+    counted: usize,
+    total: usize,
+}
+
+impl EmbedRun<'_> {
+    /// Waits for `batch`'s vectors and stores those of its chunks that still exist (the caller
+    /// holds the change lock).
+    fn land(&mut self, batch: Batch) -> Result<Landed> {
+        let t = Instant::now();
+        let vectors = batch.pending.wait()?;
+        self.done.embed_seconds += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        // A document removed or replaced while its batch was in flight has lost these chunks.
+        let present: HashSet<i64> = self
+            .library
+            .texts_of(&batch.ids)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let items: Vec<(i64, Vec<f32>)> = batch
+            .ids
+            .iter()
+            .copied()
+            .zip(vectors)
+            .filter(|(id, _)| present.contains(id))
+            .collect();
+        self.library.add_vectors(&items)?;
+        self.done.index_seconds += t.elapsed().as_secs_f64();
+        self.done.chunks += items.len() as u64;
+        self.counted += batch.ids.len();
+        if batch.last_of_doc {
+            self.finished.push(batch.doc);
+        }
+        Ok(Landed {
+            path: batch.path,
+            chunks_done: batch.doc_done,
+            chunks_total: batch.doc_total,
+        })
+    }
+
+    /// [`Self::land`] under the change lock.
+    fn land_locked(&mut self, batch: Batch) -> Result<Landed> {
+        let _changing = self.library.begin_change()?;
+        self.land(batch)
+    }
+
+    /// Reports a stored batch; false when asked to stop.
+    fn tell(&self, landed: Landed) -> bool {
+        let pace = self.done.chunks as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        let mut keep_going = self.progress.on_event(&AddEvent::Embedding {
+            path: landed.path,
+            chunks_done: landed.chunks_done,
+            chunks_total: landed.chunks_total,
+        });
+        keep_going &= self.progress.on_event(&AddEvent::Vectors {
+            chunks_done: self.counted,
+            chunks_total: self.total,
+            seconds_left: (self.done.chunks >= 2 * EMBED_BATCH as u64)
+                .then(|| self.total.saturating_sub(self.counted) as f64 / pace),
+        });
+        keep_going
+    }
+
+    fn checkpoint(&mut self) -> Result<()> {
+        checkpoint(self.library, &mut self.finished, &mut self.done)
+    }
+
+    /// Stops where asked: what is stored is saved; a batch still in flight is dropped (its
+    /// chunks wait for the next run).
+    fn stop(mut self) -> Result<Embedded> {
+        self.done.stopped = true;
+        self.checkpoint()?;
+        Ok(self.done)
+    }
 }
 
 /// Saves the vector index, then marks the `finished` documents (all their vectors in it) as
@@ -442,36 +572,64 @@ impl Work {
 }
 
 impl Run<'_> {
-    /// Extracts the files on a second thread (one file ahead) and stores each here, searchable
-    /// by words once its transaction commits.
+    /// Extracts the files on reader threads (one per core, at most [`READERS`], a few files
+    /// ahead) and stores each here in the order given, searchable by words once its
+    /// transaction commits.
     fn index_all(&mut self, extractor: &Extractor, work: &[Work]) -> Result<()> {
+        let readers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, READERS);
+        let gate = Gate::new(readers * 2);
+        let next = AtomicUsize::new(0);
+        let chunking = self.chunk_options();
+        let embedding = self.embedding;
         std::thread::scope(|scope| -> Result<()> {
-            // The channel holds one extracted file, which bounds memory.
-            let (tx, rx) =
-                mpsc::sync_channel::<(usize, Result<ExtractedPdf, ExtractError>, f64)>(1);
-            if self.report.cancelled {
-                drop(tx);
-            } else {
-                let progress = self.progress;
-                scope.spawn(move || extract_all(extractor, work, progress, tx));
-            }
-            for (i, extracted, secs) in rx {
-                self.report.stages.extract += secs;
-                let outcome = match self.index_file(&work[i], extracted) {
-                    Ok(outcome) => outcome,
-                    Err(e) => {
-                        // A write failed (a full disk): this file is not stored, and nothing
-                        // more is done.
-                        let failed =
-                            FileOutcome::not_stored(&work[i].shown(), format!("not stored: {e}"));
-                        self.finish(failed);
-                        self.fail_rest(&work[i + 1..], &e);
-                        return Err(e);
-                    }
+            // The channel and the gate bound how many extracted files wait in memory.
+            let (tx, rx) = mpsc::sync_channel::<Read>(readers);
+            if !self.report.cancelled {
+                let reader = Reader {
+                    extractor,
+                    work,
+                    next: &next,
+                    gate: &gate,
+                    progress: self.progress,
+                    chunking: &chunking,
+                    tokens: &embedding.tokens,
                 };
-                if !self.finish(outcome) {
-                    self.report.cancelled = true;
-                    break;
+                for _ in 0..readers {
+                    let tx = tx.clone();
+                    scope.spawn(move || reader.read_all(tx));
+                }
+            }
+            drop(tx);
+            // Readers finish out of order; files are stored in the order given.
+            let _closed = gate.closes_on_drop();
+            let mut waiting = std::collections::BTreeMap::new();
+            for read in rx {
+                self.report.stages.extract += read.extract_seconds;
+                self.report.stages.chunk += read.chunk_seconds;
+                waiting.insert(read.index, read.result);
+                while let Some(extracted) = waiting.remove(&gate.stored()) {
+                    let i = gate.stored();
+                    let outcome = match self.index_file(&work[i], extracted) {
+                        Ok(outcome) => outcome,
+                        Err(e) => {
+                            // A write failed (a full disk): this file is not stored, and
+                            // nothing more is done.
+                            let failed = FileOutcome::not_stored(
+                                &work[i].shown(),
+                                format!("not stored: {e}"),
+                            );
+                            self.finish(failed);
+                            self.fail_rest(&work[i + 1..], &e);
+                            return Err(e);
+                        }
+                    };
+                    gate.advance();
+                    if !self.finish(outcome) {
+                        self.report.cancelled = true;
+                        return Ok(());
+                    }
                 }
             }
             Ok(())
@@ -481,16 +639,12 @@ impl Run<'_> {
     fn index_file(
         &mut self,
         work: &Work,
-        extracted: Result<ExtractedPdf, ExtractError>,
+        extracted: Result<(ExtractedPdf, Vec<Chunk>), ExtractError>,
     ) -> Result<FileOutcome> {
-        let pdf = match extracted {
-            Ok(pdf) => pdf,
+        let (pdf, chunks) = match extracted {
+            Ok(read) => read,
             Err(e) => return self.record_failure(work, e),
         };
-        let t = Instant::now();
-        let chunks = chunk_pages(&pdf.pages, &self.chunk_options(), &self.embedding.tokens);
-        self.report.stages.chunk += t.elapsed().as_secs_f64();
-
         let t = Instant::now();
         let key = work.key();
         let title = pdf
@@ -603,29 +757,122 @@ impl Run<'_> {
     }
 }
 
-/// Extracts each file in turn and sends it on; stops when the receiver is gone or the
-/// progress callback says stop.
-fn extract_all(
-    extractor: &Extractor,
-    work: &[Work],
-    progress: &dyn AddProgress,
-    tx: mpsc::SyncSender<(usize, Result<ExtractedPdf, ExtractError>, f64)>,
-) {
-    for (i, item) in work.iter().enumerate() {
-        let t = Instant::now();
-        let mut keep_going = true;
-        let result = extractor.extract(&item.path, &mut |read| {
-            keep_going &= progress.on_event(&AddEvent::Reading {
-                path: item.shown(),
-                pages_done: read.pages_done,
-                pages_total: read.pages_total,
-                ocr_page: read.ocr_page,
-                ocr_pages: read.ocr_pages,
+/// A file as a reader sends it: extracted and chunked, or why it could not be read.
+struct Read {
+    index: usize,
+    result: Result<(ExtractedPdf, Vec<Chunk>), ExtractError>,
+    extract_seconds: f64,
+    chunk_seconds: f64,
+}
+
+/// What a reader thread needs: the files, the shared place in them, and how to chunk.
+#[derive(Clone, Copy)]
+struct Reader<'a> {
+    extractor: &'a Extractor,
+    work: &'a [Work],
+    next: &'a AtomicUsize,
+    gate: &'a Gate,
+    progress: &'a dyn AddProgress,
+    chunking: &'a ChunkOptions,
+    tokens: &'a ModelTokens,
+}
+
+impl Reader<'_> {
+    /// Extracts and chunks the next file no other reader has taken, and sends it on, until
+    /// none are left; stops when the receiver is gone or the progress callback says stop.
+    fn read_all(self, tx: mpsc::SyncSender<Read>) {
+        loop {
+            let index = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = self.work.get(index) else {
+                return;
+            };
+            if !self.gate.wait_for_room(index) {
+                return;
+            }
+            let t = Instant::now();
+            let mut keep_going = true;
+            let extracted = self.extractor.extract(&item.path, &mut |read| {
+                keep_going &= self.progress.on_event(&AddEvent::Reading {
+                    path: item.shown(),
+                    pages_done: read.pages_done,
+                    pages_total: read.pages_total,
+                    ocr_page: read.ocr_page,
+                    ocr_pages: read.ocr_pages,
+                });
             });
-        });
-        if tx.send((i, result, t.elapsed().as_secs_f64())).is_err() || !keep_going {
-            return;
+            let extract_seconds = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let result = extracted.map(|pdf| {
+                let chunks = chunk_pages(&pdf.pages, self.chunking, self.tokens);
+                (pdf, chunks)
+            });
+            let read = Read {
+                index,
+                result,
+                extract_seconds,
+                chunk_seconds: t.elapsed().as_secs_f64(),
+            };
+            if tx.send(read).is_err() || !keep_going {
+                return;
+            }
         }
+    }
+}
+
+/// How far readers may run ahead of the files stored: file `i` is read only once fewer than
+/// `ahead` files before it wait to be stored (a large file on one reader does not let the
+/// other fill memory with the files after it).
+struct Gate {
+    ahead: usize,
+    /// Files stored so far (the next to store is this one), and whether storing has ended.
+    state: Mutex<(usize, bool)>,
+    moved: Condvar,
+}
+
+impl Gate {
+    fn new(ahead: usize) -> Gate {
+        Gate {
+            ahead,
+            state: Mutex::new((0, false)),
+            moved: Condvar::new(),
+        }
+    }
+
+    fn stored(&self) -> usize {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).0
+    }
+
+    fn advance(&self) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).0 += 1;
+        self.moved.notify_all();
+    }
+
+    /// Waits until file `i` may be read; false when storing has ended (stop reading).
+    fn wait_for_room(&self, i: usize) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while i >= state.0 + self.ahead && !state.1 {
+            state = self
+                .moved
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        !state.1
+    }
+
+    /// Ends storing when dropped (readers waiting for room stop), however the storing loop ends.
+    fn closes_on_drop(&self) -> impl Drop + '_ {
+        struct Close<'a>(&'a Gate);
+        impl Drop for Close<'_> {
+            fn drop(&mut self) {
+                self.0
+                    .state
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .1 = true;
+                self.0.moved.notify_all();
+            }
+        }
+        Close(self)
     }
 }
 
@@ -633,4 +880,33 @@ fn fallback_title(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_wait_for_room_and_stop_when_storing_ends() {
+        let gate = Gate::new(2);
+        // Files 0 and 1 may be read at once; file 2 only once file 0 is stored.
+        assert!(gate.wait_for_room(0) && gate.wait_for_room(1));
+        let (tx, rx) = mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| tx.send(gate.wait_for_room(2)).unwrap());
+            assert!(
+                rx.recv_timeout(Duration::from_millis(200)).is_err(),
+                "file 2 waits"
+            );
+            gate.advance();
+            assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(true));
+            assert_eq!(gate.stored(), 1);
+            // Storing ends (a stop, a failed write): a reader waiting for room stops reading.
+            scope.spawn(|| tx.send(gate.wait_for_room(9)).unwrap());
+            assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+            drop(gate.closes_on_drop());
+            assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(false));
+        });
+        assert!(!gate.wait_for_room(0), "no more reading after the end");
+    }
 }
