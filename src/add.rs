@@ -15,6 +15,9 @@ struct Bars {
     files: ProgressBar,
     pages: ProgressBar,
     chunks: ProgressBar,
+    /// The file the pages bar follows: two files are read at once, and the bar stays with one
+    /// until it is stored.
+    reading: Mutex<Reading>,
 }
 
 impl Bars {
@@ -38,6 +41,7 @@ impl Bars {
             files,
             pages,
             chunks,
+            reading: Mutex::new(Reading::default()),
         }
     }
 
@@ -51,9 +55,14 @@ impl Bars {
                 ocr_page,
                 ocr_pages,
             } => {
-                if *pages_done == 0 {
-                    self.pages.reset();
-                    self.pages.set_message(short_name(path));
+                let mut reading = self.reading.lock().unwrap_or_else(|p| p.into_inner());
+                match reading.follow(path) {
+                    Follow::Other => return,
+                    Follow::New => {
+                        self.pages.reset();
+                        self.pages.set_message(short_name(path));
+                    }
+                    Follow::Same => {}
                 }
                 if *ocr_pages > 0 {
                     self.pages.set_message(format!(
@@ -78,12 +87,55 @@ impl Bars {
                 }
             }
             AddEvent::Searchable { .. } => self.files.finish(),
-            AddEvent::Finished(_) => self.files.inc(1),
+            AddEvent::Finished(outcome) => {
+                self.reading
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .stored(&outcome.path);
+                self.files.inc(1)
+            }
             AddEvent::Done { .. } => {
                 self.files.finish_and_clear();
                 self.pages.finish_and_clear();
                 self.chunks.finish_and_clear();
             }
+        }
+    }
+}
+
+/// Which file's pages the bar shows while readers work on several at once.
+#[derive(Default)]
+struct Reading {
+    shown: Option<PathBuf>,
+}
+
+/// What a reading event means for the pages bar.
+#[derive(Debug, PartialEq)]
+enum Follow {
+    /// The file shown: update the bar.
+    Same,
+    /// A file to show from now on: start the bar afresh.
+    New,
+    /// Another reader's file: leave the bar alone.
+    Other,
+}
+
+impl Reading {
+    fn follow(&mut self, path: &Path) -> Follow {
+        match &self.shown {
+            Some(shown) if shown == path => Follow::Same,
+            Some(_) => Follow::Other,
+            None => {
+                self.shown = Some(path.to_path_buf());
+                Follow::New
+            }
+        }
+    }
+
+    /// A file was stored: once it is the one shown, the bar takes the next file read.
+    fn stored(&mut self, path: &Path) {
+        if self.shown.as_deref() == Some(path) {
+            self.shown = None;
         }
     }
 }
@@ -224,5 +276,25 @@ fn summary(report: &AddReport) {
              `quire add` goes on with them",
             report.chunks_waiting
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pages_bar_stays_with_one_file_while_two_are_read() {
+        let mut reading = Reading::default();
+        let (a, b) = (Path::new("/docs/a.pdf"), Path::new("/docs/b.pdf"));
+        assert_eq!(reading.follow(a), Follow::New);
+        assert_eq!(reading.follow(b), Follow::Other);
+        assert_eq!(reading.follow(a), Follow::Same);
+        // Another file stored changes nothing; once a.pdf is stored, b.pdf takes the bar.
+        reading.stored(b);
+        assert_eq!(reading.follow(b), Follow::Other);
+        reading.stored(a);
+        assert_eq!(reading.follow(b), Follow::New);
+        assert_eq!(reading.follow(b), Follow::Same);
     }
 }
