@@ -57,10 +57,22 @@ for section in "${sections[@]}"; do
     ;;
   embedding)
     say "embedding: Quire (f32, int8) vs sentence-transformers (PyTorch f32, int8), same 256-token chunks"
-    "$examples/embed_bench" /usr/share/doc/texlive-doc/latex/base/source2e.pdf 96 \
-      --dump "$out/embedding-chunks.json" --json >"$out/embedding-quire.json" 2>/dev/null
-    "$venv/bin/python" bench/embed_st.py "$out/embedding-chunks.json" \
-      "$models/all-MiniLM-L6-v2" "$threads" 16 >"$out/embedding-pytorch.json" 2>/dev/null
+    # The default model, then the multilingual one when it was fetched (models/fetch.py
+    # multilingual-e5-small); where the CPU has AMX tiles, int8 once more without them.
+    for model in all-MiniLM-L6-v2 multilingual-e5-small; do
+      suffix=""; [ "$model" = all-MiniLM-L6-v2 ] || suffix="-$model"
+      [ -d "$models/$model" ] || { say "embedding: $model is not in $models, skipped"; continue; }
+      "$examples/embed_bench" /usr/share/doc/texlive-doc/latex/base/source2e.pdf 96 --model "$model" \
+        --dump "$out/embedding-chunks$suffix.json" --json >"$out/embedding-quire$suffix.json" 2>/dev/null
+      if grep -q AMX "$out/embedding-quire$suffix.json"; then
+        QUIRE_NO_AMX=1 "$examples/embed_bench" /usr/share/doc/texlive-doc/latex/base/source2e.pdf 96 \
+          --model "$model" --json >"$out/embedding-quire$suffix-vnni.json" 2>/dev/null
+      else
+        rm -f "$out/embedding-quire$suffix-vnni.json"
+      fi
+      "$venv/bin/python" bench/embed_st.py "$out/embedding-chunks$suffix.json" \
+        "$models/$model" "$threads" 16 >"$out/embedding-pytorch$suffix.json" 2>/dev/null
+    done
     ;;
   ingestion)
     # Both encoder precisions, each into a fresh library of the whole collection: time until

@@ -2,8 +2,11 @@
 //! `BertModel`, same chunks, same batches, same run.
 //!
 //! cargo run --release -p quire-engine --example embed_bench -- [PDF] [CHUNKS] [--dump FILE] [--json]
-//!     [--profile f32|int8]
+//!     [--profile f32|int8] [--model NAME]
 //!
+//! `--model NAME`: a model folder under the models folder (default: the default embedding
+//! model), e.g. multilingual-e5-small. Set `QUIRE_NO_AMX=1` to measure int8 on AVX-512 VNNI
+//! where the CPU also has AMX tiles.
 //! `--dump FILE` writes the chunks (a JSON array of strings) for other embedders to measure on
 //! exactly the same input (bench/embed_st.py); `--json` prints the figures as one JSON object.
 
@@ -32,13 +35,22 @@ fn main() {
         args.drain(i..=i + 1);
         which
     });
+    let model = args.iter().position(|a| a == "--model").map(|i| {
+        let name = args.get(i + 1).expect("--model NAME").clone();
+        args.drain(i..=i + 1);
+        name
+    });
     let pdf = args
         .get(1)
         .cloned()
         .unwrap_or("/usr/share/doc/texlive-doc/latex/base/source2e.pdf".into());
     let count: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(96);
     let models = common::models_dir();
-    let dir = models.join(quire_engine::DEFAULT_EMBEDDING_MODEL);
+    let dir = models.join(
+        model
+            .as_deref()
+            .unwrap_or(quire_engine::DEFAULT_EMBEDDING_MODEL),
+    );
     let files = ModelFiles::locate(&dir).unwrap();
     let tokens = ModelTokens::new(&files).unwrap();
     let pdf = Extractor::new(Isolation::Thread)
@@ -154,6 +166,7 @@ fn main() {
         println!(
             "{}",
             serde_json::json!({
+                "model": dir.file_name().map(|n| n.to_string_lossy().into_owned()),
                 "chunks": chunks.len(),
                 "mean_tokens": mean_tokens,
                 "threads": threads,

@@ -36,9 +36,9 @@ mod simd;
 
 /// The number type of the CPU encoder's projections, written "f32" or "int8". f32 gives the
 /// model's own vectors; int8 (weights quantised at load, activations per token) is about twice
-/// as fast on CPUs with AVX-512 VNNI and gives vectors within cosine ~0.99 of them
-/// (docs/benchmarks.md). On a GPU, and on CPUs without VNNI, int8 runs as f32 and the backend
-/// description says why.
+/// as fast on CPUs with AVX-512 VNNI (more with AMX tiles) and gives vectors within cosine
+/// ~0.99 of them (docs/benchmarks.md). On a GPU, and on CPUs without VNNI, int8 runs as f32 and
+/// the backend description says why.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum EncoderPrecision {
@@ -484,10 +484,12 @@ fn fastest(
     let int8 = precision == EncoderPrecision::Int8;
     if candle.device.is_cpu() {
         let vnni = int8::supported();
-        let note = if int8 && !vnni {
+        let note = if !int8 {
+            ""
+        } else if !vnni {
             " (int8 needs a CPU with AVX-512 VNNI)"
         } else {
-            ""
+            int8::kernel()
         };
         let encoder = cpu::CpuEncoder::new(candle, config, int8 && vnni)?;
         return Ok((Encoder::Cpu(encoder), note.to_string()));
