@@ -2,7 +2,7 @@
 """Reports bench/multilingual.sh's results: writes docs/bench/multilingual.md (the table
 docs/benchmarks.md includes) and prints it.
 
-usage: multilingual.py DIR MODEL...
+usage: multilingual.py DIR NAME...   (a model's folder name, "-int8" added for its int8 library)
 """
 import json
 import os
@@ -27,8 +27,9 @@ def main() -> int:
         "|---|---|---|---|---|---|---|---|",
     ]
     speed = []
-    for model in models:
-        base = os.path.join(out, f"multilingual-{model}")
+    for name in models:
+        base = os.path.join(out, f"multilingual-{name}")
+        model = name[:-len("-int8")] + " (int8)" if name.endswith("-int8") else name
         for name, label in SETS:
             path = os.path.join(base, f"{name}.json")
             if not os.path.exists(path):

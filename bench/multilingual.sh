@@ -31,36 +31,45 @@ nodict="$(mktemp -d)"
 trap 'rm -rf "$nodict"' EXIT
 for f in "$models"/*; do [ "$(basename "$f")" = cc-cedict ] || ln -s "$f" "$nodict/"; done
 
+# Each model in f32 and on the int8 path (MULTILINGUAL_PRECISIONS, default both): the int8
+# rows are the retrieval quality the int8 encoder keeps, per model and question set.
+read -r -a precisions <<<"${MULTILINGUAL_PRECISIONS:-f32 int8}"
+names=()
 for model in "${chosen[@]}"; do
   [ -d "$models/$model" ] || { echo "no model $model in $models: run python3 models/fetch.py" >&2; exit 1; }
-  lib="$out/multilingual-$model/library"
-  if [ ! -f "$out/multilingual-$model/ingestion.json" ]; then
-    say "multilingual: $model indexes $(wc -l <"$docs") documents"
-    rm -rf "$lib"; mkdir -p "$out/multilingual-$model"
-    QUIRE_EMBEDDING_MODEL="$models/$model" "$examples/ingest_bench" "$lib" <"$docs" \
-      >"$out/multilingual-$model/ingestion.json.part"
-    mv "$out/multilingual-$model/ingestion.json.part" "$out/multilingual-$model/ingestion.json"
-  fi
-  evaluate() {  # NAME QUESTIONS [retrieval_eval options]
-    local name="$1" set="$2"; shift 2
-    say "multilingual: $model, $name"
-    QUIRE_EMBEDDING_MODEL="$models/$model" "$examples/retrieval_eval" --library "$lib" \
-      --models "${models_dir:-$models}" --questions "bench/retrieval/$set.json" --json "$@" \
-      >"$out/multilingual-$model/$name.json"
-  }
-  evaluate questions questions
-  evaluate debian debian
-  # Chinese questions over English documents twice: with the Chinese manuals left out of the
-  # search (a library of English documents), and in the whole library, where the Chinese
-  # manuals (about LaTeX too, in the question's language) compete for the same places.
-  evaluate zh_en zh_en --leave-out ctex.pdf,ctex-faq.pdf
-  evaluate zh_en_mixed zh_en
-  # And as asked, without the Chinese–English dictionary (a models folder without it), here and
-  # for the Chinese manuals below.
-  models_dir="$nodict" evaluate zh_en_as_asked zh_en --leave-out ctex.pdf,ctex-faq.pdf
-  # Chinese questions over the Chinese manuals: alone, and in the whole library.
-  evaluate zh_zh_alone zh_zh --only ctex.pdf,ctex-faq.pdf
-  evaluate zh_zh zh_zh
-  models_dir="$nodict" evaluate zh_zh_as_asked zh_zh
+  for precision in "${precisions[@]}"; do
+    name="$model"; [ "$precision" = f32 ] || name="$model-$precision"
+    names+=("$name")
+    export QUIRE_EMBEDDING_PRECISION="$precision"
+    lib="$out/multilingual-$name/library"
+    if [ ! -f "$out/multilingual-$name/ingestion.json" ]; then
+      say "multilingual: $model ($precision) indexes $(wc -l <"$docs") documents"
+      rm -rf "$lib"; mkdir -p "$out/multilingual-$name"
+      QUIRE_EMBEDDING_MODEL="$models/$model" "$examples/ingest_bench" "$lib" <"$docs" \
+        >"$out/multilingual-$name/ingestion.json.part"
+      mv "$out/multilingual-$name/ingestion.json.part" "$out/multilingual-$name/ingestion.json"
+    fi
+    evaluate() {  # NAME QUESTIONS [retrieval_eval options]
+      local set_name="$1" set="$2"; shift 2
+      say "multilingual: $model ($precision), $set_name"
+      QUIRE_EMBEDDING_MODEL="$models/$model" "$examples/retrieval_eval" --library "$lib" \
+        --models "${models_dir:-$models}" --questions "bench/retrieval/$set.json" --json "$@" \
+        >"$out/multilingual-$name/$set_name.json"
+    }
+    evaluate questions questions
+    evaluate debian debian
+    # Chinese questions over English documents twice: with the Chinese manuals left out of the
+    # search (a library of English documents), and in the whole library, where the Chinese
+    # manuals (about LaTeX too, in the question's language) compete for the same places.
+    evaluate zh_en zh_en --leave-out ctex.pdf,ctex-faq.pdf
+    evaluate zh_en_mixed zh_en
+    # And as asked, without the Chinese–English dictionary (a models folder without it), here and
+    # for the Chinese manuals below.
+    models_dir="$nodict" evaluate zh_en_as_asked zh_en --leave-out ctex.pdf,ctex-faq.pdf
+    # Chinese questions over the Chinese manuals: alone, and in the whole library.
+    evaluate zh_zh_alone zh_zh --only ctex.pdf,ctex-faq.pdf
+    evaluate zh_zh zh_zh
+    models_dir="$nodict" evaluate zh_zh_as_asked zh_zh
+  done
 done
-python3 bench/multilingual.py "$out" "${chosen[@]}"
+python3 bench/multilingual.py "$out" "${names[@]}"

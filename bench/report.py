@@ -356,6 +356,10 @@ def main() -> None:
             measured.append(f"{section} {when}")
     if measured:
         out += ["", "Measured: " + "; ".join(measured) + "."]
+    # Notes kept by hand beside the tables (what was tried, what the numbers mean).
+    notes = os.path.join(plots, "ingestion-notes.md")
+    if os.path.exists(notes):
+        out += ["", open(notes).read().strip()]
     out += lines
     out.append("\n### Plots\n")
     for name, title in [("throughput-ratios.png", "Throughput ratios"), ("ingestion-stages.png", "Ingestion stages"),
@@ -364,6 +368,9 @@ def main() -> None:
             out.append(f"![{title}](bench/{name})\n")
     out.append("\n## Team library: PostgreSQL + pgvector behind `quire serve` (bench/team.sh)\n")
     out += team_section(results)
+    notes = os.path.join(plots, "team-notes.md")
+    if os.path.exists(notes):
+        out += ["", open(notes).read().strip()]
     answers = os.path.join(plots, "answers.md")
     out.append("\n## Answers (bench/answers.sh)\n")
     out.append(open(answers).read().strip() if os.path.exists(answers) else "Not measured yet.")
