@@ -144,6 +144,24 @@ pub fn not_covered_message(question: &str) -> &'static str {
     }
 }
 
+/// The not-covered statement, naming (up to three of) the names the documents never mention
+/// when the coverage check found some ("Debian 14", "Overleaf"): the reason, said plainly.
+pub fn not_covered_naming(question: &str, names: &[String]) -> String {
+    let base = not_covered_message(question);
+    if names.is_empty() {
+        return base.to_string();
+    }
+    let quoted: Vec<String> = names.iter().take(3).map(|n| format!("“{n}”")).collect();
+    let list = quoted.join(", ");
+    let reason = match language(question) {
+        Language::Japanese => format!("文書には{list}が一度も出てきません。"),
+        Language::Korean => format!(" 문서에는 {list}에 대한 언급이 없습니다."),
+        Language::Chinese => format!("文档中从未提到{list}。"),
+        Language::English | Language::Other => format!(" They never mention {list}."),
+    };
+    format!("{base}{reason}")
+}
+
 /// The first words of the answer, written into the prompt for the model to go on from. A small
 /// model left to start by itself tends to copy the first source's heading; begun for it, it
 /// writes an answer. Empty for languages we cannot tell apart reliably.
@@ -321,6 +339,24 @@ pub fn conversation_title(question: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn the_not_covered_statement_names_what_the_documents_never_mention() {
+        let names = ["Debian 14".to_string()];
+        assert_eq!(
+            not_covered_naming("What is the code name of Debian 14?", &names),
+            "Your documents do not seem to cover this: none of the passages found answers the \
+             question. They never mention “Debian 14”."
+        );
+        assert_eq!(
+            not_covered_naming("Debian 14 的代号是什么？", &names),
+            "您的文档中没有找到回答这个问题的内容。文档中从未提到“Debian 14”。"
+        );
+        assert_eq!(
+            not_covered_naming("酸面包面团应该发酵多久？", &[]),
+            not_covered_message("酸面包面团应该发酵多久？")
+        );
+    }
 
     pub(crate) fn source(n: usize, text: &str, page: u32) -> Source {
         Source {

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::answer::{
     answer_opening, auto_passage_tokens, citations, conversation_title, fit_prompt,
-    not_covered_message, standalone_query, Citation, FittedPrompt, Quote, Source,
+    not_covered_naming, standalone_query, Citation, FittedPrompt, Quote, Source,
 };
 use crate::conversation::{no_conversation, Checked, Exchange};
 use crate::error::{Error, Result};
@@ -168,7 +168,9 @@ pub struct Coverage {
     /// Words of the question that occur nowhere in the documents asked.
     pub absent_terms: Vec<String>,
     /// Those of them that are names or identifiers (not ordinary words of the embedding
-    /// model's vocabulary): a question about something the documents never name.
+    /// model's vocabulary), a name with a version the documents never write together ("Debian
+    /// 14"), or a file name with a part they never write as it is ("sysusers.d"): a question
+    /// about something the documents never name.
     pub unknown_terms: Vec<String>,
     pub covered: bool,
 }
@@ -313,7 +315,7 @@ pub(crate) fn ask(
         model: String::new(),
     };
     if !coverage.covered {
-        answer.text = not_covered_message(question).to_string();
+        answer.text = not_covered_naming(question, &coverage.unknown_terms);
     } else if options.generate {
         let (raw, prompt, stats, model) =
             write_answer(models, question, &retrieved, options, keep_going, on_event)?;
@@ -348,8 +350,8 @@ pub(crate) fn ask(
 /// Chosen on the answer benchmark's 176 answerable and 30 unanswerable questions (a grid over
 /// both thresholds, false refusals kept under 8 %): 0.48 / 0.56 decline 24 of the 30 and refuse 11
 /// of the 176. What it cannot see are questions close to what the documents cover whose
-/// specific answer is absent ("What is the code name of Debian 14?"): those reach the model,
-/// whose sentences the verifier then checks.
+/// specific answer is absent ("What is the maximum length of a package name?"): those reach
+/// the model, whose sentences the verifier then checks.
 pub const COVERED_SIMILARITY: f32 = 0.48;
 /// …and this close when a word of the question occurs nowhere in the documents.
 pub const COVERED_SIMILARITY_ABSENT: f32 = 0.56;
@@ -384,11 +386,37 @@ fn coverage(
             absent_terms.push(term);
         }
     }
-    let unknown_terms: Vec<String> = absent_terms
+    let mut unknown_terms: Vec<String> = absent_terms
         .iter()
         .filter(|t| !embedding.tokens.is_word(t))
         .cloned()
         .collect();
+    // Names the keyword index finds too readily: a name with a release or version number that
+    // the documents never write together ("Debian 14" where they list Debian 9 to 13), and a
+    // file or path name with a part they never write as it is ("sysusers.d": the stemmed index
+    // finds "sysuser"). Either names something the documents do not.
+    for (name, versioned) in versioned_names(question) {
+        if library.has_term(&name, &options.docs)?
+            && !library.has_term(&versioned, &options.docs)?
+        {
+            absent_terms.push(versioned.clone());
+            unknown_terms.push(versioned);
+        }
+    }
+    for (name, parts) in file_names(question) {
+        let mut missing = false;
+        for part in &parts {
+            let known_absent = absent_terms.iter().any(|t| t.eq_ignore_ascii_case(part));
+            if !known_absent && !library.has_text(part, &options.docs)? {
+                missing = true;
+                break;
+            }
+        }
+        if missing {
+            absent_terms.push(name.clone());
+            unknown_terms.push(name);
+        }
+    }
     // The model's card may set its own thresholds: cosines mean different things per model.
     let card = &embedding.thread.info().card;
     let covered_at = card.covered_similarity.unwrap_or(COVERED_SIMILARITY);
@@ -405,6 +433,71 @@ fn coverage(
         unknown_terms,
         covered,
     })
+}
+
+/// The question's words split on white space, with the punctuation that ends a sentence or
+/// clause trimmed, and whether each starts a sentence.
+fn plain_words(question: &str) -> Vec<(&str, bool)> {
+    let mut words = Vec::new();
+    let mut starts = true;
+    for raw in question.split_whitespace() {
+        let word = raw
+            .trim_start_matches(['(', '"', '\'', '“', '‘'])
+            .trim_end_matches(['.', ',', ';', ':', '?', '!', ')', '"', '\'', '”', '’']);
+        if !word.is_empty() {
+            words.push((word, starts));
+        }
+        starts = raw.ends_with(['.', '?', '!', ':']);
+    }
+    words
+}
+
+/// Names with a release or version number ("Debian 14", "Python 3.12"), as (the name, the
+/// two words): a capitalised word that does not start a sentence, followed by a number.
+fn versioned_names(question: &str) -> Vec<(String, String)> {
+    let words = plain_words(question);
+    let mut out = Vec::new();
+    for pair in words.windows(2) {
+        let ((name, starts), (number, _)) = (pair[0], pair[1]);
+        let capitalised = name.starts_with(|c: char| c.is_ascii_uppercase())
+            && name.chars().count() >= 2
+            && name.chars().all(|c| c.is_ascii_alphanumeric());
+        let version = number.starts_with(|c: char| c.is_ascii_digit())
+            && number
+                .split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        if capitalised && !starts && version {
+            out.push((name.to_string(), format!("{name} {number}")));
+        }
+    }
+    out
+}
+
+/// File, path and other dotted or slashed names of a question ("sysusers.d",
+/// "/etc/cron.d/foo.hourly", "debian/rules"), each with its parts of three or more characters
+/// that hold a letter.
+fn file_names(question: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for (word, _) in plain_words(question) {
+        let chars: Vec<char> = word.chars().collect();
+        let joined = chars.windows(3).any(|w| {
+            w[0].is_ascii_alphanumeric()
+                && matches!(w[1], '.' | '/' | '_')
+                && w[2].is_ascii_alphanumeric()
+        });
+        if !joined || !word.chars().any(|c| c.is_ascii_alphabetic()) {
+            continue;
+        }
+        let parts: Vec<String> = word
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|p| p.chars().count() >= 3 && p.chars().any(|c| c.is_alphabetic()))
+            .map(str::to_string)
+            .collect();
+        if !parts.is_empty() && !out.iter().any(|(w, _)| w == word) {
+            out.push((word.to_string(), parts));
+        }
+    }
+    out
 }
 
 /// Checks the model's answer against the sources it was given (their `evidence`), sentence by
@@ -773,5 +866,60 @@ impl AnswerJob {
             }
             Flow::Continue
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versioned_names_are_capitalised_words_with_a_number_inside_a_sentence() {
+        assert_eq!(
+            versioned_names("What is the code name of Debian 14?"),
+            vec![("Debian".to_string(), "Debian 14".to_string())]
+        );
+        assert_eq!(
+            versioned_names("Does it run on Python 3.12, or only Python 3?"),
+            vec![
+                ("Python".to_string(), "Python 3.12".to_string()),
+                ("Python".to_string(), "Python 3".to_string())
+            ]
+        );
+        // A sentence's first word, lower-case words (the user's own numbers), and numbers
+        // that are not versions are left alone.
+        assert!(versioned_names("Debian 14 ships which kernel?").is_empty());
+        assert!(versioned_names("My package is at version 1.4-5. Page 3 says so.").is_empty());
+        assert!(versioned_names("I have about 40 bugs to file").is_empty());
+        assert!(versioned_names("Is Figure 3a right?").is_empty());
+    }
+
+    #[test]
+    fn file_names_are_dotted_or_slashed_words_with_their_parts() {
+        assert_eq!(
+            file_names("Should I ship a systemd sysusers.d file instead?"),
+            vec![("sysusers.d".to_string(), vec!["sysusers".to_string()])]
+        );
+        assert_eq!(
+            file_names("I installed /etc/cron.d/myapp.hourly, but cron never runs it."),
+            vec![(
+                "/etc/cron.d/myapp.hourly".to_string(),
+                ["etc", "cron", "myapp", "hourly"]
+                    .map(String::from)
+                    .to_vec()
+            )]
+        );
+        assert_eq!(
+            file_names("Where does debian/rules live? And aux_i?"),
+            vec![
+                (
+                    "debian/rules".to_string(),
+                    vec!["debian".into(), "rules".into()]
+                ),
+                ("aux_i".to_string(), vec!["aux".into()]),
+            ]
+        );
+        // Sentence ends, decimals, abbreviations and units are not file names.
+        assert!(file_names("It is 9.81 m/s, e.g. fast. Really.").is_empty());
     }
 }

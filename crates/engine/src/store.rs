@@ -752,8 +752,23 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Whether a passage of a ready document among `docs` (none: any) holds `text` as written,
+    /// ASCII case aside (SQLite's LIKE).
+    pub fn has_text(&self, text: &str, docs: &[i64]) -> Result<bool> {
+        let filter = document_filter(docs);
+        let sql = format!(
+            "SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id
+             WHERE c.text LIKE ?1 ESCAPE '\\' AND d.status = 'ready' {filter} LIMIT 1"
+        );
+        Ok(self
+            .conn
+            .query_row(&sql, [like_pattern(text)], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// Whether a ready document among `docs` (none: any) has `term` (a word, matched as the
-    /// keyword index matches it: lower case, stemmed).
+    /// keyword index matches it: lower case, stemmed; several words: as a phrase).
     pub fn has_term(&self, term: &str, docs: &[i64]) -> Result<bool> {
         let filter = document_filter(docs);
         let sql = format!(
@@ -930,6 +945,20 @@ impl Store {
 
 /// An SQL condition on `c.document_id` limiting a query to `docs` (none: no limit). Ids are
 /// integers, so formatting them into the SQL is safe.
+/// A LIKE pattern that finds `text` anywhere, its own `%`, `_` and `\` taken literally.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 pub(crate) fn document_filter(docs: &[i64]) -> String {
     if docs.is_empty() {
         return String::new();

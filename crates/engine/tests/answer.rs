@@ -411,6 +411,31 @@ fn a_question_the_library_does_not_cover_is_answered_without_the_model() {
     assert_eq!(chinese.outcome, Outcome::NotCovered);
     assert_eq!(chinese.text, "您的文档中没有找到回答这个问题的内容。");
 
+    // A version the documents never name: LaTeX is in them, "LaTeX 4.2" is not (clsguide has
+    // "LaTeX 2.09"), so the statement names it, and no model is asked.
+    let quick = AskOptions {
+        generate: false,
+        ..options.clone()
+    };
+    let version = library
+        .ask(
+            "How do I update a document written for LaTeX 4.2 to the current release?",
+            &quick,
+            &mut |_| Flow::Continue,
+        )
+        .unwrap();
+    assert_eq!(version.outcome, Outcome::NotCovered);
+    assert_eq!(version.coverage.unknown_terms, vec!["LaTeX 4.2".to_string()]);
+    assert!(version.text.ends_with("They never mention “LaTeX 4.2”."));
+    let known = library
+        .ask(
+            "How do I update a document written for LaTeX 2.09 to the current release?",
+            &quick,
+            &mut |_| Flow::Continue,
+        )
+        .unwrap();
+    assert!(known.coverage.unknown_terms.is_empty(), "{:?}", known.coverage);
+
     let on_topic = library
         .ask("What does \\ProvidesClass do?", &options, &mut |_| {
             Flow::Continue

@@ -263,6 +263,19 @@ fn keyword_search_stems_ranks_filters_and_matches_chinese() {
         assert!(s.has_term("margin", &[]).unwrap());
         assert!(!s.has_term("margin", &[a + b + 100]).unwrap());
         assert!(!s.has_term("zebra", &[]).unwrap());
+        // Several words: next to each other, in order.
+        assert!(s.has_term("geometry package", &[]).unwrap());
+        assert!(!s.has_term("package geometry", &[]).unwrap());
+        assert!(!s.has_term("geometry margins", &[]).unwrap());
+        assert!(!s.has_term("geometry package", &[a + b + 100]).unwrap());
+        // As written, case aside: no stemming, and LIKE's wildcards taken literally.
+        assert!(s.has_text("Geometry PACKAGE sets", &[]).unwrap());
+        assert!(s.has_term("set margins", &[]).unwrap());
+        assert!(!s.has_text("set margins", &[]).unwrap());
+        assert!(!s.has_text("geometry%package", &[]).unwrap());
+        assert!(!s.has_text("geometry_package", &[]).unwrap());
+        assert!(!s.has_text("sets margins", &[a]).unwrap());
+        assert!(s.has_text("sets margins", &[b]).unwrap());
         assert!(search("the of and", &[]).is_empty());
         (search("geometry", &[a]).len(), rare.len())
     });

@@ -509,6 +509,10 @@ impl Storage for Embedded {
         self.store().has_term(term, docs)
     }
 
+    fn has_text(&self, text: &str, docs: &[i64]) -> Result<bool> {
+        self.store().has_text(text, docs)
+    }
+
     fn keyword_rows(&self) -> Result<u64> {
         self.store().keyword_rows()
     }

@@ -281,8 +281,14 @@ pub trait Storage: Send + Sync {
     fn keyword_search(&self, terms: &[String], limit: usize, docs: &[i64]) -> Result<Vec<i64>>;
 
     /// Whether a ready document among `docs` (none: any) has `term` (a word, matched as the
-    /// keyword index matches it: lower case, stemmed).
+    /// keyword index matches it: lower case, stemmed; several words: next to each other, in
+    /// this order).
     fn has_term(&self, term: &str, docs: &[i64]) -> Result<bool>;
+
+    /// Whether a passage of a ready document among `docs` (none: any) holds `text` as written
+    /// (ASCII case aside), for names the keyword index's stemming would match too loosely
+    /// ("sysusers" is not "sysuser").
+    fn has_text(&self, text: &str, docs: &[i64]) -> Result<bool>;
 
     /// Number of chunks in the keyword index (must equal the number of chunks).
     fn keyword_rows(&self) -> Result<u64>;

@@ -1092,20 +1092,38 @@ impl Storage for Postgres {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    /// All of the term's words (one, mostly) in one chunk.
+    /// All of the term's words (one, mostly) in one chunk; several words next to each other,
+    /// in order (a phrase query on the positions kept in the chunk's `keywords`).
     fn has_term(&self, term: &str, docs: &[i64]) -> Result<bool> {
         let term = keyword_text(term).0;
+        let phrase = if term.split_whitespace().nth(1).is_some() {
+            format!("AND k.keywords @@ phraseto_tsquery('{TS_CONFIG}', $1)")
+        } else {
+            String::new()
+        };
         let sql = format!(
             "WITH lexemes AS MATERIALIZED (
-                 SELECT DISTINCT lexeme FROM unnest(to_tsvector('{TS_CONFIG}', $1)))
-             SELECT 1 FROM chunk_terms c JOIN documents d ON d.id = c.document_id
-             WHERE c.lexeme IN (SELECT lexeme FROM lexemes) AND d.status = 'ready' {}
-             GROUP BY c.chunk_id
-             HAVING count(*) = (SELECT count(*) FROM lexemes) AND count(*) > 0
+                 SELECT DISTINCT lexeme FROM unnest(to_tsvector('{TS_CONFIG}', $1))),
+             hits AS (
+                 SELECT c.chunk_id FROM chunk_terms c JOIN documents d ON d.id = c.document_id
+                 WHERE c.lexeme IN (SELECT lexeme FROM lexemes) AND d.status = 'ready' {}
+                 GROUP BY c.chunk_id
+                 HAVING count(*) = (SELECT count(*) FROM lexemes) AND count(*) > 0)
+             SELECT 1 FROM hits h JOIN chunks k ON k.id = h.chunk_id WHERE true {phrase}
              LIMIT 1",
             document_filter(docs)
         );
         Ok(self.conn()?.query_opt(&sql, &[&term])?.is_some())
+    }
+
+    fn has_text(&self, text: &str, docs: &[i64]) -> Result<bool> {
+        let sql = format!(
+            "SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id
+             WHERE c.text ILIKE $1 ESCAPE '\\' AND d.status = 'ready' {} LIMIT 1",
+            document_filter(docs)
+        );
+        let pattern = crate::store::like_pattern(text);
+        Ok(self.conn()?.query_opt(&sql, &[&pattern])?.is_some())
     }
 
     /// Every chunk row carries its keywords (the column is NOT NULL; their inverted list is
