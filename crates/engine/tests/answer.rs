@@ -425,7 +425,10 @@ fn a_question_the_library_does_not_cover_is_answered_without_the_model() {
         )
         .unwrap();
     assert_eq!(version.outcome, Outcome::NotCovered);
-    assert_eq!(version.coverage.unknown_terms, vec!["LaTeX 4.2".to_string()]);
+    assert_eq!(
+        version.coverage.unknown_terms,
+        vec!["LaTeX 4.2".to_string()]
+    );
     assert!(version.text.ends_with("They never mention “LaTeX 4.2”."));
     let known = library
         .ask(
@@ -434,7 +437,11 @@ fn a_question_the_library_does_not_cover_is_answered_without_the_model() {
             &mut |_| Flow::Continue,
         )
         .unwrap();
-    assert!(known.coverage.unknown_terms.is_empty(), "{:?}", known.coverage);
+    assert!(
+        known.coverage.unknown_terms.is_empty(),
+        "{:?}",
+        known.coverage
+    );
 
     let on_topic = library
         .ask("What does \\ProvidesClass do?", &options, &mut |_| {
