@@ -257,7 +257,9 @@ question_words_found: number,
 absent_terms: Array<string>, 
 /**
  * Those of them that are names or identifiers (not ordinary words of the embedding
- * model's vocabulary): a question about something the documents never name.
+ * model's vocabulary), a name with a version the documents never write together ("Debian
+ * 14"), or a file name with a part they never write as it is ("sysusers.d"): a question
+ * about something the documents never name.
  */
 unknown_terms: Array<string>, covered: boolean, };
 
@@ -452,9 +454,9 @@ export type DeviceChoice = "auto" | "cpu" | "cuda" | "metal";
 /**
  * The number type of the CPU encoder's projections, written "f32" or "int8". f32 gives the
  * model's own vectors; int8 (weights quantised at load, activations per token) is about twice
- * as fast on CPUs with AVX-512 VNNI and gives vectors within cosine ~0.99 of them
- * (docs/benchmarks.md). On a GPU, and on CPUs without VNNI, int8 runs as f32 and the backend
- * description says why.
+ * as fast on CPUs with AVX-512 VNNI (more with AMX tiles) and gives vectors within cosine
+ * ~0.99 of them (docs/benchmarks.md). On a GPU, and on CPUs without VNNI, int8 runs as f32 and
+ * the backend description says why.
  */
 export type EncoderPrecision = "f32" | "int8";
 
