@@ -4,6 +4,8 @@
 #
 #   bash bench/run.sh [SECTION...]   sections: extraction embedding ingestion search generation
 #                                    index answers multilingual ocr (default: all, in that order);
+#                                    `multilingual-full` (not by default, ~45 min) embeds the whole
+#                                    collection with multilingual-e5-small in f32 and int8;
 #                                    `search` also measures retrieval quality (same questions,
 #                                    same library); `answers` is the answer benchmark
 #                                    (bench/answers.sh); `multilingual` compares the embedding
@@ -96,6 +98,21 @@ for section in "${sections[@]}"; do
       QUIRE_EMBEDDING_PRECISION=int8 "$examples/retrieval_eval" --library "$out/library-int8" \
         --models "$models" --json >"$out/retrieval-int8.json"
     fi
+    ;;
+  multilingual-full)
+    # Not in the default list (about 45 minutes on 2 cores): the whole collection embedded by
+    # multilingual-e5-small in f32 and int8, and the retrieval benchmark on both libraries
+    # (int8's quality for the multilingual model).
+    for precision in f32 int8; do
+      lib="$out/library-multilingual-e5-small-$precision"
+      say "multilingual-full ($precision): the whole collection with multilingual-e5-small"
+      rm -rf "$lib"
+      QUIRE_EMBEDDING_PRECISION="$precision" QUIRE_EMBEDDING_MODEL="$models/multilingual-e5-small" \
+        "$examples/ingest_bench" "$lib" <"$pdf_list" >"$out/ingestion-multilingual-e5-small-$precision.json"
+      QUIRE_EMBEDDING_PRECISION="$precision" QUIRE_EMBEDDING_MODEL="$models/multilingual-e5-small" \
+        "$examples/retrieval_eval" --library "$lib" --models "$models" --json \
+        >"$out/retrieval-multilingual-e5-small-$precision.json"
+    done
     ;;
   index)
     say "vector index: ${INDEX_SIZES:-10000,100000,1000000} generated vectors"
