@@ -97,6 +97,22 @@ impl QuantizedWeights {
     }
 }
 
+impl QuantizedWeights {
+    /// Block `block` of NR outputs as a tile sees it, writing rows `stride` floats apart.
+    fn tile(&self, block: usize, stride: usize, accumulate: bool) -> Tile<'_> {
+        let n0 = block * NR;
+        Tile {
+            b: &self.packed[n0 * self.inputs4..][..NR * self.inputs4],
+            offset: &self.offset[n0..][..NR],
+            scale: &self.scale[n0..][..NR],
+            columns: NR.min(self.outputs - n0),
+            stride,
+            accumulate,
+            width: self.inputs4,
+        }
+    }
+}
+
 /// Activations quantised per row: bytes (value / scale + 128), rows padded to a multiple of
 /// ROW_PAD and inputs to a multiple of K_STEP (padding is 128, a zero).
 #[derive(Default)]
@@ -165,15 +181,7 @@ pub(super) fn matmul(
             let _ = tiles;
             for block in 0..outputs.div_ceil(NR) {
                 let n0 = block * NR;
-                let t = Tile {
-                    b: &w.packed[n0 * w.inputs4..][..NR * w.inputs4],
-                    offset: &w.offset[n0..][..NR],
-                    scale: &w.scale[n0..][..NR],
-                    columns: NR.min(outputs - n0),
-                    stride: outputs,
-                    accumulate,
-                    width: rows.width,
-                };
+                let t = w.tile(block, outputs, accumulate);
                 for tile in (0..count).step_by(MR) {
                     let a = &rows.bytes[(first + tile) * rows.width..][..MR * rows.width];
                     let valid = MR.min(count - tile);
@@ -259,24 +267,53 @@ mod vnni {
             if lanes == 0 {
                 continue;
             }
-            let mask: __mmask16 = if lanes == 16 {
-                0xFFFF
-            } else {
-                (1u16 << lanes) - 1
-            };
             let offset = _mm512_loadu_si512(t.offset.as_ptr().add(16 * half) as *const _);
             let scale = _mm512_loadu_ps(t.scale.as_ptr().add(16 * half));
             for (r, &sa) in scales.iter().enumerate() {
-                let v = _mm512_cvtepi32_ps(_mm512_sub_epi32(sums[2 * r + half], offset));
-                let v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(sa), scale));
                 let o = out.as_mut_ptr().add(r * t.stride + 16 * half);
-                let v = if t.accumulate {
-                    _mm512_add_ps(_mm512_maskz_loadu_ps(mask, o), v)
-                } else {
-                    v
-                };
-                _mm512_mask_storeu_ps(o, mask, v);
+                finish_row(
+                    sums[2 * r + half],
+                    offset,
+                    scale,
+                    sa,
+                    o,
+                    lanes,
+                    t.accumulate,
+                );
             }
+        }
+    }
+
+    /// One row's 16 (`lanes` real) i32 sums to floats, as `scalar_tile` computes them:
+    /// (sum − offset) · (row scale · output scale), stored at `o` or added to what it holds.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F; `o` points to `lanes` writable floats.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn finish_row(
+        sum: __m512i,
+        offset: __m512i,
+        scale: __m512,
+        row_scale: f32,
+        o: *mut f32,
+        lanes: usize,
+        accumulate: bool,
+    ) {
+        let mask: __mmask16 = if lanes >= 16 {
+            0xFFFF
+        } else {
+            (1u16 << lanes) - 1
+        };
+        let v = _mm512_cvtepi32_ps(_mm512_sub_epi32(sum, offset));
+        let v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(row_scale), scale));
+        // SAFETY: `o` holds `lanes` floats; the masked load and store touch only those.
+        unsafe {
+            let v = if accumulate {
+                _mm512_add_ps(_mm512_maskz_loadu_ps(mask, o), v)
+            } else {
+                v
+            };
+            _mm512_mask_storeu_ps(o, mask, v);
         }
     }
 }
@@ -428,29 +465,17 @@ mod amx {
                     if lanes == 0 || first >= rows {
                         continue;
                     }
-                    let mask: __mmask16 = if lanes == 16 {
-                        0xFFFF
-                    } else {
-                        (1u16 << lanes) - 1
-                    };
                     let at = n0 + 16 * half;
                     let offset =
                         unsafe { _mm512_loadu_si512(w.offset[at..][..16].as_ptr().cast()) };
                     let scale = unsafe { _mm512_loadu_ps(w.scale[at..][..16].as_ptr()) };
                     for (r, row) in part.chunks_exact(16).enumerate().take(rows - first) {
-                        let sa = scales[first + r];
-                        let v = unsafe { _mm512_loadu_si512(row.as_ptr().cast()) };
-                        let v = _mm512_cvtepi32_ps(_mm512_sub_epi32(v, offset));
-                        let v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(sa), scale));
+                        let sum = unsafe { _mm512_loadu_si512(row.as_ptr().cast()) };
                         let o = out[(first + r) * outputs + at..][..lanes].as_mut_ptr();
+                        let sa = scales[first + r];
                         unsafe {
-                            let v = if accumulate {
-                                _mm512_add_ps(_mm512_maskz_loadu_ps(mask, o), v)
-                            } else {
-                                v
-                            };
-                            _mm512_mask_storeu_ps(o, mask, v);
-                        }
+                            super::vnni::finish_row(sum, offset, scale, sa, o, lanes, accumulate)
+                        };
                     }
                 }
             }
@@ -494,15 +519,7 @@ mod tests {
         let mut q = QuantizedRows::default();
         q.fill(&pseudo_random(rows * inputs, 2), rows, inputs);
         for accumulate in [false, true] {
-            let t = Tile {
-                b: &w.packed,
-                offset: &w.offset,
-                scale: &w.scale,
-                columns: outputs,
-                stride: outputs,
-                accumulate,
-                width: q.width,
-            };
+            let t = w.tile(0, outputs, accumulate);
             let start = pseudo_random(rows * outputs, 5);
             let (mut fast, mut slow) = (start.clone(), start);
             // SAFETY: the CPU has the features (checked above).
@@ -517,15 +534,7 @@ mod tests {
         let outputs = w.outputs;
         for block in 0..outputs.div_ceil(NR) {
             let n0 = block * NR;
-            let t = Tile {
-                b: &w.packed[n0 * w.inputs4..][..NR * w.inputs4],
-                offset: &w.offset[n0..][..NR],
-                scale: &w.scale[n0..][..NR],
-                columns: NR.min(outputs - n0),
-                stride: outputs,
-                accumulate,
-                width: q.width,
-            };
+            let t = w.tile(block, outputs, accumulate);
             for tile in (0..q.rows).step_by(MR) {
                 let a = &q.bytes[tile * q.width..][..MR * q.width];
                 let scales = &q.scale[tile..][..MR.min(q.rows - tile)];
