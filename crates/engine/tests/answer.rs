@@ -382,13 +382,12 @@ fn a_question_the_library_does_not_cover_is_answered_without_the_model() {
         },
         ..AskOptions::default()
     };
-    let answer = library
-        .ask(
-            "How long should sourdough bread dough rise?",
-            &options,
-            &mut |_| Flow::Continue,
-        )
-        .unwrap();
+    let ask = |question: &str, options: &AskOptions| {
+        library
+            .ask(question, options, &mut |_| Flow::Continue)
+            .unwrap()
+    };
+    let answer = ask("How long should sourdough bread dough rise?", &options);
     eprintln!("off-topic answer: {} {:?}", answer.text, answer.coverage);
     assert_eq!(answer.outcome, Outcome::NotCovered);
     assert!(!answer.coverage.covered && !answer.prompt.relevant);
@@ -401,13 +400,7 @@ fn a_question_the_library_does_not_cover_is_answered_without_the_model() {
     assert!(answer.quotes.is_empty() && answer.sentences.is_empty());
     assert!(answer.citations.iter().all(|c| !c.cited));
     assert_eq!(answer.conversation_id, None);
-    let chinese = library
-        .ask(
-            "酸面包面团应该发酵多久？",
-            &options,
-            &mut |_| Flow::Continue,
-        )
-        .unwrap();
+    let chinese = ask("酸面包面团应该发酵多久？", &options);
     assert_eq!(chinese.outcome, Outcome::NotCovered);
     assert_eq!(chinese.text, "您的文档中没有找到回答这个问题的内容。");
 
@@ -417,37 +410,27 @@ fn a_question_the_library_does_not_cover_is_answered_without_the_model() {
         generate: false,
         ..options.clone()
     };
-    let version = library
-        .ask(
-            "How do I update a document written for LaTeX 4.2 to the current release?",
-            &quick,
-            &mut |_| Flow::Continue,
-        )
-        .unwrap();
+    let version = ask(
+        "How do I update a document written for LaTeX 4.2 to the current release?",
+        &quick,
+    );
     assert_eq!(version.outcome, Outcome::NotCovered);
     assert_eq!(
         version.coverage.unknown_terms,
         vec!["LaTeX 4.2".to_string()]
     );
     assert!(version.text.ends_with("They never mention “LaTeX 4.2”."));
-    let known = library
-        .ask(
-            "How do I update a document written for LaTeX 2.09 to the current release?",
-            &quick,
-            &mut |_| Flow::Continue,
-        )
-        .unwrap();
+    let known = ask(
+        "How do I update a document written for LaTeX 2.09 to the current release?",
+        &quick,
+    );
     assert!(
         known.coverage.unknown_terms.is_empty(),
         "{:?}",
         known.coverage
     );
 
-    let on_topic = library
-        .ask("What does \\ProvidesClass do?", &options, &mut |_| {
-            Flow::Continue
-        })
-        .unwrap();
+    let on_topic = ask("What does \\ProvidesClass do?", &options);
     assert!(on_topic.prompt.relevant);
     assert!(!on_topic.prompt.text.contains(NOT_FOUND_NOTE));
     assert!(on_topic.stats.time_to_first_token < Duration::from_secs(60));
