@@ -162,6 +162,21 @@ pub fn not_covered_naming(question: &str, names: &[String]) -> String {
     format!("{base}{reason}")
 }
 
+/// The not-covered statement for a question that asks only for a figure ("How long does the
+/// review take?") when no passage found states one.
+pub fn not_covered_figure(question: &str) -> String {
+    let base = not_covered_message(question);
+    let reason = match language(question) {
+        Language::Japanese => "見つかった箇所には、その数値が書かれていません。",
+        Language::Korean => " 찾은 구절에는 해당 수치가 없습니다.",
+        Language::Chinese => "找到的段落中没有给出相关的数字。",
+        Language::English | Language::Other => {
+            " The passages found on the topic give no figure for it."
+        }
+    };
+    format!("{base}{reason}")
+}
+
 /// The first words of the answer, written into the prompt for the model to go on from. A small
 /// model left to start by itself tends to copy the first source's heading; begun for it, it
 /// writes an answer. Empty for languages we cannot tell apart reliably.
@@ -355,6 +370,19 @@ pub(crate) mod tests {
         assert_eq!(
             not_covered_naming("酸面包面团应该发酵多久？", &[]),
             not_covered_message("酸面包面团应该发酵多久？")
+        );
+    }
+
+    #[test]
+    fn the_not_covered_statement_says_when_no_passage_gives_the_figure_asked() {
+        assert_eq!(
+            not_covered_figure("What is the maximum length of a package name?"),
+            "Your documents do not seem to cover this: none of the passages found answers the \
+             question. The passages found on the topic give no figure for it."
+        );
+        assert_eq!(
+            not_covered_figure("软件包名称最长可以有多少个字符？"),
+            "您的文档中没有找到回答这个问题的内容。找到的段落中没有给出相关的数字。"
         );
     }
 

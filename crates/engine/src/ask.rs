@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::answer::{
     answer_opening, auto_passage_tokens, citations, conversation_title, fit_prompt,
-    not_covered_naming, standalone_query, Citation, FittedPrompt, Quote, Source,
+    not_covered_figure, not_covered_naming, standalone_query, Citation, FittedPrompt, Quote,
+    Source,
 };
 use crate::conversation::{no_conversation, Checked, Exchange};
 use crate::error::{Error, Result};
@@ -172,6 +173,10 @@ pub struct Coverage {
     /// 14"), or a file name with a part they never write as it is ("sysusers.d"): a question
     /// about something the documents never name.
     pub unknown_terms: Vec<String>,
+    /// The question asks for a figure and nothing else ("What is the maximum length of a package
+    /// name?", "How long does the review take?") and no source states one (a number with a
+    /// unit).
+    pub missing_figure: bool,
     pub covered: bool,
 }
 
@@ -278,6 +283,7 @@ pub(crate) fn ask(
         &embedding,
         question,
         options,
+        &retrieved.sources,
         &evidence,
         &similarity,
     )?;
@@ -315,7 +321,11 @@ pub(crate) fn ask(
         model: String::new(),
     };
     if !coverage.covered {
-        answer.text = not_covered_naming(question, &coverage.unknown_terms);
+        answer.text = if coverage.unknown_terms.is_empty() && coverage.missing_figure {
+            not_covered_figure(question)
+        } else {
+            not_covered_naming(question, &coverage.unknown_terms)
+        };
     } else if options.generate {
         let (raw, prompt, stats, model) =
             write_answer(models, question, &retrieved, options, keep_going, on_event)?;
@@ -363,6 +373,7 @@ fn coverage(
     embedding: &Embedding,
     question: &str,
     options: &AskOptions,
+    sources: &[Source],
     evidence: &[Evidence],
     similarity: &[f32],
 ) -> Result<Coverage> {
@@ -423,7 +434,12 @@ fn coverage(
     let absent_at = card
         .covered_similarity_absent
         .unwrap_or(COVERED_SIMILARITY_ABSENT);
+    let missing_figure = crate::figures::asks_only_for_a_figure(question)
+        && !sources
+            .iter()
+            .any(|s| crate::figures::states_a_figure(&s.chunk.passage.text));
     let covered = unknown_terms.is_empty()
+        && !missing_figure
         && best_similarity >= covered_at
         && (absent_terms.is_empty() || best_similarity >= absent_at);
     Ok(Coverage {
@@ -431,6 +447,7 @@ fn coverage(
         question_words_found,
         absent_terms,
         unknown_terms,
+        missing_figure,
         covered,
     })
 }

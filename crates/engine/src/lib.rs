@@ -38,6 +38,7 @@ pub mod embed;
 mod engine;
 mod error;
 pub mod extract;
+mod figures;
 pub mod focus;
 pub mod generate;
 pub mod gguf;

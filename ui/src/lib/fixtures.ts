@@ -53,7 +53,7 @@ export function answer(over: Partial<Answer>): Answer {
     raw: "",
     citations: [],
     quotes: [],
-    coverage: { best_similarity: 0.7, question_words_found: 1, absent_terms: [], unknown_terms: [], covered: true },
+    coverage: { best_similarity: 0.7, question_words_found: 1, absent_terms: [], unknown_terms: [], missing_figure: false, covered: true },
     model: "m",
     stop: "end_of_text",
     ...over,
