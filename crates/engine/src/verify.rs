@@ -621,9 +621,11 @@ impl Check {
 }
 
 /// Whether a claim claims anything beyond the question: content words the question does not
-/// have (`question`: its content words), or a number, name or command. A sentence in which the
-/// model says the documents do not answer claims nothing either.
-pub fn is_claim(text: &str, question: &[String]) -> bool {
+/// have, a number, name or command, or a "not" the question does not say ("the following are
+/// not allowed" answers "Am I allowed…?"). A sentence in which the model says the documents do
+/// not answer claims nothing.
+pub fn is_claim(text: &str, asked: &Asked) -> bool {
+    let question = &asked.words;
     // "The documents do not contain the answer" claims nothing; a sentence that says more
     // around such words ("…, which only works if the source does not contain other columns")
     // is checked like any other (bench q68).
@@ -640,7 +642,8 @@ pub fn is_claim(text: &str, question: &[String]) -> bool {
         let k = stem(k.trim_start_matches(['\\', '-']));
         !question.contains(&k)
     });
-    words >= 2 || cjk >= 8 || new_key
+    let denies = negated(text) && !asked.negated && !content_words(text).is_empty();
+    words >= 2 || cjk >= 8 || new_key || denies
 }
 
 /// A decline ("I don't know", "the documents do not contain the answer") has at most this many
@@ -688,12 +691,18 @@ pub fn verify(
     evidence: &[Evidence],
     meaning: &[Vec<f32>],
 ) -> (Vec<AnswerSentence>, Vec<Omission>) {
-    let question = content_words(question);
-    let mut out: Vec<AnswerSentence> = claims
-        .iter()
-        .zip(meaning)
-        .map(|(claim, meaning)| check_claim(claim, &question, evidence, meaning))
-        .collect();
+    let asked = Asked::new(question);
+    // A list's items are read with the sentence that introduces them ("The following are not
+    // allowed: • echo -n" says echo -n is not allowed), when that sentence claims something.
+    let mut intro: Option<&str> = None;
+    let mut out: Vec<AnswerSentence> = Vec::with_capacity(claims.len());
+    for (claim, meaning) in claims.iter().zip(meaning) {
+        out.push(check_claim(claim, intro, &asked, evidence, meaning));
+        if !claim.list_item {
+            let body = claim.body().trim_end();
+            intro = (body.ends_with([':', '：']) && is_claim(body, &asked)).then_some(body);
+        }
+    }
     let mut omitted = Vec::new();
     // An invented enumeration: a list of three or more items, most of which no source supports.
     let mut keep = vec![true; out.len()];
@@ -769,9 +778,28 @@ pub fn checks(body: &str, evidence: &[Evidence], meaning: &[f32]) -> Vec<Check> 
         .collect()
 }
 
+/// The question as the verifier compares sentences with it.
+pub struct Asked {
+    /// Its content words.
+    pub words: Vec<String>,
+    /// It says "not" itself.
+    pub negated: bool,
+}
+
+impl Asked {
+    pub fn new(question: &str) -> Asked {
+        Asked {
+            words: content_words(question),
+            negated: negated(question),
+        }
+    }
+}
+
+/// Checks one claim (read after `intro`, the sentence that introduces its list, if any).
 fn check_claim(
     claim: &Claim,
-    question: &[String],
+    intro: Option<&str>,
+    asked: &Asked,
     evidence: &[Evidence],
     meaning: &[f32],
 ) -> AnswerSentence {
@@ -780,8 +808,12 @@ fn check_claim(
     } else {
         claim.text.clone()
     };
-    let body = claim.body();
-    if !is_claim(body, question) {
+    let read = match intro {
+        Some(intro) if claim.list_item => format!("{intro} {}", claim.body()),
+        _ => claim.body().to_string(),
+    };
+    let body = read.as_str();
+    if !is_claim(body, asked) {
         return AnswerSentence {
             text,
             sources: Vec::new(),
@@ -908,13 +940,17 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(omitted[0].reason, OmitReason::Scaffolding);
         assert!(omitted[0].text.starts_with("Answer: I am not sure"));
-        assert!(!is_claim(&found[0].text, &[]), "a refusal claims nothing");
+        let nothing = Asked::new("");
+        assert!(
+            !is_claim(&found[0].text, &nothing),
+            "a refusal claims nothing"
+        );
         assert!(is_claim(
             "This is because the \\multicols command prints multiple columns, and only one \
              column if the source does not contain any other columns.",
-            &[]
+            &nothing
         ));
-        let question = content_words("How do I pass options on to the base class?");
+        let question = Asked::new("How do I pass options on to the base class?");
         assert!(!is_claim(
             "The following options are passed to the base class:",
             &question
@@ -1000,8 +1036,16 @@ mod tests {
         assert!(key_tokens("A plain sentence about options.").is_empty());
         assert_eq!(key_tokens("Use echo -n - or -f."), ["-n", "-f"]);
         // bench q1017: an option the question does not have is a claim.
-        let question = content_words("Am I allowed to use local variables and echo -n?");
+        let question = Asked::new("Am I allowed to use local variables and echo -n?");
         assert!(is_claim("• echo -n, and use $echo -f.", &question));
+        // A "not" the question does not say answers it: a claim, checked like any other.
+        assert!(is_claim(
+            "According to the sources, the following are not allowed:",
+            &question
+        ));
+        assert!(!is_claim("• echo -n, or use $echo -n.", &question));
+        let negative = Asked::new("Why is echo -n not allowed?");
+        assert!(!is_claim("echo -n is not allowed.", &negative));
     }
 
     #[test]
@@ -1072,6 +1116,35 @@ mod tests {
                 OmitReason::InventedListItem
             ]
         );
+    }
+
+    #[test]
+    fn list_items_are_read_with_the_sentence_that_introduces_them() {
+        // bench q1017: "echo -n" alone repeats the question; after "the following are not
+        // allowed:" it says echo -n is not allowed, which the passage does not say.
+        let evidence = [Evidence::new(
+            1,
+            "Scripts may assume that /bin/sh supports local variables and echo -n.",
+        )];
+        let question = "Am I allowed to use local variables and echo -n?";
+        let (found, _) = claims(
+            "According to the sources, the following are not allowed:\n• echo -n, or use \
+             $echo -n.",
+            1,
+        );
+        let meaning = vec![vec![0.9]; found.len()];
+        let (sentences, _) = verify(question, &found, &evidence, &meaning);
+        assert_eq!(sentences.len(), 2, "{sentences:?}");
+        assert!(sentences.iter().all(|s| s.support == Support::Unsupported));
+        // Introduced by a sentence that claims nothing, an item is read alone.
+        let (found, _) = claims(
+            "According to the sources:\n• Scripts may assume that /bin/sh supports echo -n.",
+            1,
+        );
+        let meaning = vec![vec![0.9]; found.len()];
+        let (sentences, _) = verify(question, &found, &evidence, &meaning);
+        assert_eq!(sentences[0].support, Support::NoClaim);
+        assert_eq!(sentences[1].support, Support::Supported, "{sentences:?}");
     }
 
     #[test]
