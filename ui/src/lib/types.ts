@@ -261,7 +261,13 @@ absent_terms: Array<string>,
  * 14"), or a file name with a part they never write as it is ("sysusers.d"): a question
  * about something the documents never name.
  */
-unknown_terms: Array<string>, covered: boolean, };
+unknown_terms: Array<string>, 
+/**
+ * The question asks for a figure and nothing else ("What is the maximum length of a package
+ * name?", "How long does the review take?") and no source states one (a number with a
+ * unit).
+ */
+missing_figure: boolean, covered: boolean, };
 
 export type Answer = { conversation_id: number | null, message_id: number | null, question: string, 
 /**
