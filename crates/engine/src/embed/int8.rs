@@ -4,8 +4,9 @@
 //! 64 multiply-adds of bytes per instruction, against 16 for an f32 FMA), accumulated in i32.
 //! Attention, softmax, GELU and LayerNorm stay f32.
 //!
-//! Activations are stored as unsigned bytes (the value + 128), which is what `vpdpbusd` takes;
-//! the 128 · Σ weights it adds per output is subtracted again from each sum.
+//! Activations are stored as unsigned bytes over each row's own range (value = byte · scale −
+//! shift, shift = the byte of 0 · scale), which is what `vpdpbusd` takes; the shift times each
+//! output's weights (Σ weights · its scale) is subtracted from the product in floats.
 //!
 //! Where the CPU has AMX (Intel's tile unit, `tdpbusd`: a 16 × 16 block of sums from 16 × 64
 //! bytes by 64 × 16 in one instruction) and Linux lets the process use it, the same packed
@@ -56,8 +57,8 @@ pub(super) struct QuantizedWeights {
     packed: Vec<i8>,
     /// Per output: weight = q × scale (padded to whole blocks).
     scale: Vec<f32>,
-    /// Per output: 128 × Σ q, what the unsigned activations add (padded to whole blocks).
-    offset: Vec<i32>,
+    /// Per output: Σ q · scale, what a row's shift is multiplied with (padded to whole blocks).
+    sums: Vec<f32>,
     /// Inputs rounded up to a multiple of K_STEP (padding weights are 0).
     inputs4: usize,
     outputs: usize,
@@ -70,7 +71,7 @@ impl QuantizedWeights {
         let blocks = outputs.div_ceil(NR);
         let mut packed = vec![0i8; blocks * NR * inputs4];
         let mut scale = vec![0f32; blocks * NR];
-        let mut offset = vec![0i32; blocks * NR];
+        let mut sums = vec![0f32; blocks * NR];
         for o in 0..outputs {
             let column = (0..inputs).map(|i| weight[i * outputs + o]);
             let max = column.clone().fold(0f32, |m, w| m.max(w.abs()));
@@ -85,12 +86,12 @@ impl QuantizedWeights {
                 let at = ((block * (inputs4 / 4) + group) * NR + lane) * 4 + i % 4;
                 packed[at] = q;
             }
-            offset[o] = 128 * sum;
+            sums[o] = sum as f32 * s;
         }
         QuantizedWeights {
             packed,
             scale,
-            offset,
+            sums,
             inputs4,
             outputs,
         }
@@ -103,7 +104,7 @@ impl QuantizedWeights {
         let n0 = block * NR;
         Tile {
             b: &self.packed[n0 * self.inputs4..][..NR * self.inputs4],
-            offset: &self.offset[n0..][..NR],
+            sums: &self.sums[n0..][..NR],
             scale: &self.scale[n0..][..NR],
             columns: NR.min(self.outputs - n0),
             stride,
@@ -113,12 +114,14 @@ impl QuantizedWeights {
     }
 }
 
-/// Activations quantised per row: bytes (value / scale + 128), rows padded to a multiple of
-/// ROW_PAD and inputs to a multiple of K_STEP (padding is 128, a zero).
+/// Activations quantised per row: bytes ((value + shift) / scale), rows padded to a multiple of
+/// ROW_PAD and inputs to a multiple of K_STEP (the padding meets zero weights).
 #[derive(Default)]
 pub(super) struct QuantizedRows {
     bytes: Vec<u8>,
     scale: Vec<f32>,
+    /// Per row: the byte that stands for 0, times the scale.
+    shift: Vec<f32>,
     rows: usize,
     width: usize,
 }
@@ -132,20 +135,24 @@ impl QuantizedRows {
         self.bytes.resize(padded * width, 128);
         self.scale.clear();
         self.scale.resize(padded, 0.0);
+        self.shift.clear();
+        self.shift.resize(padded, 0.0);
         self.rows = rows;
         self.width = width;
         let per_task = ROWS_PER_TASK;
         self.bytes[..rows * width]
             .par_chunks_mut(width * per_task)
             .zip(self.scale[..rows].par_chunks_mut(per_task))
+            .zip(self.shift[..rows].par_chunks_mut(per_task))
             .zip(input[..rows * inputs].par_chunks(inputs * per_task))
-            .for_each(|((bytes, scales), input)| {
-                for ((b, s), x) in bytes
+            .for_each(|(((bytes, scales), shifts), input)| {
+                for (((b, s), z), x) in bytes
                     .chunks_mut(width)
                     .zip(scales.iter_mut())
+                    .zip(shifts.iter_mut())
                     .zip(input.chunks(inputs))
                 {
-                    super::simd::quantize_row(x, b, s);
+                    super::simd::quantize_row(x, b, s, z);
                 }
             });
     }
@@ -173,9 +180,10 @@ pub(super) fn matmul(
             if tiles {
                 let a = &rows.bytes[first * rows.width..];
                 let scales = &rows.scale[first..first + count];
+                let shifts = &rows.shift[first..first + count];
                 // SAFETY: the CPU has AMX and AVX-512, and the process may use the tiles
                 // (`amx::supported`); the rows are padded to ROW_PAD and the width to K_STEP.
-                unsafe { amx::task(a, rows.width, scales, w, accumulate, out) };
+                unsafe { amx::task(a, rows.width, scales, shifts, w, accumulate, out) };
                 return;
             }
             let _ = tiles;
@@ -186,15 +194,16 @@ pub(super) fn matmul(
                     let a = &rows.bytes[(first + tile) * rows.width..][..MR * rows.width];
                     let valid = MR.min(count - tile);
                     let scales = &rows.scale[first + tile..][..valid];
+                    let shifts = &rows.shift[first + tile..][..valid];
                     let out = &mut out[tile * outputs + n0..];
                     #[cfg(target_arch = "x86_64")]
                     if vnni {
                         // SAFETY: the CPU has the features (`supported`).
-                        unsafe { vnni::tile(&t, a, scales, out) };
+                        unsafe { vnni::tile(&t, a, scales, shifts, out) };
                         continue;
                     }
                     let _ = vnni;
-                    scalar_tile(&t, a, scales, out);
+                    scalar_tile(&t, a, scales, shifts, out);
                 }
             }
         });
@@ -204,8 +213,8 @@ pub(super) fn matmul(
 struct Tile<'a> {
     /// The block's packed weights (NR × width bytes).
     b: &'a [i8],
-    /// The block's NR offsets and scales (padded past the last output).
-    offset: &'a [i32],
+    /// The block's NR weight sums (times their scales) and scales (padded past the last output).
+    sums: &'a [f32],
     scale: &'a [f32],
     /// Outputs of the block that exist (NR but in the last block).
     columns: usize,
@@ -216,10 +225,11 @@ struct Tile<'a> {
     width: usize,
 }
 
-/// For up to MR rows of `a` (`scales.len()` of them real): out[r][j] (+)= a[r] · b[:, j] in
-/// floats, for the tile's columns; `out` starts at the first row's first column.
-fn scalar_tile(t: &Tile, a: &[u8], scales: &[f32], out: &mut [f32]) {
-    for (r, &sa) in scales.iter().enumerate() {
+/// For up to MR rows of `a` (`scales.len()` of them real, with their `shifts`): out[r][j] (+)=
+/// a[r] · b[:, j] in floats, for the tile's columns; `out` starts at the first row's first
+/// column.
+fn scalar_tile(t: &Tile, a: &[u8], scales: &[f32], shifts: &[f32], out: &mut [f32]) {
+    for (r, (&sa, &da)) in scales.iter().zip(shifts).enumerate() {
         let row = &a[r * t.width..][..t.width];
         for j in 0..t.columns {
             let mut acc = 0i32;
@@ -227,7 +237,7 @@ fn scalar_tile(t: &Tile, a: &[u8], scales: &[f32], out: &mut [f32]) {
                 let w = &t.b[(group * NR + j) * 4..][..4];
                 acc += (0..4).map(|k| x[k] as i32 * w[k] as i32).sum::<i32>();
             }
-            let v = (acc - t.offset[j]) as f32 * (sa * t.scale[j]);
+            let v = (-da).mul_add(t.sums[j], acc as f32 * (sa * t.scale[j]));
             let o = &mut out[r * t.stride + j];
             *o = if t.accumulate { *o + v } else { v };
         }
@@ -242,10 +252,11 @@ mod vnni {
     /// `scalar_tile` with `vpdpbusd`: MR rows × two registers of 16 outputs in 16 i32
     /// accumulators, then the same float arithmetic per element.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    pub(super) unsafe fn tile(t: &Tile, a: &[u8], scales: &[f32], out: &mut [f32]) {
+    pub(super) unsafe fn tile(t: &Tile, a: &[u8], scales: &[f32], shifts: &[f32], out: &mut [f32]) {
         let width = t.width;
         assert!(a.len() >= MR * width && t.b.len() >= NR * width);
-        assert!(t.offset.len() >= NR && t.scale.len() >= NR && scales.len() <= MR);
+        assert!(t.sums.len() >= NR && t.scale.len() >= NR && scales.len() <= MR);
+        assert_eq!(scales.len(), shifts.len());
         let rows = scales.len();
         assert!(rows == 0 || out.len() >= (rows - 1) * t.stride + t.columns);
         let mut sums = [_mm512_setzero_si512(); 2 * MR];
@@ -267,15 +278,16 @@ mod vnni {
             if lanes == 0 {
                 continue;
             }
-            let offset = _mm512_loadu_si512(t.offset.as_ptr().add(16 * half) as *const _);
+            let weight_sums = _mm512_loadu_ps(t.sums.as_ptr().add(16 * half));
             let scale = _mm512_loadu_ps(t.scale.as_ptr().add(16 * half));
-            for (r, &sa) in scales.iter().enumerate() {
+            for (r, (&sa, &da)) in scales.iter().zip(shifts).enumerate() {
                 let o = out.as_mut_ptr().add(r * t.stride + 16 * half);
                 finish_row(
                     sums[2 * r + half],
-                    offset,
+                    weight_sums,
                     scale,
                     sa,
+                    da,
                     o,
                     lanes,
                     t.accumulate,
@@ -285,16 +297,18 @@ mod vnni {
     }
 
     /// One row's 16 (`lanes` real) i32 sums to floats, as `scalar_tile` computes them:
-    /// (sum − offset) · (row scale · output scale), stored at `o` or added to what it holds.
+    /// sum · (row scale · output scale) − row shift · weight sums (one rounding, as `mul_add`),
+    /// stored at `o` or added to what it holds.
     ///
     /// # Safety
     /// The CPU has AVX-512F; `o` points to `lanes` writable floats.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn finish_row(
         sum: __m512i,
-        offset: __m512i,
+        weight_sums: __m512,
         scale: __m512,
         row_scale: f32,
+        row_shift: f32,
         o: *mut f32,
         lanes: usize,
         accumulate: bool,
@@ -304,8 +318,9 @@ mod vnni {
         } else {
             (1u16 << lanes) - 1
         };
-        let v = _mm512_cvtepi32_ps(_mm512_sub_epi32(sum, offset));
+        let v = _mm512_cvtepi32_ps(sum);
         let v = _mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(row_scale), scale));
+        let v = _mm512_fnmadd_ps(_mm512_set1_ps(row_shift), weight_sums, v);
         // SAFETY: `o` holds `lanes` floats; the masked load and store touch only those.
         unsafe {
             let v = if accumulate {
@@ -388,6 +403,7 @@ mod amx {
         a: &[u8],
         width: usize,
         scales: &[f32],
+        shifts: &[f32],
         w: &QuantizedWeights,
         accumulate: bool,
         out: &mut [f32],
@@ -466,15 +482,23 @@ mod amx {
                         continue;
                     }
                     let at = n0 + 16 * half;
-                    let offset =
-                        unsafe { _mm512_loadu_si512(w.offset[at..][..16].as_ptr().cast()) };
+                    let weight_sums = unsafe { _mm512_loadu_ps(w.sums[at..][..16].as_ptr()) };
                     let scale = unsafe { _mm512_loadu_ps(w.scale[at..][..16].as_ptr()) };
                     for (r, row) in part.chunks_exact(16).enumerate().take(rows - first) {
                         let sum = unsafe { _mm512_loadu_si512(row.as_ptr().cast()) };
                         let o = out[(first + r) * outputs + at..][..lanes].as_mut_ptr();
-                        let sa = scales[first + r];
+                        let (sa, da) = (scales[first + r], shifts[first + r]);
                         unsafe {
-                            super::vnni::finish_row(sum, offset, scale, sa, o, lanes, accumulate)
+                            super::vnni::finish_row(
+                                sum,
+                                weight_sums,
+                                scale,
+                                sa,
+                                da,
+                                o,
+                                lanes,
+                                accumulate,
+                            )
                         };
                     }
                 }
@@ -523,8 +547,9 @@ mod tests {
             let start = pseudo_random(rows * outputs, 5);
             let (mut fast, mut slow) = (start.clone(), start);
             // SAFETY: the CPU has the features (checked above).
-            unsafe { vnni::tile(&t, &q.bytes, &q.scale[..rows], &mut fast) };
-            scalar_tile(&t, &q.bytes, &q.scale[..rows], &mut slow);
+            let (scales, shifts) = (&q.scale[..rows], &q.shift[..rows]);
+            unsafe { vnni::tile(&t, &q.bytes, scales, shifts, &mut fast) };
+            scalar_tile(&t, &q.bytes, scales, shifts, &mut slow);
             assert_eq!(fast, slow);
         }
     }
@@ -537,8 +562,9 @@ mod tests {
             let t = w.tile(block, outputs, accumulate);
             for tile in (0..q.rows).step_by(MR) {
                 let a = &q.bytes[tile * q.width..][..MR * q.width];
-                let scales = &q.scale[tile..][..MR.min(q.rows - tile)];
-                scalar_tile(&t, a, scales, &mut out[tile * outputs + n0..]);
+                let valid = MR.min(q.rows - tile);
+                let (scales, shifts) = (&q.scale[tile..][..valid], &q.shift[tile..][..valid]);
+                scalar_tile(&t, a, scales, shifts, &mut out[tile * outputs + n0..]);
             }
         }
     }
@@ -565,6 +591,7 @@ mod tests {
                         &q.bytes,
                         q.width,
                         &q.scale[..rows],
+                        &q.shift[..rows],
                         &w,
                         accumulate,
                         &mut fast,
