@@ -12,7 +12,6 @@ const ASKS: &[&str] = &[
     "how much",
     "how big",
     "how large",
-    "how often",
     "how old",
     "how far",
     "how soon",
@@ -244,6 +243,11 @@ fn clauses(lower: &str) -> Vec<&str> {
 }
 
 fn clause_asks_for_figure(clause: &str) -> bool {
+    // How often something happens is answered in words as often as in figures ("once", "each
+    // time the class is loaded").
+    if contains_words(clause, "how many times") {
+        return false;
+    }
     if ASKS.iter().any(|a| contains_words(clause, a)) || ASKS_CJK.iter().any(|a| clause.contains(a))
     {
         return true;
@@ -312,6 +316,9 @@ mod tests {
             "What is the bare minimum a document class file has to set up to work at all?",
             "How do I pass options on to another class?",
             "如何把选项传给另一个类？",
+            // How often: "once", "each time…".
+            "How many times is the code of an option executed by \\ProcessOptions?",
+            "How often should I run the test suite?",
         ] {
             assert!(!asks_only_for_a_figure(q), "{q}");
         }

@@ -430,6 +430,21 @@ fn a_question_the_library_does_not_cover_is_answered_without_the_model() {
         known.coverage
     );
 
+    // A question that asks only for a figure, about the topic of passages that state none:
+    // clsguide says how a class is loaded, never how long it takes.
+    let figure = ask("How long does LaTeX take to load a class file?", &quick);
+    assert_eq!(figure.outcome, Outcome::NotCovered, "{:?}", figure.coverage);
+    assert!(figure.coverage.missing_figure && figure.coverage.unknown_terms.is_empty());
+    assert!(figure
+        .text
+        .ends_with("The passages found on the topic give no figure for it."));
+    // Passages that state figures ("10pt") leave such a question to the rest of the check.
+    let sized = ask(
+        "How large is the default font size of the article class?",
+        &quick,
+    );
+    assert!(!sized.coverage.missing_figure, "{:?}", sized.coverage);
+
     let on_topic = ask("What does \\ProvidesClass do?", &options);
     assert!(on_topic.prompt.relevant);
     assert!(!on_topic.prompt.text.contains(NOT_FOUND_NOTE));
