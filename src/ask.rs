@@ -115,8 +115,8 @@ fn print_checked(answer: &Answer, colour: bool) {
     if !answer.omitted.is_empty() {
         writeln!(
             out,
-            "{dim}({} piece(s) of the model's output left out: repeated, copied from the prompt \
-             or invented list items){plain}",
+            "{dim}({} piece(s) of the model's output left out: repeated, copied from the prompt, \
+             invented list items or fragments){plain}",
             answer.omitted.len()
         )
         .ok();

@@ -118,6 +118,9 @@ pub enum OmitReason {
     InventedListItem,
     /// "I don't know" next to sentences the sources do support.
     Hedge,
+    /// No sentence: a marker or list label left alone ("[2]"), or a stray word that neither
+    /// the question nor any source has ("mendatanguser").
+    Fragment,
 }
 
 /// Model output left out of the answer, kept so that it can be shown on request.
@@ -200,6 +203,14 @@ pub fn claims(answer: &str, sources: usize) -> (Vec<Claim>, Vec<Omission>) {
         let text = plain[start..end].trim().to_string();
         // "…", "...": nothing to show.
         if !text.chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        // A marker or label with nothing after it ("[2]", "3."): a fragment.
+        if list_label(&text) && !without_label(&text).chars().any(char::is_alphanumeric) {
+            omitted.push(Omission {
+                text,
+                reason: OmitReason::Fragment,
+            });
             continue;
         }
         // The model copying Quire's instructions: they and what follows are not the answer.
@@ -692,18 +703,44 @@ pub fn verify(
     meaning: &[Vec<f32>],
 ) -> (Vec<AnswerSentence>, Vec<Omission>) {
     let asked = Asked::new(question);
+    let mut omitted = Vec::new();
+    // A stray word on its own ("mendatanguser", "vuonna"): one lower-case word without
+    // punctuation that neither the question nor any source has. A word a source has stays
+    // (a one-word answer: "ltxdoc").
+    let stray = |claim: &Claim| {
+        let t = claim.text.trim();
+        t.chars().count() >= 3
+            && t.chars().all(|c| c.is_alphabetic() && !c.is_uppercase())
+            && !asked.words.iter().any(|w| w == t)
+            && !evidence.iter().any(|e| e.has_token(t))
+    };
+    let kept_claims: Vec<(&Claim, &Vec<f32>)> = claims
+        .iter()
+        .zip(meaning)
+        .filter(|(claim, _)| {
+            let drop = stray(claim);
+            if drop {
+                omitted.push(Omission {
+                    text: claim.text.trim().to_string(),
+                    reason: OmitReason::Fragment,
+                });
+            }
+            !drop
+        })
+        .collect();
+    let claims: Vec<Claim> = kept_claims.iter().map(|(c, _)| (*c).clone()).collect();
+    let meaning: Vec<Vec<f32>> = kept_claims.iter().map(|(_, m)| (*m).clone()).collect();
     // A list's items are read with the sentence that introduces them ("The following are not
     // allowed: • echo -n" says echo -n is not allowed), when that sentence claims something.
     let mut intro: Option<&str> = None;
     let mut out: Vec<AnswerSentence> = Vec::with_capacity(claims.len());
-    for (claim, meaning) in claims.iter().zip(meaning) {
+    for (claim, meaning) in claims.iter().zip(&meaning) {
         out.push(check_claim(claim, intro, &asked, evidence, meaning));
         if !claim.list_item {
             let body = claim.body().trim_end();
             intro = (body.ends_with([':', '：']) && is_claim(body, &asked)).then_some(body);
         }
     }
-    let mut omitted = Vec::new();
     // An invented enumeration: a list of three or more items, most of which no source supports.
     let mut keep = vec![true; out.len()];
     let mut i = 0;
@@ -1115,6 +1152,33 @@ mod tests {
                 OmitReason::InventedListItem,
                 OmitReason::InventedListItem
             ]
+        );
+    }
+
+    #[test]
+    fn lone_markers_and_stray_words_are_left_out_as_fragments() {
+        let evidence = [Evidence::new(
+            1,
+            "The ltxdoc class typesets the kernel sources.",
+        )];
+        let (found, omitted) = claims("According to the sources, the answer is:\n[2]", 1);
+        assert_eq!(found.len(), 1);
+        assert_eq!(omitted[0].reason, OmitReason::Fragment);
+        assert_eq!(omitted[0].text.trim(), "[2]");
+        let (found, _) = claims("The ltxdoc class typesets them.\nmendatanguser\nltxdoc", 1);
+        let meaning = vec![vec![0.5]; found.len()];
+        let (sentences, omitted) = verify(
+            "Which class typesets the sources?",
+            &found,
+            &evidence,
+            &meaning,
+        );
+        let shown: Vec<&str> = sentences.iter().map(|s| s.text.trim()).collect();
+        assert_eq!(shown, ["The ltxdoc class typesets them.", "ltxdoc"]);
+        assert_eq!(omitted.len(), 1);
+        assert_eq!(
+            (omitted[0].text.as_str(), omitted[0].reason),
+            ("mendatanguser", OmitReason::Fragment)
         );
     }
 

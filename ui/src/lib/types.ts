@@ -232,7 +232,7 @@ unknown: Array<string>, };
 /**
  * Why part of the model's output was left out of the answer.
  */
-export type OmitReason = "repeated" | "scaffolding" | "invented_list_item" | "hedge";
+export type OmitReason = "repeated" | "scaffolding" | "invented_list_item" | "hedge" | "fragment";
 
 /**
  * Model output left out of the answer, kept so that it can be shown on request.
