@@ -19,6 +19,8 @@ const ASKS: &[&str] = &[
     "how high",
     "how deep",
     "how tall",
+    "what size",
+    "what length",
 ];
 
 /// What "maximum"/"minimum" must measure to ask for a figure ("the maximum length"; not "the
@@ -249,12 +251,6 @@ fn clause_asks_for_figure(clause: &str) -> bool {
         return false;
     }
     if ASKS.iter().any(|a| contains_words(clause, a)) || ASKS_CJK.iter().any(|a| clause.contains(a))
-    {
-        return true;
-    }
-    if ["what size", "what length"]
-        .iter()
-        .any(|a| contains_words(clause, a))
     {
         return true;
     }

@@ -640,20 +640,18 @@ pub fn is_claim(text: &str, asked: &Asked) -> bool {
     // "The documents do not contain the answer" claims nothing; a sentence that says more
     // around such words ("…, which only works if the source does not contain other columns")
     // is checked like any other (bench q68).
-    if (says_not_found(text) || refuses(text)) && content_words(text).len() <= DECLINE_WORDS {
+    let content = content_words(text);
+    if (says_not_found(text) || refuses(text)) && content.len() <= DECLINE_WORDS {
         return false;
     }
-    let words = content_words(text)
-        .into_iter()
-        .filter(|w| !question.contains(w))
-        .count();
+    let words = content.iter().filter(|w| !question.contains(w)).count();
     let cjk = text.chars().filter(|&c| is_cjk(c)).count();
     // A name the question already has ("\ProcessOptions", "FHS") adds nothing either.
     let new_key = key_tokens(text).into_iter().any(|k| {
         let k = stem(k.trim_start_matches(['\\', '-']));
         !question.contains(&k)
     });
-    let denies = negated(text) && !asked.negated && !content_words(text).is_empty();
+    let denies = negated(text) && !asked.negated && !content.is_empty();
     words >= 2 || cjk >= 8 || new_key || denies
 }
 
@@ -714,7 +712,7 @@ pub fn verify(
             && !asked.words.iter().any(|w| w == t)
             && !evidence.iter().any(|e| e.has_token(t))
     };
-    let kept_claims: Vec<(&Claim, &Vec<f32>)> = claims
+    let (claims, meaning): (Vec<&Claim>, Vec<&Vec<f32>>) = claims
         .iter()
         .zip(meaning)
         .filter(|(claim, _)| {
@@ -727,14 +725,12 @@ pub fn verify(
             }
             !drop
         })
-        .collect();
-    let claims: Vec<Claim> = kept_claims.iter().map(|(c, _)| (*c).clone()).collect();
-    let meaning: Vec<Vec<f32>> = kept_claims.iter().map(|(_, m)| (*m).clone()).collect();
+        .unzip();
     // A list's items are read with the sentence that introduces them ("The following are not
     // allowed: • echo -n" says echo -n is not allowed), when that sentence claims something.
     let mut intro: Option<&str> = None;
     let mut out: Vec<AnswerSentence> = Vec::with_capacity(claims.len());
-    for (claim, meaning) in claims.iter().zip(&meaning) {
+    for (claim, meaning) in claims.iter().zip(meaning) {
         out.push(check_claim(claim, intro, &asked, evidence, meaning));
         if !claim.list_item {
             let body = claim.body().trim_end();
