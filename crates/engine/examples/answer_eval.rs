@@ -10,6 +10,10 @@
 //! key facts (a passage that supports the answer) or none (one that does not): what the
 //! verifier's thresholds are chosen on.
 //!
+//! `--recheck FILE`: instead of asking, the verifier's measurements for each sentence of that
+//! file's answers (this program's output) that no passage was found to support, against each of
+//! the answer's five passages: what a looser rule would confirm, to be judged by hand.
+//!
 //! `--done FILE`: skip the questions whose answers that file (this program's output) already holds.
 //!
 //! `--every N` keeps every Nth answerable question (in id order) and every unanswerable one: the
@@ -48,6 +52,16 @@ fn main() {
                 .collect()
         })
         .unwrap_or_default();
+    let recheck: std::collections::HashMap<String, serde_json::Value> =
+        arg(&args, "--recheck")
+            .map(|f| std::fs::read_to_string(f).expect("--recheck FILE"))
+            .map(|text| {
+                text.lines()
+                    .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                    .map(|v| (v["id"].to_string(), v["answer"].clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
     let files: Vec<&String> = args
         .iter()
         .filter(|a| a.ends_with(".json") && !a.starts_with("--"))
@@ -72,6 +86,12 @@ fn main() {
                 continue;
             }
             let question = item["question"].as_str().expect("a question");
+            if !recheck.is_empty() {
+                if let Some(answer) = recheck.get(&item["id"].to_string()) {
+                    rechecked(&engine, &item, question, answer, &mut stdout);
+                }
+                continue;
+            }
             if args.iter().any(|a| a == "--pairs") {
                 if !unanswerable {
                     pairs(&engine, &item, &mut stdout);
@@ -118,11 +138,43 @@ fn pairs(engine: &Engine, item: &serde_json::Value, out: &mut impl Write) {
             .support_check(question, reference, passage)
             .expect("check");
         let line = serde_json::json!({
-            "id": item["id"], "label": label, "word_share": check.word_share,
+            "id": item["id"], "label": label, "words": check.words, "word_share": check.word_share,
             "meaning": check.meaning, "keys_found": check.keys_found,
             "contradicts": check.contradicts,
         });
         writeln!(out, "{line}").expect("stdout");
+    }
+}
+
+/// One JSON line per (unsupported sentence, passage) of a stored answer.
+fn rechecked(
+    engine: &Engine,
+    item: &serde_json::Value,
+    question: &str,
+    answer: &serde_json::Value,
+    out: &mut impl Write,
+) {
+    let empty = Vec::new();
+    let sentences = answer["sentences"].as_array().unwrap_or(&empty);
+    let citations = answer["citations"].as_array().unwrap_or(&empty);
+    for sentence in sentences {
+        if sentence["support"] != "unsupported" {
+            continue;
+        }
+        let text = sentence["text"].as_str().unwrap_or("").trim();
+        for citation in citations {
+            let passage = citation["text"].as_str().unwrap_or("");
+            let (check, supported) = engine
+                .support_check(question, text, passage)
+                .expect("check");
+            let line = serde_json::json!({
+                "id": item["id"], "sentence": text, "n": citation["n"],
+                "word_share": check.word_share, "meaning": check.meaning,
+                "keys_found": check.keys_found, "contradicts": check.contradicts,
+                "supported": supported, "passage": passage,
+            });
+            writeln!(out, "{line}").expect("stdout");
+        }
     }
 }
 
