@@ -530,10 +530,15 @@ fn check(
     if claims.is_empty() {
         return Ok((Vec::new(), omitted));
     }
-    let texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
-    let vectors = embedding.thread.submit_first(texts)?.wait()?;
+    // The answer's sentences are compared with every sentence of the sources, the short ones
+    // the extractive answer does not weigh too ("Default 200.").
+    let others = said.others();
+    let mut texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
+    texts.extend(others.iter().map(|s| s.text.clone()));
+    let mut vectors = embedding.thread.submit_first(texts)?.wait()?;
+    let other_vectors = vectors.split_off(claims.len().min(vectors.len()));
     let shift = meaning_shift(&embedding.thread.info().card);
-    let mut meaning = said.meaning(&vectors, evidence.len());
+    let mut meaning = said.meaning_with(&vectors, evidence.len(), &others, &other_vectors);
     meaning.iter_mut().flatten().for_each(|m| *m += shift);
     let (sentences, more) = verify(question, &claims, evidence, &meaning);
     omitted.extend(more);

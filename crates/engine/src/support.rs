@@ -221,6 +221,41 @@ impl SourceSentences {
         }
     }
 
+    /// The sentences the extractive answer does not weigh — short ones (code lines, "Default
+    /// 200.") and those past the first [`SENTENCES_PER_SOURCE`] of a source — which the
+    /// verifier compares an answer's sentences with too ([`SourceSentences::meaning_with`]).
+    pub fn others(&self) -> Vec<&Sentence> {
+        self.all
+            .iter()
+            .filter(|s| {
+                !self
+                    .sentences
+                    .iter()
+                    .any(|q| q.n == s.n && q.page == s.page && q.char_start == s.char_start)
+            })
+            .collect()
+    }
+
+    /// [`SourceSentences::meaning`] over every sentence of the sources: `others` (from
+    /// [`SourceSentences::others`]) with their `other_vectors` too.
+    pub fn meaning_with(
+        &self,
+        vectors: &[Vec<f32>],
+        sources: usize,
+        others: &[&Sentence],
+        other_vectors: &[Vec<f32>],
+    ) -> Vec<Vec<f32>> {
+        let mut rows = self.meaning(vectors, sources);
+        for (row, a) in rows.iter_mut().zip(vectors) {
+            for (s, v) in others.iter().zip(other_vectors) {
+                if let Some(best) = row.get_mut(s.n - 1) {
+                    *best = best.max(dot(a, v));
+                }
+            }
+        }
+        rows
+    }
+
     /// How close in meaning each of `vectors` (an answer's sentences) is to the closest
     /// sentence of each source `1..=sources`: one row per vector.
     pub fn meaning(&self, vectors: &[Vec<f32>], sources: usize) -> Vec<Vec<f32>> {
