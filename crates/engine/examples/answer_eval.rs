@@ -52,16 +52,15 @@ fn main() {
                 .collect()
         })
         .unwrap_or_default();
-    let recheck: std::collections::HashMap<String, serde_json::Value> =
-        arg(&args, "--recheck")
-            .map(|f| std::fs::read_to_string(f).expect("--recheck FILE"))
-            .map(|text| {
-                text.lines()
-                    .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                    .map(|v| (v["id"].to_string(), v["answer"].clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
+    let recheck: std::collections::HashMap<String, serde_json::Value> = arg(&args, "--recheck")
+        .map(|f| std::fs::read_to_string(f).expect("--recheck FILE"))
+        .map(|text| {
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .map(|v| (v["id"].to_string(), v["answer"].clone()))
+                .collect()
+        })
+        .unwrap_or_default();
     let files: Vec<&String> = args
         .iter()
         .filter(|a| a.ends_with(".json") && !a.starts_with("--"))
