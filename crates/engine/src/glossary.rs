@@ -10,8 +10,9 @@
 //! `models/fetch.py` into the models folder; without it, Chinese questions search as asked.
 //!
 //! Measured (`bench/multilingual.sh`, 40 Chinese questions over the English manuals, hybrid
-//! hit@5): all-MiniLM-L6-v2 0.42 as asked, 0.75 with the dictionary; multilingual-e5-small 0.53
-//! and 0.55 (its vectors of a list of English words are weaker than MiniLM's).
+//! hit@5, 2026-12-04): all-MiniLM-L6-v2 0.42 as asked, 0.78 with the dictionary;
+//! multilingual-e5-small 0.53 and 0.68 (its vectors of a list of English words are weaker than
+//! MiniLM's, so the terms' keyword ranks weigh twice: `retrieve::TRANSLATED_KEYWORD_WEIGHT`).
 //!
 //! Japanese questions (any kana) are not translated: the dictionary is Chinese.
 
@@ -28,6 +29,10 @@ pub const GLOSSARY_FILE: &str = "cc-cedict/cedict_ts.u8";
 /// on the Chinese-over-English questions, MiniLM, hybrid hit@5: one sense 24/40, two 30/40,
 /// three 28/40.
 const SENSES: usize = 2;
+
+/// Senses kept per word when the dictionary is read: a sense whose words are all stopwords
+/// ("类": "kind/type/class/category") gives way to the next.
+const KEPT_SENSES: usize = 6;
 
 /// The longest word looked up, in characters.
 const LONGEST_WORD: usize = 8;
@@ -136,6 +141,7 @@ const CHINESE_STOPWORDS: &[&str] = &[
     "地",
     "着",
     "过",
+    "第",
 ];
 
 /// English words of a gloss that carry nothing for search.
@@ -217,10 +223,14 @@ impl Glossary {
     }
 
     /// Parses CC-CEDICT lines: `traditional simplified [pinyin] /gloss/gloss/`. Lines that are
-    /// not entries (comments) are skipped.
+    /// not entries (comments) are skipped. A word's senses are those of its common entries
+    /// (pinyin in lower case) before any of its proper-noun ones ("加 [Jia1] /Canada/surname
+    /// Jia/" comes before "加 [jia1] /to add/plus/"); glosses that name no meaning (a measure
+    /// word, a variant, a surname) are not counted among them.
     pub fn parse(text: &str) -> Glossary {
-        let mut simplified: HashMap<String, Vec<String>> = HashMap::new();
-        let mut traditional: HashMap<String, Vec<String>> = HashMap::new();
+        // Per form: (common senses, proper-noun senses).
+        let mut simplified: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
+        let mut traditional: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
         for line in text.lines() {
             if line.starts_with('#') {
                 continue;
@@ -237,22 +247,42 @@ impl Glossary {
             else {
                 continue;
             };
-            let glosses = glosses.split('/').map(str::to_string);
-            let kept = simplified.entry(simp.to_string()).or_default();
-            let room = SENSES.saturating_sub(kept.len());
-            let added: Vec<String> = glosses.take(room).collect();
-            kept.extend(added.iter().cloned());
+            let proper = rest
+                .strip_prefix('[')
+                .and_then(|p| p.chars().next())
+                .is_some_and(char::is_uppercase);
+            let senses: Vec<String> = glosses
+                .split('/')
+                .filter(|g| !SKIPPED_GLOSSES.iter().any(|s| g.starts_with(s)))
+                .map(str::to_string)
+                .collect();
+            let mut keep = |map: &mut HashMap<String, (Vec<String>, Vec<String>)>, word: &str| {
+                let (common, names) = map.entry(word.to_string()).or_default();
+                let kept = if proper { names } else { common };
+                let room = KEPT_SENSES.saturating_sub(kept.len());
+                kept.extend(senses.iter().take(room).cloned());
+            };
+            keep(&mut simplified, simp);
             if trad != simp {
-                let kept = traditional.entry(trad.to_string()).or_default();
-                let room = SENSES.saturating_sub(kept.len());
-                kept.extend(added.into_iter().take(room));
+                keep(&mut traditional, trad);
             }
         }
+        let senses = |(common, names): (Vec<String>, Vec<String>)| {
+            if common.is_empty() {
+                names
+            } else {
+                common
+            }
+        };
+        let mut words: HashMap<String, Vec<String>> = simplified
+            .into_iter()
+            .map(|(w, e)| (w, senses(e)))
+            .collect();
         // A simplified form wins over the same characters as another word's traditional form.
-        for (word, glosses) in traditional {
-            simplified.entry(word).or_insert(glosses);
+        for (word, entries) in traditional {
+            words.entry(word).or_insert_with(|| senses(entries));
         }
-        Glossary { words: simplified }
+        Glossary { words }
     }
 
     /// Number of words the dictionary knows.
@@ -279,8 +309,13 @@ impl Glossary {
                     continue;
                 }
                 let mut english: Vec<String> = Vec::new();
-                for gloss in self.words.get(&word).into_iter().flatten() {
-                    for w in gloss_words(gloss) {
+                let senses = self.words.get(&word).into_iter().flatten();
+                for words in senses
+                    .map(|g| gloss_words(g))
+                    .filter(|w| !w.is_empty())
+                    .take(SENSES)
+                {
+                    for w in words {
                         if !english.contains(&w) {
                             english.push(w);
                         }
@@ -294,7 +329,8 @@ impl Glossary {
     }
 
     /// Cuts a run of Chinese characters into the fewest dictionary words (a character the
-    /// dictionary does not know stands alone); among equal cuts, the first found.
+    /// dictionary does not know stands alone); among equal cuts, the one with the longer
+    /// words first.
     fn segment(&self, run: &[char]) -> Vec<String> {
         let n = run.len();
         // best[i]: (words, where the last word starts) for the first i characters.
@@ -312,7 +348,9 @@ impl Glossary {
                 {
                     continue;
                 }
-                if best[j].is_none_or(|(c, _)| count + 1 < c) {
+                // Among equal cuts, the one whose earlier words are longer ("第一|行", not
+                // "第|一行"): the later the last word starts.
+                if best[j].is_none_or(|(c, s)| count + 1 < c || (count + 1 == c && i > s)) {
                     best[j] = Some((count + 1, i));
                 }
             }
@@ -436,6 +474,13 @@ mod tests {
 說 说 [shuo1] /to speak/to say/
 説 说 [shuo1] /variant of 說|说[shuo1]/
 頁 页 [ye4] /page/CL:張|张[zhang1]/
+類 类 [lei4] /kind/type/class/category/similar/
+第一 第一 [di4 yi1] /first/number one/
+一行 一行 [yi1 xing2] /party/delegation/
+行 行 [hang2] /row/line/
+加 加 [Jia1] /Canada (abbr. for 加拿大[Jia1 na2 da4])/surname Jia/
+加 加 [jia1] /to add/plus/to apply (restrictions etc) to (sb)/
+號 号 [hao2] /roar/CL:個|个[ge4]/cry/
 頁邊距 页边距 [ye4 bian1 ju4] /margin (of a page)/
 ";
 
@@ -450,6 +495,10 @@ mod tests {
         assert_eq!(g.segment(&run), vec!["怎样", "更", "改", "页边距"]);
         let run: Vec<char> = "文档".chars().collect();
         assert_eq!(g.segment(&run), vec!["文档"]);
+        // Two cuts of two words: the longer word first ("the first line", not "第" and "a
+        // delegation").
+        let run: Vec<char> = "第一行".chars().collect();
+        assert_eq!(g.segment(&run), vec!["第一", "行"]);
     }
 
     #[test]
@@ -478,6 +527,17 @@ mod tests {
         assert_eq!(g.english_terms("How do I number footnotes?"), None);
         assert_eq!(g.english_terms("脚注の番号を変えるには"), None);
         assert_eq!(g.english_terms("的了吗"), None);
+    }
+
+    #[test]
+    fn proper_names_and_measure_words_give_way_to_the_common_senses() {
+        let g = sample();
+        // "Canada" and "surname Jia" come first in the dictionary.
+        assert_eq!(g.english_terms("加").as_deref(), Some("add plus"));
+        // A measure word is not counted among the two senses.
+        assert_eq!(g.english_terms("号").as_deref(), Some("roar cry"));
+        // Senses whose words are all stopwords ("kind", "type") give way to the next ones.
+        assert_eq!(g.english_terms("类").as_deref(), Some("class category"));
     }
 
     #[test]
