@@ -1124,7 +1124,8 @@ mod tests {
 
     #[test]
     fn a_sentence_holding_every_word_of_a_stretch_needs_less_closeness() {
-        let passage = "\\LTchunksize Chunk size (The number of rows taken per \\halign). Default 200.";
+        let passage =
+            "\\LTchunksize Chunk size (The number of rows taken per \\halign). Default 200.";
         let evidence = [Evidence::new(1, passage)];
         let check = |sentence: &str, meaning: f32| {
             let (sentences, _) = verify(
@@ -1136,8 +1137,14 @@ mod tests {
             sentences[0].support
         };
         // bench q62: every word and number found, cosine 0.64.
-        assert_eq!(check("The default LTchunksize is 200.", 0.64), Support::Supported);
-        assert_eq!(check("The default LTchunksize is 200.", 0.55), Support::Unsupported);
+        assert_eq!(
+            check("The default LTchunksize is 200.", 0.64),
+            Support::Supported
+        );
+        assert_eq!(
+            check("The default LTchunksize is 200.", 0.55),
+            Support::Unsupported
+        );
         // A word the passage lacks ("table") needs the full closeness.
         let one_missing = "The default LTchunksize of a table is 200.";
         assert_eq!(check(one_missing, 0.7), Support::Unsupported);
@@ -1157,7 +1164,10 @@ mod tests {
         let evidence = [Evidence::new(1, passage)];
         let (sentences, _) = verify(
             "What is the right way to use verbatim inside a definition?",
-            &[claim("\\begin{verbatim} \\input {#1}\\end{verbatim}.", &[1])],
+            &[claim(
+                "\\begin{verbatim} \\input {#1}\\end{verbatim}.",
+                &[1],
+            )],
             &evidence,
             &[vec![0.79]],
         );
@@ -1178,7 +1188,10 @@ mod tests {
     #[test]
     fn a_command_named_without_its_backslash_is_found() {
         // bench q62: "the default LTchunksize is 200" of "\LTchunksize … Default 200."
-        let evidence = Evidence::new(1, "\\LTchunksize The number of rows per chunk. Default 200.");
+        let evidence = Evidence::new(
+            1,
+            "\\LTchunksize The number of rows per chunk. Default 200.",
+        );
         assert!(evidence.has_token("ltchunksize"));
         assert!(evidence.has_token("\\ltchunksize"));
         assert!(evidence.has_token("200"));
