@@ -5,6 +5,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
@@ -71,9 +72,106 @@ pub fn opened_again<R: Runtime>(app: &AppHandle<R>, argv: Vec<String>, cwd: Stri
     let _ = app.emit(OPENED_EVENT, ());
 }
 
+/// How many times a launch starts again while another Quire holds the window but does not take
+/// its files (it is closing), and how long it waits first each time: about five seconds in all.
+const RELAUNCHES: u32 = 10;
+const RELAUNCH_PAUSE: Duration = Duration::from_millis(500);
+
+/// The environment variable that counts a launch's new starts.
+const RELAUNCH_VARIABLE: &str = "QUIRE_RELAUNCH";
+
+/// What a launch whose window did not open does next.
+#[derive(Debug, PartialEq)]
+pub enum Failed {
+    /// Start again after a pause: another Quire window holds the single-instance name but did
+    /// not take this launch's files — it is closing (its name goes with it) or hangs.
+    Relaunch(u32),
+    /// Give up with this message (the exit status is 1).
+    Exit(String),
+}
+
+/// Decides what a failed launch does, from its error and how many times it has started again.
+pub fn after_failure(error: &tauri::Error, relaunches: u32) -> Failed {
+    match error {
+        tauri::Error::PluginInitialization(plugin, why) if plugin == "single-instance" => {
+            if relaunches < RELAUNCHES {
+                Failed::Relaunch(relaunches + 1)
+            } else {
+                Failed::Exit(format!(
+                    "Quire: another Quire window is open but does not answer ({why}). Close it \
+                     (or end its process) and start Quire again."
+                ))
+            }
+        }
+        other => Failed::Exit(format!("Quire: the window cannot open: {other}")),
+    }
+}
+
+/// A launch whose window did not open: starts again as the same process (whatever started it,
+/// a desktop launcher or a WebDriver, still follows it) when another window is closing, or
+/// says why and exits. Never a panic.
+pub fn failed(error: tauri::Error) -> ! {
+    let relaunches = std::env::var(RELAUNCH_VARIABLE)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    match after_failure(&error, relaunches) {
+        Failed::Relaunch(next) => {
+            std::thread::sleep(RELAUNCH_PAUSE);
+            relaunch(next);
+            eprintln!("Quire: could not start again after: {error}");
+        }
+        Failed::Exit(message) => eprintln!("{message}"),
+    }
+    std::process::exit(1);
+}
+
+/// Replaces this process with a new start of the same program and arguments (returns only if
+/// that failed).
+#[cfg(unix)]
+fn relaunch(count: u32) {
+    use std::os::unix::process::CommandExt;
+    let Ok(program) = std::env::current_exe() else {
+        return;
+    };
+    let error = std::process::Command::new(program)
+        .args(std::env::args_os().skip(1))
+        .env(RELAUNCH_VARIABLE, count.to_string())
+        .exec();
+    eprintln!("Quire: {error}");
+}
+
+/// Elsewhere the single-instance plugin does not fail this way (no session bus to wait on).
+#[cfg(not(unix))]
+fn relaunch(_count: u32) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_launch_waits_for_a_closing_window_then_says_why() {
+        // CI, 2026-12-04: the previous window was closing when the next one started.
+        let busy = tauri::Error::PluginInitialization(
+            "single-instance".into(),
+            "failed to forward arguments to the running instance: NoReply".into(),
+        );
+        assert_eq!(after_failure(&busy, 0), Failed::Relaunch(1));
+        assert_eq!(
+            after_failure(&busy, RELAUNCHES - 1),
+            Failed::Relaunch(RELAUNCHES)
+        );
+        match after_failure(&busy, RELAUNCHES) {
+            Failed::Exit(message) => {
+                assert!(message.contains("another Quire window is open but does not answer"));
+                assert!(message.contains("NoReply"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Any other failure is said at once, without starting again.
+        let other = tauri::Error::PluginInitialization("dialog".into(), "no portal".into());
+        assert!(matches!(after_failure(&other, 0), Failed::Exit(m) if m.contains("no portal")));
+    }
 
     #[test]
     fn arguments_become_absolute_paths_without_the_program_and_options() {

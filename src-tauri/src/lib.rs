@@ -115,7 +115,7 @@ pub fn run() {
             commands::take_opened_paths,
         ])
         .build(tauri::generate_context!())
-        .expect("the window opens");
+        .unwrap_or_else(|error| launch::failed(error));
     app.manage(AppState::open(Settings::load()));
     app.run(|_, _| {});
 }

@@ -256,7 +256,7 @@ impl Glossary {
                 .filter(|g| !SKIPPED_GLOSSES.iter().any(|s| g.starts_with(s)))
                 .map(str::to_string)
                 .collect();
-            let mut keep = |map: &mut HashMap<String, (Vec<String>, Vec<String>)>, word: &str| {
+            let keep = |map: &mut HashMap<String, (Vec<String>, Vec<String>)>, word: &str| {
                 let (common, names) = map.entry(word.to_string()).or_default();
                 let kept = if proper { names } else { common };
                 let room = KEPT_SENSES.saturating_sub(kept.len());
