@@ -538,7 +538,7 @@ fn check(
     let mut vectors = embedding.thread.submit_first(texts)?.wait()?;
     let other_vectors = vectors.split_off(claims.len().min(vectors.len()));
     let shift = meaning_shift(&embedding.thread.info().card);
-    let mut meaning = said.meaning_with(&vectors, evidence.len(), &others, &other_vectors);
+    let mut meaning = said.meaning(&vectors, evidence.len(), &others, &other_vectors);
     meaning.iter_mut().flatten().for_each(|m| *m += shift);
     let (sentences, more) = verify(question, &claims, evidence, &meaning);
     omitted.extend(more);

@@ -223,7 +223,7 @@ impl SourceSentences {
 
     /// The sentences the extractive answer does not weigh — short ones (code lines, "Default
     /// 200.") and those past the first [`SENTENCES_PER_SOURCE`] of a source — which the
-    /// verifier compares an answer's sentences with too ([`SourceSentences::meaning_with`]).
+    /// verifier compares an answer's sentences with too ([`SourceSentences::meaning`]).
     pub fn others(&self) -> Vec<&Sentence> {
         self.all
             .iter()
@@ -236,34 +236,27 @@ impl SourceSentences {
             .collect()
     }
 
-    /// [`SourceSentences::meaning`] over every sentence of the sources: `others` (from
-    /// [`SourceSentences::others`]) with their `other_vectors` too.
-    pub fn meaning_with(
+    /// How close in meaning each of `vectors` (an answer's sentences) is to the closest
+    /// sentence of each source `1..=sources`, over every sentence of the sources: the quotable
+    /// ones and `others` (from [`SourceSentences::others`], with their `other_vectors`). One row
+    /// per vector.
+    pub fn meaning(
         &self,
         vectors: &[Vec<f32>],
         sources: usize,
         others: &[&Sentence],
         other_vectors: &[Vec<f32>],
     ) -> Vec<Vec<f32>> {
-        let mut rows = self.meaning(vectors, sources);
-        for (row, a) in rows.iter_mut().zip(vectors) {
-            for (s, v) in others.iter().zip(other_vectors) {
-                if let Some(best) = row.get_mut(s.n - 1) {
-                    *best = best.max(dot(a, v));
-                }
-            }
-        }
-        rows
-    }
-
-    /// How close in meaning each of `vectors` (an answer's sentences) is to the closest
-    /// sentence of each source `1..=sources`: one row per vector.
-    pub fn meaning(&self, vectors: &[Vec<f32>], sources: usize) -> Vec<Vec<f32>> {
+        let every = self
+            .sentences
+            .iter()
+            .zip(&self.vectors)
+            .chain(others.iter().copied().zip(other_vectors));
         vectors
             .iter()
             .map(|a| {
                 let mut row = vec![0.0f32; sources];
-                for (s, v) in self.sentences.iter().zip(&self.vectors) {
+                for (s, v) in every.clone() {
                     if let Some(best) = row.get_mut(s.n - 1) {
                         *best = best.max(dot(a, v));
                     }

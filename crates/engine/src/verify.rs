@@ -1162,27 +1162,22 @@ mod tests {
                        {\\verbatim\\input{#1}\\endverbatim}\n\n3. The name of the newly defined \
                        environment must not contain other characters.";
         let evidence = [Evidence::new(1, passage)];
-        let (sentences, _) = verify(
-            "What is the right way to use verbatim inside a definition?",
-            &[claim(
-                "\\begin{verbatim} \\input {#1}\\end{verbatim}.",
-                &[1],
-            )],
-            &evidence,
-            &[vec![0.79]],
-        );
-        assert_eq!(sentences[0].support, Support::Unsupported);
+        let check = |sentence: &str, meaning: f32| {
+            let (sentences, _) = verify(
+                "What is the right way to use verbatim inside a definition?",
+                &[claim(sentence, &[1])],
+                &evidence,
+                &[vec![meaning]],
+            );
+            sentences[0].support
+        };
+        let code = "\\begin{verbatim} \\input {#1}\\end{verbatim}";
+        assert_eq!(check(&format!("{code}."), 0.79), Support::Unsupported);
         // The same code said not to work is what the passage says.
-        let (sentences, _) = verify(
-            "What is the right way to use verbatim inside a definition?",
-            &[claim(
-                "\\begin{verbatim} \\input {#1}\\end{verbatim} does not work.",
-                &[1],
-            )],
-            &evidence,
-            &[vec![0.85]],
+        assert_eq!(
+            check(&format!("{code} does not work."), 0.85),
+            Support::Supported
         );
-        assert_eq!(sentences[0].support, Support::Supported);
     }
 
     #[test]
