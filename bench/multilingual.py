@@ -14,6 +14,8 @@ SETS = [
     ("zh_en_as_asked", "Chinese questions, English manuals, without the dictionary"),
     ("zh_en", "Chinese questions, English manuals"),
     ("zh_en_mixed", "Chinese questions, English manuals, Chinese manuals in the library too"),
+    ("zh_en_heldout", "Chinese questions, English manuals, second set (not used for any choice)"),
+    ("zh_en_heldout_mixed", "Chinese questions, English manuals, second set, Chinese manuals in the library too"),
     ("zh_zh_alone", "Chinese questions, Chinese manuals (CTeX)"),
     ("zh_zh_as_asked", "Chinese questions, Chinese manuals, English manuals in the library too, without the dictionary"),
     ("zh_zh", "Chinese questions, Chinese manuals, English manuals in the library too"),

@@ -3,9 +3,10 @@
 # models folder (all-MiniLM-L6-v2, multilingual-e5-small) indexes the same library — the answer
 # benchmark's 39 English PDFs and two Chinese manuals of Debian's texlive-lang-chinese (the CTeX
 # manual and the CTeX FAQ) — and answers the labelled questions: English over English documents
-# (bench/retrieval/questions.json, debian.json), Chinese over English ones (zh_en.json) and
-# Chinese over Chinese ones (zh_zh.json). Reported per model and question set: hit@1, hit@5 and
-# MRR@10 (dense, keyword, hybrid), and the model's ingestion speed on that library.
+# (bench/retrieval/questions.json, debian.json), Chinese over English ones (zh_en.json, and
+# zh_en_heldout.json, kept out of every choice) and Chinese over Chinese ones (zh_zh.json).
+# Reported per model and question set: hit@1, hit@5 and MRR@10 (dense, keyword, hybrid), and
+# the model's ingestion speed on that library.
 #
 #   QUIRE_BENCH_OUT=DIR bash bench/multilingual.sh [MODEL...]   (folder names in the models folder)
 #
@@ -63,6 +64,11 @@ for model in "${chosen[@]}"; do
     # manuals (about LaTeX too, in the question's language) compete for the same places.
     evaluate zh_en zh_en --leave-out ctex.pdf,ctex-faq.pdf
     evaluate zh_en_mixed zh_en
+    # A second set of 30, written after the way senses are chosen (glossary.rs
+    # `terms_by_meaning`) was settled on the first 40 and used for no choice since: the check
+    # that what was tuned on the first set holds on questions it was not tuned on.
+    evaluate zh_en_heldout zh_en_heldout --leave-out ctex.pdf,ctex-faq.pdf
+    evaluate zh_en_heldout_mixed zh_en_heldout
     # And as asked, without the Chinese–English dictionary (a models folder without it), here and
     # for the Chinese manuals below.
     models_dir="$nodict" evaluate zh_en_as_asked zh_en --leave-out ctex.pdf,ctex-faq.pdf

@@ -689,6 +689,13 @@ impl EmbedderThread {
         Ok(pending)
     }
 
+    /// Embeds short texts as questions ahead of the queued work, blocking until done.
+    pub fn embed_queries(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
+        let (job, pending) = PendingEmbedding::new(TextKind::Query, texts);
+        self.worker.submit_first(job)?;
+        pending.wait()
+    }
+
     /// Starts embedding a question ahead of the queued work, and returns at once: the caller
     /// can do other work (a keyword search) before it waits.
     pub fn submit_query(&self, query: &str) -> Result<PendingEmbedding> {

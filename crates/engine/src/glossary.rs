@@ -5,14 +5,18 @@
 //! Neither embedding model bridges the two languages on technical text, and keyword search
 //! can only match the Latin words of a question. Dictionary query translation, the classic
 //! method of cross-language retrieval, can: the question is cut into the dictionary's words
-//! (fewest words first), each word gives the English of its first two senses, and function
-//! words are left out. The dictionary is CC-CEDICT (CC BY-SA 4.0, 122,000 entries), fetched by
-//! `models/fetch.py` into the models folder; without it, Chinese questions search as asked.
+//! (fewest words first), each word gives the English of two of its senses, and function words
+//! are left out. Which two: with an English embedding model, the dictionary's first two; with
+//! one that reads Chinese, the first and the one nearest in meaning to the word and the question
+//! ([`LookedUp::terms_by_meaning`]). The dictionary is CC-CEDICT (CC BY-SA 4.0, 122,000
+//! entries), fetched by `models/fetch.py` into the models folder; without it, Chinese questions
+//! search as asked.
 //!
 //! Measured (`bench/multilingual.sh`, 40 Chinese questions over the English manuals, hybrid
 //! hit@5, 2026-12-04): all-MiniLM-L6-v2 0.42 as asked, 0.78 with the dictionary;
-//! multilingual-e5-small 0.53 and 0.68 (its vectors of a list of English words are weaker than
+//! multilingual-e5-small 0.53 and 0.70 (its vectors of a list of English words are weaker than
 //! MiniLM's, so the terms' keyword ranks weigh twice: `retrieve::TRANSLATED_KEYWORD_WEIGHT`).
+//! On 30 more questions written after those choices: MiniLM 0.83, e5 0.83.
 //!
 //! Japanese questions (any kana) are not translated: the dictionary is Chinese.
 
@@ -295,37 +299,45 @@ impl Glossary {
     }
 
     /// The question as English search terms: its Latin words as they are ("\ProcessOptions",
-    /// "article"), then the English of each Chinese word. None when the question holds no
-    /// Chinese, holds Japanese kana, or no word of it is known.
+    /// "article"), then the English of the first senses of each Chinese word. None when the
+    /// question holds no Chinese, holds Japanese kana, or no word of it is known.
     pub fn english_terms(&self, question: &str) -> Option<String> {
+        self.look_up(question)?.first_senses()
+    }
+
+    /// The question's Latin words and its Chinese words with their senses, for a choice of
+    /// senses ([`LookedUp::terms`]). None when the question holds no Chinese or holds kana.
+    pub fn look_up(&self, question: &str) -> Option<LookedUp> {
         if !has_chinese(question) || question.chars().any(is_kana) {
             return None;
         }
-        let mut terms = latin_words(question);
-        let mut translated = false;
+        let mut words = Vec::new();
         for run in han_runs(question) {
             for word in self.segment(&run) {
                 if CHINESE_STOPWORDS.contains(&word.as_str()) {
                     continue;
                 }
-                let mut english: Vec<String> = Vec::new();
-                let senses = self.words.get(&word).into_iter().flatten();
-                for words in senses
-                    .map(|g| gloss_words(g))
-                    .filter(|w| !w.is_empty())
-                    .take(SENSES)
-                {
-                    for w in words {
-                        if !english.contains(&w) {
-                            english.push(w);
-                        }
-                    }
-                }
-                translated |= !english.is_empty();
-                terms.extend(english);
+                let senses = self
+                    .words
+                    .get(&word)
+                    .into_iter()
+                    .flatten()
+                    .map(|gloss| Sense {
+                        words: gloss_words(gloss),
+                        gloss: gloss.clone(),
+                    })
+                    .filter(|s| !s.words.is_empty())
+                    .collect();
+                words.push(Word {
+                    chinese: word,
+                    senses,
+                });
             }
         }
-        translated.then(|| terms.join(" "))
+        Some(LookedUp {
+            latin: latin_words(question),
+            words,
+        })
     }
 
     /// Cuts a run of Chinese characters into the fewest dictionary words (a character the
@@ -364,6 +376,120 @@ impl Glossary {
         }
         words.reverse();
         words
+    }
+}
+
+/// A question read through the dictionary.
+pub struct LookedUp {
+    /// Its Latin words, as written.
+    pub latin: Vec<String>,
+    /// Its Chinese words other than function words, in order.
+    pub words: Vec<Word>,
+}
+
+/// A Chinese word of a question with its senses, in the dictionary's order.
+pub struct Word {
+    pub chinese: String,
+    pub senses: Vec<Sense>,
+}
+
+/// One sense of a word: the dictionary's gloss, and its search words.
+pub struct Sense {
+    pub gloss: String,
+    pub words: Vec<String>,
+}
+
+impl LookedUp {
+    /// The search terms: the Latin words, then the words of the senses `choose` picks for each
+    /// Chinese word (indices into its senses), each English word once. None when no Chinese
+    /// word has a sense.
+    pub fn terms(&self, mut choose: impl FnMut(&Word) -> Vec<usize>) -> Option<String> {
+        let mut terms = self.latin.clone();
+        let mut translated = false;
+        for word in &self.words {
+            let mut english: Vec<String> = Vec::new();
+            for i in choose(word) {
+                for w in word
+                    .senses
+                    .get(i)
+                    .map(|s| s.words.as_slice())
+                    .unwrap_or(&[])
+                {
+                    if !english.contains(w) {
+                        english.push(w.clone());
+                    }
+                }
+            }
+            translated |= !english.is_empty();
+            terms.extend(english);
+        }
+        translated.then(|| terms.join(" "))
+    }
+
+    /// The search terms with each word's first senses, in the dictionary's order.
+    pub fn first_senses(&self) -> Option<String> {
+        self.terms(|word| (0..word.senses.len().min(SENSES)).collect())
+    }
+
+    /// The search terms with each word's senses chosen by meaning, through an embedding model
+    /// that reads Chinese (`embed`: texts to unit vectors, as questions). A word keeps its first
+    /// sense (the commonest) and gains the one whose gloss comes nearest to the word and the
+    /// question together (cosine to the word plus cosine to the question), when that is another:
+    /// "字体" searches as "calligraphic style" and "font" (the dictionary's first two senses are
+    /// "calligraphic style" and "typeface"), "宏" as "great" and "macro (computing)".
+    ///
+    /// Measured (multilingual-e5-small, hybrid hit@5, 2026-12-04), the first two senses against
+    /// the first and the nearest: 40 Chinese questions over the English manuals 0.68 → 0.70
+    /// (int8 too); 30 more, written after this was chosen, 0.70 → 0.83 (int8 0.67 → 0.83).
+    /// Every choice tried is in docs/bench/multilingual-notes.md.
+    pub fn terms_by_meaning(
+        &self,
+        question: &str,
+        embed: impl FnOnce(Vec<String>) -> Result<Vec<Vec<f32>>>,
+    ) -> Result<Option<String>> {
+        let ambiguous = |w: &Word| w.senses.len() > 1;
+        let mut texts = vec![question.to_string()];
+        for word in self.words.iter().filter(|w| ambiguous(w)) {
+            texts.push(word.chinese.clone());
+            texts.extend(word.senses.iter().map(|s| s.gloss.clone()));
+        }
+        let expected = texts.len();
+        let vectors = embed(texts)?;
+        if vectors.len() != expected {
+            return Err(Error::Embedding(format!(
+                "{} vectors for {expected} texts",
+                vectors.len()
+            )));
+        }
+        let dot = |a: &[f32], b: &[f32]| -> f32 { a.iter().zip(b).map(|(x, y)| x * y).sum() };
+        let question_vector = &vectors[0];
+        let mut next = 1;
+        let mut chosen: Vec<Vec<usize>> = Vec::with_capacity(self.words.len());
+        for word in &self.words {
+            if !ambiguous(word) {
+                chosen.push((0..word.senses.len()).collect());
+                continue;
+            }
+            let word_vector = &vectors[next];
+            let glosses = &vectors[next + 1..next + 1 + word.senses.len()];
+            next += 1 + word.senses.len();
+            // The nearest; on a tie, the earlier in the dictionary.
+            let mut nearest = (0, f32::NEG_INFINITY);
+            for (i, g) in glosses.iter().enumerate() {
+                let score = dot(word_vector, g) + dot(question_vector, g);
+                if score > nearest.1 {
+                    nearest = (i, score);
+                }
+            }
+            let nearest = nearest.0;
+            chosen.push(if nearest == 0 {
+                vec![0]
+            } else {
+                vec![0, nearest]
+            });
+        }
+        let mut words = chosen.into_iter();
+        Ok(self.terms(|_| words.next().unwrap_or_default()))
     }
 }
 
@@ -482,6 +608,7 @@ mod tests {
 加 加 [jia1] /to add/plus/to apply (restrictions etc) to (sb)/
 號 号 [hao2] /roar/CL:個|个[ge4]/cry/
 頁邊距 页边距 [ye4 bian1 ju4] /margin (of a page)/
+宏 宏 [hong2] /great/magnificent/macro (computing)/macro-/
 ";
 
     fn sample() -> Glossary {
@@ -552,5 +679,72 @@ mod tests {
             latin_words("在 .cfg 里用 \\hline 和 UTF-8、expl3"),
             vec![".cfg", "\\hline", "UTF-8", "expl3"]
         );
+    }
+
+    /// Vectors along a few axes, as a model would give for these texts: the fake stands in for
+    /// an embedding model only in this unit test (tests/multilingual.rs uses the real one).
+    fn axis(i: usize) -> Vec<f32> {
+        let mut v = vec![0.0; 4];
+        v[i] = 1.0;
+        v
+    }
+
+    #[test]
+    fn senses_by_meaning_keep_the_first_and_add_the_nearest() {
+        let g = sample();
+        let question = "宏的页边距";
+        let looked_up = g.look_up(question).unwrap();
+        let words: Vec<&str> = looked_up.words.iter().map(|w| w.chinese.as_str()).collect();
+        assert_eq!(words, ["宏", "页边距"]);
+        assert_eq!(
+            looked_up.first_senses().unwrap(),
+            "great magnificent margin"
+        );
+        let mut asked = Vec::new();
+        let by_meaning = looked_up
+            .terms_by_meaning(question, |texts| {
+                asked = texts.clone();
+                // The question and 宏 lie along axis 0, "macro (computing)" too; the other
+                // glosses elsewhere.
+                Ok(texts
+                    .iter()
+                    .map(|t| match t.as_str() {
+                        "宏的页边距" | "宏" | "macro (computing)" => axis(0),
+                        "great" => axis(1),
+                        _ => axis(2),
+                    })
+                    .collect())
+            })
+            .unwrap();
+        // Only the word with more than one sense is weighed: "页边距" has one.
+        assert_eq!(
+            asked,
+            [
+                "宏的页边距",
+                "宏",
+                "great",
+                "magnificent",
+                "macro (computing)",
+                "macro-"
+            ]
+        );
+        assert_eq!(by_meaning.unwrap(), "great macro margin");
+        // The first sense nearest (here tied with "macro-"): it stands alone.
+        let first = looked_up
+            .terms_by_meaning(question, |texts| {
+                Ok(texts
+                    .iter()
+                    .map(|t| match t.as_str() {
+                        "magnificent" | "macro (computing)" => axis(3),
+                        _ => axis(0),
+                    })
+                    .collect())
+            })
+            .unwrap();
+        assert_eq!(first.unwrap(), "great margin");
+        // A model that gives the wrong number of vectors is an error, not a silent choice.
+        assert!(looked_up
+            .terms_by_meaning(question, |_| Ok(vec![axis(0)]))
+            .is_err());
     }
 }

@@ -140,7 +140,19 @@ impl Models {
         if !crate::glossary::has_chinese(question) {
             return None; // the dictionary is not even read
         }
-        self.glossary()?.english_terms(question)
+        let glossary = self.glossary()?;
+        let looked_up = glossary.look_up(question)?;
+        // A model that reads Chinese chooses each word's senses by meaning; an English one
+        // cannot, and the dictionary's order stands.
+        if let Ok(embedding) = self.embedder() {
+            if embedding.thread.info().card.multilingual() {
+                let embed = |texts| embedding.thread.embed_queries(texts);
+                if let Ok(terms) = looked_up.terms_by_meaning(question, embed) {
+                    return terms;
+                }
+            }
+        }
+        looked_up.first_senses()
     }
 
     pub fn take_device_warning(&self) -> Option<String> {
