@@ -20,7 +20,7 @@
 //!
 //! Japanese questions (any kana) are not translated: the dictionary is Chinese.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -189,6 +189,8 @@ const ENGLISH_STOPWORDS: &[&str] = &[
 /// Glosses that name no meaning of their own (a measure word, a variant spelling, a surname).
 const SKIPPED_GLOSSES: &[&str] = &[
     "CL:",
+    "also pr.",
+    "Taiwan pr.",
     "variant of",
     "old variant",
     "see ",
@@ -205,6 +207,8 @@ const SKIPPED_GLOSSES: &[&str] = &[
 /// its first senses, in the dictionary's order.
 pub struct Glossary {
     words: HashMap<String, Vec<String>>,
+    /// Words the dictionary knows only as names (places, people: "里加", Riga).
+    names: HashSet<String>,
 }
 
 impl Glossary {
@@ -271,22 +275,28 @@ impl Glossary {
                 keep(&mut traditional, trad);
             }
         }
-        let senses = |(common, names): (Vec<String>, Vec<String>)| {
+        let mut names = HashSet::new();
+        let mut senses = |word: &str, (common, proper): (Vec<String>, Vec<String>)| {
             if common.is_empty() {
-                names
+                names.insert(word.to_string());
+                proper
             } else {
                 common
             }
         };
-        let mut words: HashMap<String, Vec<String>> = simplified
-            .into_iter()
-            .map(|(w, e)| (w, senses(e)))
-            .collect();
+        let mut words: HashMap<String, Vec<String>> = HashMap::new();
+        for (word, entries) in simplified {
+            let s = senses(&word, entries);
+            words.insert(word, s);
+        }
         // A simplified form wins over the same characters as another word's traditional form.
         for (word, entries) in traditional {
-            words.entry(word).or_insert_with(|| senses(entries));
+            if !words.contains_key(&word) {
+                let s = senses(&word, entries);
+                words.insert(word, s);
+            }
         }
-        Glossary { words }
+        Glossary { words, names }
     }
 
     /// Number of words the dictionary knows.
@@ -341,29 +351,28 @@ impl Glossary {
     }
 
     /// Cuts a run of Chinese characters into the fewest dictionary words (a character the
-    /// dictionary does not know stands alone); among equal cuts, the one with the longer
-    /// words first.
+    /// dictionary does not know stands alone), a word known only as a name counting one and a
+    /// half ("声明|里|加载", declaration, in, to load; not "声明|里加|载", Riga); among equal
+    /// cuts, the one with the longer words first.
     fn segment(&self, run: &[char]) -> Vec<String> {
         let n = run.len();
-        // best[i]: (words, where the last word starts) for the first i characters.
+        // best[i]: (cost in half words, where the last word starts) for the first i characters.
         let mut best: Vec<Option<(usize, usize)>> = vec![None; n + 1];
         best[0] = Some((0, 0));
         for i in 0..n {
-            let Some((count, _)) = best[i] else {
+            let Some((cost, _)) = best[i] else {
                 continue;
             };
             for j in i + 1..=n.min(i + LONGEST_WORD) {
-                if j - i > 1
-                    && !self
-                        .words
-                        .contains_key(&run[i..j].iter().collect::<String>())
-                {
+                let word: String = run[i..j].iter().collect();
+                if j - i > 1 && !self.words.contains_key(&word) {
                     continue;
                 }
+                let cost = cost + if self.names.contains(&word) { 3 } else { 2 };
                 // Among equal cuts, the one whose earlier words are longer ("第一|行", not
                 // "第|一行"): the later the last word starts.
-                if best[j].is_none_or(|(c, s)| count + 1 < c || (count + 1 == c && i > s)) {
-                    best[j] = Some((count + 1, i));
+                if best[j].is_none_or(|(c, s)| cost < c || (cost == c && i > s)) {
+                    best[j] = Some((cost, i));
                 }
             }
         }
@@ -609,6 +618,10 @@ mod tests {
 號 号 [hao2] /roar/CL:個|个[ge4]/cry/
 頁邊距 页边距 [ye4 bian1 ju4] /margin (of a page)/
 宏 宏 [hong2] /great/magnificent/macro (computing)/macro-/
+里加 里加 [Li3 jia1] /Riga, capital of Latvia/
+加載 加载 [jia1 zai4] /to load/
+聲明 声明 [sheng1 ming2] /to state/to declare/statement/declaration/
+悄悄 悄悄 [qiao1 qiao1] /Taiwan pr. [qiao3 qiao3]/quietly/
 ";
 
     fn sample() -> Glossary {
@@ -746,5 +759,21 @@ mod tests {
         assert!(looked_up
             .terms_by_meaning(question, |_| Ok(vec![axis(0)]))
             .is_err());
+    }
+
+    #[test]
+    fn a_name_costs_more_than_a_common_word_when_cutting() {
+        let g = sample();
+        let run: Vec<char> = "声明里加载".chars().collect();
+        assert_eq!(g.segment(&run), vec!["声明", "里", "加载"]);
+        // A name still stands where nothing else fits.
+        let run: Vec<char> = "里加".chars().collect();
+        assert_eq!(g.segment(&run), vec!["里加"]);
+    }
+
+    #[test]
+    fn a_pronunciation_note_is_not_a_sense() {
+        let g = sample();
+        assert_eq!(g.english_terms("悄悄").unwrap(), "quietly");
     }
 }

@@ -133,6 +133,47 @@ fn a_chinese_question_finds_the_english_sentence_that_answers_it() {
     assert_eq!(best, 1, "scores {scores:?}");
 }
 
+/// A Chinese question's English search terms, each word's second sense chosen by the real model
+/// from the real dictionary: "字体" searches as "font" (the dictionary's first two senses are
+/// "calligraphic style" and "typeface"), "宏" (in "宏包", a word the dictionary lacks) as "macro".
+#[test]
+fn the_multilingual_model_chooses_the_technical_sense_of_a_word() {
+    let glossary = common::model_dir(MODEL)
+        .parent()
+        .unwrap()
+        .join(quire_engine::glossary::GLOSSARY_FILE);
+    let glossary = quire_engine::glossary::Glossary::load(&glossary)
+        .expect("the Chinese–English dictionary: run python3 models/fetch.py");
+    let device = select_device(DeviceChoice::Cpu).unwrap();
+    let embedder = Embedder::load(&common::model_dir(MODEL), &device.device).unwrap();
+    let question =
+        "在字体定义（.fd）文件里，哪个尺寸函数会让 LaTeX 改从另一个字体形状声明里加载字体？";
+    let looked_up = glossary.look_up(question).unwrap();
+    let first_two = looked_up.first_senses().unwrap();
+    let by_meaning = looked_up
+        .terms_by_meaning(question, |texts| embedder.embed_as(TextKind::Query, &texts))
+        .unwrap()
+        .unwrap();
+    eprintln!("first two senses: {first_two}\nby meaning: {by_meaning}");
+    let words = |terms: &str| -> Vec<String> { terms.split(' ').map(String::from).collect() };
+    assert!(!words(&first_two).contains(&"font".to_string()));
+    assert!(words(&by_meaning).contains(&"font".to_string()));
+    // Each word keeps its first sense.
+    assert!(words(&by_meaning).contains(&"calligraphic".to_string()));
+    let question = "我的宏包应该怎样声明选项？";
+    let by_meaning = glossary
+        .look_up(question)
+        .unwrap()
+        .terms_by_meaning(question, |texts| embedder.embed_as(TextKind::Query, &texts))
+        .unwrap()
+        .unwrap();
+    eprintln!("by meaning: {by_meaning}");
+    assert!(
+        words(&by_meaning).iter().any(|w| w.starts_with("macro")),
+        "{by_meaning}"
+    );
+}
+
 /// Switching a library to the multilingual model: the next add (of nothing) makes every
 /// document's chunks again from its stored text with the new tokenizer and embeds them, with
 /// progress; the PDFs need not be there any more. Until then searches say the library was
