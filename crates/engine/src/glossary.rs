@@ -20,6 +20,7 @@
 //!
 //! Japanese questions (any kana) are not translated: the dictionary is Chinese.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -291,9 +292,9 @@ impl Glossary {
         }
         // A simplified form wins over the same characters as another word's traditional form.
         for (word, entries) in traditional {
-            if !words.contains_key(&word) {
-                let s = senses(&word, entries);
-                words.insert(word, s);
+            if let Entry::Vacant(slot) = words.entry(word) {
+                let s = senses(slot.key(), entries);
+                slot.insert(s);
             }
         }
         Glossary { words, names }
