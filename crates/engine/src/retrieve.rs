@@ -1,7 +1,7 @@
 //! Retrieval: hybrid search over the library — dense (the question's embedding against the
 //! vector index) and keyword (SQLite FTS5's BM25) candidates, fused by reciprocal rank.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -80,7 +80,8 @@ pub(crate) fn validate_k(k: usize, what: &str) -> Result<()> {
 pub struct SearchHit {
     #[serde(flatten)]
     pub chunk: StoredChunk,
-    /// Reciprocal-rank-fusion score (higher is better).
+    /// Reciprocal-rank-fusion score (higher is better); for a Chinese question searched in two
+    /// languages, the share of the most its language's ranking can give (0 to 1).
     pub score: f64,
     /// Cosine similarity of the passage to the query, when the dense search found it.
     pub similarity: Option<f32>,
@@ -248,7 +249,7 @@ struct Ranked {
 /// The passages for a query. With English terms for a Chinese question, each passage is ranked
 /// by the question in its document's language — passages of Chinese (or Japanese, Korean)
 /// documents by the question as asked, the others by its English terms — and the two rankings
-/// are fused by reciprocal rank.
+/// are merged by score, each a share of the most its ranking can give.
 fn rank(
     library: &dyn Storage,
     vectors: Option<&QueryVectors>,
@@ -280,19 +281,14 @@ fn rank(
     // A passage takes its document's language: the code listings of a Chinese manual are
     // ranked by the question as asked, like its prose.
     let chinese = library.cjk_chunks(&ids)?;
-    let asked_ids: Vec<i64> = asked
-        .fused
-        .iter()
-        .map(|f| f.0)
-        .filter(|id| chinese.contains(id))
-        .collect();
-    let english_ids: Vec<i64> = english
-        .fused
-        .iter()
-        .map(|f| f.0)
-        .filter(|id| !chinese.contains(id))
-        .collect();
-    let fused = reciprocal_rank_fusion(&[&asked_ids, &english_ids], usize::MAX);
+    let fused = merge_languages(
+        (&asked.fused, most_score(options, 1.0)),
+        (
+            &english.fused,
+            most_score(options, TRANSLATED_KEYWORD_WEIGHT),
+        ),
+        &chinese,
+    );
     let mine = |id: &i64| -> &Ranked {
         if chinese.contains(id) {
             &asked
@@ -323,6 +319,50 @@ fn rank(
 /// 0.68, dense alone 0.50; fused with equal weights 0.60, keywords weighing 1.5 or 2 0.68, 3
 /// 0.65. A question as asked (English, or Chinese over Chinese documents) keeps equal weights.
 const TRANSLATED_KEYWORD_WEIGHT: f64 = 2.0;
+
+/// The passages of Chinese documents as the question as asked ranked them, the others as its
+/// English terms did, in one list. Each passage keeps the score its own language's ranking gave
+/// it, as a share of the most that ranking can give (`most`: both its lists' first place), so
+/// that the two languages compare by how well each matched: a passage both lists of one
+/// language agree on comes before one that a single list of the other found. Fusing the two
+/// rankings by rank put the languages' passages in turns, a Chinese one first. On a tie the
+/// question as asked comes first.
+fn merge_languages(
+    (asked, asked_most): (&[(i64, f64)], f64),
+    (english, english_most): (&[(i64, f64)], f64),
+    chinese: &HashSet<i64>,
+) -> Vec<(i64, f64)> {
+    let mut merged: Vec<(i64, f64)> = asked
+        .iter()
+        .filter(|(id, _)| chinese.contains(id))
+        .map(|&(id, score)| (id, score / asked_most))
+        .chain(
+            english
+                .iter()
+                .filter(|(id, _)| !chinese.contains(id))
+                .map(|&(id, score)| (id, score / english_most)),
+        )
+        .collect();
+    // Stable: ties keep the order above.
+    merged.sort_by(|a, b| b.1.total_cmp(&a.1));
+    merged
+}
+
+/// The most a passage can score in [`rank_one`] with these weights: first in both lists (first
+/// in the one list searched, in a dense- or keyword-only search).
+fn most_score(options: &SearchOptions, keyword_weight: f64) -> f64 {
+    let dense = if options.mode == SearchMode::Keyword {
+        0.0
+    } else {
+        1.0
+    };
+    let keyword = if options.mode == SearchMode::Dense {
+        0.0
+    } else {
+        keyword_weight
+    };
+    (dense + keyword) / (RRF_K + 1.0)
+}
 
 /// Dense candidates for `vector`, fused with the keyword candidates by reciprocal rank, the
 /// keyword ranks weighing `keyword_weight` times as much as the dense ones.
@@ -425,6 +465,35 @@ pub fn weighted_rank_fusion(lists: &[(&[i64], f64)], limit: usize) -> Vec<(i64, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn languages_merge_by_how_well_each_matched() {
+        // Passages 1-3 are of Chinese documents, 10-12 of English ones. The question as asked
+        // (weights 1 + 1) found passage 1 first in one list only; its English terms (weights
+        // 1 + 2) found 10 first in both lists.
+        let chinese: HashSet<i64> = [1, 2, 3].into_iter().collect();
+        let most = |weights: f64| weights / (RRF_K + 1.0);
+        let asked = [(1, 1.0 / 61.0), (2, 1.0 / 62.0), (10, 1.0 / 63.0)];
+        let english = [
+            (10, 3.0 / 61.0),
+            (11, 2.0 / 62.0),
+            (2, 1.0 / 61.0),
+            (12, 1.0 / 64.0),
+        ];
+        let merged = merge_languages((&asked, most(2.0)), (&english, most(3.0)), &chinese);
+        let ids: Vec<i64> = merged.iter().map(|m| m.0).collect();
+        // Each passage ranked by its own language only: 10 (1.0), 11 (0.66), 1 (0.5), 2 (0.49),
+        // 12 (0.32).
+        assert_eq!(ids, [10, 11, 1, 2, 12]);
+        assert!((merged[0].1 - 1.0).abs() < 1e-12);
+        // Equal shares: the question as asked first.
+        let merged = merge_languages(
+            (&[(1, 2.0 / 61.0)], most(2.0)),
+            (&[(10, 3.0 / 61.0)], most(3.0)),
+            &chinese,
+        );
+        assert_eq!(merged.iter().map(|m| m.0).collect::<Vec<_>>(), [1, 10]);
+    }
 
     #[test]
     fn agreement_beats_a_single_top_hit() {
