@@ -436,7 +436,8 @@ pub fn key_tokens(text: &str) -> Vec<String> {
 }
 
 /// A text split into the tokens [`key_tokens`] looks at (original case): on white space and
-/// brackets, braces, quotes and separators, with sentence punctuation trimmed from both ends.
+/// brackets, braces, quotes and separators (the angle brackets of a manual's placeholders,
+/// "⟨env⟩", too), with sentence punctuation trimmed from both ends.
 fn tokens(text: &str) -> Vec<String> {
     let normalised: String = text.nfkc().collect();
     normalised
@@ -461,6 +462,8 @@ fn tokens(text: &str) -> Vec<String> {
                         | '’'
                         | '<'
                         | '>'
+                        | '⟨'
+                        | '⟩'
                         | '|'
                 )
         })
@@ -1109,6 +1112,13 @@ mod tests {
         );
         assert!(key_tokens("A plain sentence about options.").is_empty());
         assert_eq!(key_tokens("Use echo -n - or -f."), ["-n", "-f"]);
+        // bench q95: a placeholder's angle brackets separate like < >, so a copy that spaces
+        // them differently keeps the same tokens.
+        assert_eq!(
+            key_tokens("env/⟨env ⟩ /after"),
+            key_tokens("env/⟨env ⟩/after")
+        );
+        assert!(key_tokens("env/⟨env ⟩/after").contains(&"/after".to_string()));
         // bench q1017: an option the question does not have is a claim.
         let question = Asked::new("Am I allowed to use local variables and echo -n?");
         assert!(is_claim("• echo -n, and use $echo -f.", &question));
