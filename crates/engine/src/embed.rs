@@ -689,17 +689,16 @@ impl EmbedderThread {
         Ok(pending)
     }
 
-    /// Embeds short texts as questions ahead of the queued work, blocking until done.
-    pub fn embed_queries(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
-        let (job, pending) = PendingEmbedding::new(TextKind::Query, texts);
-        self.worker.submit_first(job)?;
-        pending.wait()
-    }
-
     /// Starts embedding a question ahead of the queued work, and returns at once: the caller
     /// can do other work (a keyword search) before it waits.
     pub fn submit_query(&self, query: &str) -> Result<PendingEmbedding> {
-        let (job, pending) = PendingEmbedding::new(TextKind::Query, vec![query.to_string()]);
+        self.submit_queries(vec![query.to_string()])
+    }
+
+    /// [`Self::submit_query`] for several texts embedded as questions (a question's words and
+    /// their dictionary senses: [`crate::glossary::LookedUp::terms_by_meaning`]).
+    pub fn submit_queries(&self, texts: Vec<String>) -> Result<PendingEmbedding> {
+        let (job, pending) = PendingEmbedding::new(TextKind::Query, texts);
         self.worker.submit_first(job)?;
         Ok(pending)
     }

@@ -25,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::support::dot;
 
 /// Where the dictionary lies in the models folder.
 pub const GLOSSARY_FILE: &str = "cc-cedict/cedict_ts.u8";
@@ -471,7 +472,6 @@ impl LookedUp {
                 vectors.len()
             )));
         }
-        let dot = |a: &[f32], b: &[f32]| -> f32 { a.iter().zip(b).map(|(x, y)| x * y).sum() };
         let question_vector = &vectors[0];
         let mut next = 1;
         let mut chosen: Vec<Vec<usize>> = Vec::with_capacity(self.words.len());
@@ -558,12 +558,10 @@ fn latin_words(text: &str) -> Vec<String> {
     words
 }
 
-/// The search words of one gloss: lower case, without its bracketed remarks and stopwords;
-/// none for a gloss that names no meaning ("CL:個|个[ge4]", "variant of 說|说").
+/// The search words of one gloss: lower case, without its bracketed remarks and stopwords.
+/// (Glosses that name no meaning, "CL:個|个[ge4]", never get here: [`Glossary::parse`] leaves
+/// them out.)
 fn gloss_words(gloss: &str) -> Vec<String> {
-    if SKIPPED_GLOSSES.iter().any(|s| gloss.starts_with(s)) {
-        return Vec::new();
-    }
     let mut plain = String::with_capacity(gloss.len());
     let mut depth = 0usize;
     for c in gloss.chars() {

@@ -146,7 +146,7 @@ impl Models {
         // cannot, and the dictionary's order stands.
         if let Ok(embedding) = self.embedder() {
             if embedding.thread.info().card.multilingual() {
-                let embed = |texts| embedding.thread.embed_queries(texts);
+                let embed = |texts| embedding.thread.submit_queries(texts)?.wait();
                 if let Ok(terms) = looked_up.terms_by_meaning(question, embed) {
                     return terms;
                 }

@@ -1132,19 +1132,28 @@ mod tests {
         assert!(!is_claim("echo -n is not allowed.", &negative));
     }
 
+    /// The verdict on one sentence citing one passage, the sentence's meaning that close to it.
+    fn support_of(question: &str, passage: &str, sentence: &str, meaning: f32) -> Support {
+        let (sentences, _) = verify(
+            question,
+            &[claim(sentence, &[1])],
+            &[Evidence::new(1, passage)],
+            &[vec![meaning]],
+        );
+        sentences[0].support
+    }
+
     #[test]
     fn a_sentence_holding_every_word_of_a_stretch_needs_less_closeness() {
         let passage =
             "\\LTchunksize Chunk size (The number of rows taken per \\halign). Default 200.";
-        let evidence = [Evidence::new(1, passage)];
         let check = |sentence: &str, meaning: f32| {
-            let (sentences, _) = verify(
+            support_of(
                 "What is the default chunk size of longtable?",
-                &[claim(sentence, &[1])],
-                &evidence,
-                &[vec![meaning]],
-            );
-            sentences[0].support
+                passage,
+                sentence,
+                meaning,
+            )
         };
         // bench q62: every word and number found, cosine 0.64.
         assert_eq!(
@@ -1171,15 +1180,13 @@ mod tests {
                        \\end{verbatim}}\n\ndoes not work; nor does\n\n\\newcommand{\\verbatimfile}[1]\
                        {\\verbatim\\input{#1}\\endverbatim}\n\n3. The name of the newly defined \
                        environment must not contain other characters.";
-        let evidence = [Evidence::new(1, passage)];
         let check = |sentence: &str, meaning: f32| {
-            let (sentences, _) = verify(
+            support_of(
                 "What is the right way to use verbatim inside a definition?",
-                &[claim(sentence, &[1])],
-                &evidence,
-                &[vec![meaning]],
-            );
-            sentences[0].support
+                passage,
+                sentence,
+                meaning,
+            )
         };
         let code = "\\begin{verbatim} \\input {#1}\\end{verbatim}";
         assert_eq!(check(&format!("{code}."), 0.79), Support::Unsupported);
